@@ -1,0 +1,175 @@
+"""Building the Flask application for the current set of enabled addons, and the WSGI
+dispatcher that swaps in a new one when that set changes.
+
+Flask refuses new routes once an app has served a request, so enabling an addon cannot
+add screens to a running app. Instead every request asks the database for the addon
+revision (one indexed read); when another process, or this one, has changed the set, a
+fresh app is built for it and takes over from the next request on.
+"""
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from flask import Flask, jsonify, redirect, url_for
+from flask_admin import Admin
+from flask_admin.theme import Bootstrap4Theme
+from flask_babel import Babel, get_locale
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+
+from core import auth, i18n
+from core.admin import AddonsView, HomeView, add_addon_views
+from core.config import PROJECT_ROOT, load_settings
+from core.db import db
+from core.hooks import Hooks
+from core.models import Sequence
+from core.permissions import merge_access
+from core.registry import REVISION, Registry
+
+log = logging.getLogger(__name__)
+CORE_DIR = PROJECT_ROOT / "core"
+
+
+@dataclass
+class CrmState:
+    """What one built app knows about the suite; ``app.extensions["crm"]``."""
+
+    settings: object
+    registry: Registry
+    enabled: list = field(default_factory=list)
+    revision: object = None          # None: the database is not initialised yet
+    access: dict = field(default_factory=dict)
+    hooks: Hooks = None
+
+    def manifests(self):
+        return [self.registry.addons[name].manifest for name in self.enabled]
+
+
+def read_state(registry):
+    """(revision, enabled names), read together; (None, []) before `init`."""
+    try:
+        return registry.revision(db.session), registry.enabled(db.session)
+    except DBAPIError:  # no core tables yet
+        return None, []
+    finally:
+        db.session.remove()
+
+
+def create_app(settings=None, registry=None):
+    settings = settings or load_settings()
+    registry = registry or Registry(settings.addon_paths)
+    app = Flask("core", root_path=str(CORE_DIR), instance_path=str(settings.instance_path),
+                static_url_path="/static/core", static_folder="static/core")
+    translation_dirs = [str(i18n.CORE_TRANSLATIONS)]
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,  # tied to the session instead of a clock
+        FLASK_ADMIN_SWATCH="default",
+        MAX_CONTENT_LENGTH=settings.raw.getint("core", "max_upload_mb", fallback=20) * 2**20,
+    )
+    db.init_app(app)
+    with app.app_context():
+        revision, enabled = read_state(registry)
+    state = CrmState(settings=settings, registry=registry, enabled=enabled, revision=revision,
+                     hooks=Hooks(enabled))
+    state.access = merge_access(state.manifests())
+    app.extensions["crm"] = state
+
+    for name in enabled:
+        addon_translations = registry.addons[name].path / "translations"
+        if addon_translations.is_dir():
+            translation_dirs.append(str(addon_translations))
+    i18n.compile_catalogs(translation_dirs)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(translation_dirs)
+    Babel(app, locale_selector=lambda: i18n.select_locale(settings.default_language))
+    CSRFProtect(app)
+    auth.login_manager.init_app(app)
+    app.register_blueprint(auth.blueprint)
+
+    admin = Admin(app, name=settings.site_name, url="/admin",
+                  index_view=HomeView(name="Home", url="/admin", menu_icon_type="fa",
+                                      menu_icon_value="fa-home"),
+                  theme=Bootstrap4Theme(base_template="admin/crm_base.html", fluid=True))
+    add_addon_views(admin, state)
+    admin.add_view(AddonsView(name="Addons", category="Settings", endpoint="addons",
+                              url="/admin/addons"))
+
+    @app.context_processor
+    def crm_globals():
+        return {"crm": state, "languages": i18n.LANGUAGES, "get_locale": get_locale}
+
+    @app.route("/")
+    def root():
+        return redirect(url_for("admin.index"))
+
+    @app.route("/healthz")
+    def healthz():
+        try:
+            db.session.execute(text("SELECT 1"))
+            database = "ok"
+        except DBAPIError as exc:
+            database = f"error: {exc.__class__.__name__}"
+        status = "ok" if database == "ok" and state.revision is not None else "error"
+        return jsonify(status=status, database=database,
+                       initialised=state.revision is not None,
+                       addons=state.enabled), 200 if status == "ok" else 503
+
+    @app.after_request
+    def no_store_for_pages(response):
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return app
+
+
+class Dispatcher:
+    """The WSGI entry point (``run:app``): serves the app built for the current addon
+    set, rebuilding it when the revision in the database moves."""
+
+    def __init__(self, settings=None):
+        self.settings = settings
+        self._app = None
+        self._engine = None
+        self._lock = threading.Lock()
+
+    @property
+    def app(self):
+        if self._app is None:
+            with self._lock:
+                if self._app is None:
+                    self._build()
+        revision = self._read_revision()
+        if revision != self._app.extensions["crm"].revision:
+            with self._lock:
+                if revision != self._app.extensions["crm"].revision:
+                    self._build()
+        return self._app
+
+    def _read_revision(self):
+        try:
+            with self._engine.connect() as connection:
+                return connection.execute(
+                    select(Sequence.value).where(Sequence.name == REVISION)).scalar() or 0
+        except DBAPIError:
+            return None
+
+    def _build(self):
+        settings = self.settings or load_settings()
+        old_engine = self._engine
+        # A fresh registry re-reads the addon folders, so a rescan needs no restart.
+        app = create_app(settings, Registry(settings.addon_paths))
+        with app.app_context():
+            self._engine = db.engine
+        self._app = app
+        if old_engine is not None:
+            old_engine.dispose()  # requests still running keep their connections
+        log.info("app built for addons: %s", ", ".join(app.extensions["crm"].enabled) or "none")
+
+    def __call__(self, environ, start_response):
+        return self.app(environ, start_response)

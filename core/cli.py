@@ -1,0 +1,195 @@
+"""The command line: ``python run.py COMMAND``. Each command is one transaction."""
+import importlib
+import logging
+import secrets
+import sys
+from contextlib import contextmanager
+
+import click
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+
+from core.app import Dispatcher, create_app
+from core.config import ConfigError, load_settings
+from core.db import db
+from core.models import ADMIN_GROUP, Group, Sequence, User
+from core.registry import AddonError
+
+INITIALISED = "core.initialised"
+
+
+def core_tables():
+    """The core's own tables; addon tables are made when an addon is enabled."""
+    return [table for name, table in db.metadata.tables.items() if name.startswith("core_")]
+
+
+@contextmanager
+def app_context():
+    try:
+        app = create_app(load_settings())
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    with app.app_context():
+        yield app
+
+
+def is_initialised():
+    try:
+        return Sequence.current(db.session, INITIALISED) > 0
+    except DBAPIError:  # no core tables at all
+        db.session.rollback()
+        return False
+
+
+def require_initialised():
+    if not is_initialised():
+        fail("the database is not initialised; run `python run.py init` first")
+
+
+def fail(message):
+    db.session.rollback()
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log more.")
+def cli(verbose):
+    """The CRM suite."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@cli.command()
+@click.option("--host", default=None, help="Address to listen on (config.ini [server] host).")
+@click.option("--port", default=None, type=int, help="Port (config.ini [server] port).")
+def serve(host, port):
+    """Serve the suite with the built-in server (use gunicorn run:app in production)."""
+    from werkzeug.serving import run_simple
+    settings = load_settings()
+    host = host or settings.get("server", "host", "127.0.0.1")
+    port = port or int(settings.get("server", "port", "5000"))
+    click.echo(f"Serving on http://{host}:{port}/")
+    run_simple(host, port, Dispatcher(settings), threaded=True)
+
+
+@cli.command()
+@click.option("--demo", is_flag=True, help="Also load demo records of the enabled addons.")
+def init(demo):
+    """Create the database on first run: core tables, default addons, first admin.
+
+    Safe to run again: an initialised database is left as it is."""
+    with app_context() as app:
+        state = app.extensions["crm"]
+        db.metadata.create_all(bind=db.session.connection(), tables=core_tables())
+        if Sequence.current(db.session, INITIALISED):
+            db.session.commit()
+            click.echo("Database already initialised; nothing to do.")
+            return
+        Sequence.next_value(db.session, INITIALISED)
+        if db.session.scalar(select(Group).where(Group.code == ADMIN_GROUP)) is None:
+            db.session.add(Group(code=ADMIN_GROUP, name="Administrator"))
+        enabled = []
+        try:
+            for name in state.settings.default_addons:
+                enabled += state.registry.enable(db.session, name)
+        except AddonError as exc:
+            fail(f"[addons] enabled in {state.settings.config_file}: {exc}")
+        if demo:
+            for name in enabled:
+                load_demo(state.registry.addons[name])
+        password = None
+        if db.session.scalar(select(User).limit(1)) is None:
+            password = secrets.token_urlsafe(12)
+            add_admin(db.session, "admin", password, must_change=True)
+        db.session.commit()
+        click.echo(f"Database initialised; addons enabled: {', '.join(enabled) or 'none'}.")
+        if password:
+            click.echo(f"Administrator login (shown once): admin / {password}")
+
+
+def load_demo(addon):
+    """Run each demo module of an addon: a module with a ``load(session)`` function."""
+    for path in addon.manifest["demo"]:
+        module = importlib.import_module(
+            f"{addon.package}.{path.removesuffix('.py').replace('/', '.')}")
+        module.load(db.session)
+
+
+def add_admin(session, username, password, must_change=False):
+    admin_group = session.scalar(select(Group).where(Group.code == ADMIN_GROUP))
+    if admin_group is None:
+        admin_group = Group(code=ADMIN_GROUP, name="Administrator")
+        session.add(admin_group)
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        user = User(username=username, full_name=username)
+        session.add(user)
+    user.set_password(password)
+    user.must_change_password = must_change
+    user.active = True
+    if admin_group not in user.groups:
+        user.groups.append(admin_group)
+    return user
+
+
+@cli.command("create-admin")
+@click.option("--username", required=True)
+@click.option("--password", required=True)
+def create_admin(username, password):
+    """Create an administrator, or reset an existing user's password and make it one."""
+    with app_context():
+        require_initialised()
+        add_admin(db.session, username.strip(), password)
+        db.session.commit()
+        click.echo(f"Administrator {username} saved.")
+
+
+@cli.group()
+def addons():
+    """List, enable and disable addons."""
+
+
+@addons.command("list")
+def addons_list():
+    """One addon a line: name, state, version (and the error of a broken one)."""
+    with app_context() as app:
+        registry = app.extensions["crm"].registry
+        states = registry.states(db.session) if is_initialised() else {}
+        for name, addon in registry.addons.items():
+            if not addon.installable:
+                state = "not installable"
+            else:
+                state = "enabled" if name in states and states[name].enabled else "disabled"
+            version = addon.manifest["version"] if addon.manifest else "-"
+            click.echo(f"{name}\t{state}\t{version}")
+            if addon.error:
+                click.echo(f"    {addon.error}")
+
+
+@addons.command("enable")
+@click.argument("name")
+def addons_enable(name):
+    """Enable NAME and what it depends on."""
+    with app_context() as app:
+        require_initialised()
+        try:
+            done = app.extensions["crm"].registry.enable(db.session, name)
+        except AddonError as exc:
+            fail(str(exc))
+        db.session.commit()
+        click.echo(f"enabled: {', '.join(done)}" if done else f"{name} was already enabled")
+
+
+@addons.command("disable")
+@click.argument("name")
+def addons_disable(name):
+    """Disable NAME; its records are kept."""
+    with app_context() as app:
+        require_initialised()
+        try:
+            changed = app.extensions["crm"].registry.disable(db.session, name)
+        except AddonError as exc:
+            fail(str(exc))
+        db.session.commit()
+        click.echo(f"disabled: {name}" if changed else f"{name} was already disabled")

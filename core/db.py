@@ -1,0 +1,30 @@
+"""The one SQLAlchemy object every model uses: ``from core.db import db``."""
+from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.model import Model
+from sqlalchemy import MetaData
+
+# Named constraints, so that migrations and error messages can refer to them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Attributes tried, in order, to show a record as text (select boxes, exports, titles).
+DISPLAY_ATTRIBUTES = ("name", "title", "code", "subject", "username")
+
+
+class CrmModel(Model):
+    """Base of every model: a readable text form for lists, forms and exports."""
+
+    def __str__(self):
+        for attribute in DISPLAY_ATTRIBUTES:
+            value = getattr(self, attribute, None)
+            if value:
+                return str(value)
+        return f"{type(self).__name__} #{getattr(self, 'id', '?')}"
+
+
+db = SQLAlchemy(model_class=CrmModel, metadata=MetaData(naming_convention=NAMING_CONVENTION))

@@ -1,0 +1,179 @@
+"""Reading and checking ``__manifest__.py``.
+
+A manifest is one dict literal. It is parsed with ``ast.literal_eval`` and never
+executed, so a manifest cannot run code. Every check raises ManifestError with a
+message that names the file and the key, e.g. ``.../__manifest__.py: views[0].menu: ...``.
+"""
+import ast
+import re
+
+MANIFEST_FILE = "__manifest__.py"
+VERSION_RE = re.compile(r"^\d+\.\d+(\.\d+)?$")
+ACCESS_LETTERS = "rwcdx"  # read, write, create, delete, export
+RULE_SCOPES = ("own", "team", "all")
+JOB_TRIGGERS = ("cron", "interval")
+
+
+class ManifestError(Exception):
+    """A manifest that cannot be used; str() names the file and the key."""
+
+    def __init__(self, path, key, message):
+        self.path, self.key, self.message = str(path), key, message
+        super().__init__(f"{self.path}: {key}: {message}" if key else f"{self.path}: {message}")
+
+
+def _type_name(kind):
+    names = {str: "text", list: "list", dict: "dict", int: "whole number", bool: "true/false"}
+    return names.get(kind, kind.__name__)
+
+
+class _Checker:
+    """Small helpers that know the file being checked, for messages."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def fail(self, key, message):
+        raise ManifestError(self.path, key, message)
+
+    def typed(self, key, value, kind):
+        # bool is an int in Python; a manifest that says "order": True is still wrong.
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            self.fail(key, f"must be {_type_name(kind)}, not {type(value).__name__}")
+        return value
+
+    def text_list(self, key, value):
+        for index, item in enumerate(self.typed(key, value, list)):
+            self.typed(f"{key}[{index}]", item, str)
+        return value
+
+    def record(self, key, value, required, optional):
+        """A dict with required and optional keys, each {key: type}."""
+        self.typed(key, value, dict)
+        for name in value:
+            if name not in required and name not in optional:
+                self.fail(f"{key}.{name}", "unknown key")
+        for name, kind in required.items():
+            if name not in value:
+                self.fail(f"{key}.{name}", "is required")
+            self.typed(f"{key}.{name}", value[name], kind)
+        for name, kind in optional.items():
+            if name in value:
+                self.typed(f"{key}.{name}", value[name], kind)
+        return value
+
+
+def _check_views(check, views):
+    for index, view in enumerate(check.typed("views", views, list)):
+        key = f"views[{index}]"
+        check.record(key, view, {"model": str, "menu": str},
+                     {"class": str, "icon": str, "order": int, "endpoint": str})
+        parts = view["menu"].split("/")
+        if not 2 <= len(parts) <= 3 or not all(p.strip() for p in parts):
+            check.fail(f"{key}.menu", 'must be "Category/Label" or "Category/Sub/Label"')
+        if "class" in view and not re.match(r"^[\w.]+\.\w+$", view["class"]):
+            check.fail(f"{key}.class", 'must be "module.ClassName", e.g. "views.NoteView"')
+        if "endpoint" in view and not re.match(r"^[a-z][a-z0-9_]*$", view["endpoint"]):
+            check.fail(f"{key}.endpoint", "must be lower-case letters, digits and _")
+
+
+def _check_menus(check, menus):
+    for name, options in check.typed("menus", menus, dict).items():
+        check.record(f"menus.{name}", options, {}, {"order": int, "icon": str})
+
+
+def _check_groups(check, groups):
+    for code, label in check.typed("groups", groups, dict).items():
+        if not re.match(r"^[a-z][a-z0-9_]*$", code):
+            check.fail(f"groups.{code}", "group code must be lower-case letters, digits and _")
+        check.typed(f"groups.{code}", label, str)
+
+
+def _check_access(check, access):
+    for group, models in check.typed("access", access, dict).items():
+        for model, letters in check.typed(f"access.{group}", models, dict).items():
+            check.typed(f"access.{group}.{model}", letters, str)
+            wrong = sorted(set(letters) - set(ACCESS_LETTERS))
+            if wrong:
+                check.fail(f"access.{group}.{model}",
+                           f"unknown letters {''.join(wrong)!r}; use {ACCESS_LETTERS}")
+
+
+def _check_rules(check, rules):
+    for index, rule in enumerate(check.typed("rules", rules, list)):
+        key = f"rules[{index}]"
+        check.record(key, rule, {"model": str, "group": str, "scope": str}, {})
+        if rule["scope"] not in RULE_SCOPES:
+            check.fail(f"{key}.scope", f"must be one of {', '.join(RULE_SCOPES)}")
+
+
+def _check_jobs(check, jobs):
+    for index, job in enumerate(check.typed("jobs", jobs, list)):
+        key = f"jobs[{index}]"
+        check.typed(key, job, dict)
+        for name in ("id", "func", "trigger"):
+            if name not in job:
+                check.fail(f"{key}.{name}", "is required")
+            check.typed(f"{key}.{name}", job[name], str)
+        if job["trigger"] not in JOB_TRIGGERS:
+            check.fail(f"{key}.trigger", f"must be one of {', '.join(JOB_TRIGGERS)}")
+
+
+def _check_pdf(check, pdf):
+    for name, template in check.typed("pdf", pdf, dict).items():
+        check.typed(f"pdf.{name}", template, str)
+
+
+# key -> (required, default, checker). The checker raises ManifestError.
+SCHEMA = {
+    "name": (True, None, lambda c, v: c.typed("name", v, str)),
+    "version": (True, None, lambda c, v: c.typed("version", v, str)),
+    "summary": (False, "", lambda c, v: c.typed("summary", v, str)),
+    "description": (False, "", lambda c, v: c.typed("description", v, str)),
+    "author": (False, "", lambda c, v: c.typed("author", v, str)),
+    "license": (False, "", lambda c, v: c.typed("license", v, str)),
+    "category": (False, "", lambda c, v: c.typed("category", v, str)),
+    "installable": (False, True, lambda c, v: c.typed("installable", v, bool)),
+    "depends": (False, [], lambda c, v: c.text_list("depends", v)),
+    "models": (False, [], lambda c, v: c.text_list("models", v)),
+    "views": (False, [], _check_views),
+    "menus": (False, {}, _check_menus),
+    "groups": (False, {}, _check_groups),
+    "access": (False, {}, _check_access),
+    "rules": (False, [], _check_rules),
+    "jobs": (False, [], _check_jobs),
+    "pdf": (False, {}, _check_pdf),
+    "demo": (False, [], lambda c, v: c.text_list("demo", v)),
+}
+
+
+def parse_manifest(path):
+    """Return the checked manifest of the file at ``path`` as a dict with every key set."""
+    check = _Checker(path)
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        check.fail(None, f"cannot be read: {exc}")
+    try:
+        data = ast.literal_eval(source.strip() or "None")
+    except (ValueError, SyntaxError, MemoryError, RecursionError) as exc:
+        check.fail(None, f"must hold one dict literal and nothing else ({exc.__class__.__name__}: {exc})")
+    if not isinstance(data, dict):
+        check.fail(None, f"must hold one dict literal, not {type(data).__name__}")
+    for key in data:
+        if key not in SCHEMA:
+            check.fail(key, f"unknown key (known keys: {', '.join(sorted(SCHEMA))})")
+    manifest = {}
+    for key, (required, default, checker) in SCHEMA.items():
+        if key not in data:
+            if required:
+                check.fail(key, "is required")
+            manifest[key] = default
+            continue
+        checker(check, data[key])
+        manifest[key] = data[key]
+    if not manifest["name"].strip():
+        check.fail("name", "must not be empty")
+    if not VERSION_RE.match(manifest["version"]):
+        check.fail("version", f"{manifest['version']!r} is not a version like 1.0.0")
+    return manifest

@@ -1,0 +1,151 @@
+"""Shared fixtures. Every test gets its own empty database: a SQLite file, or, when
+CRM_TEST_DATABASE_URL is set (make test-pg), its own schema in that PostgreSQL database."""
+import os
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from werkzeug.test import Client
+
+from core.app import Dispatcher
+from core.cli import cli
+from core.config import load_settings, normalise_database_url
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE_ADDONS = ROOT / "tests" / "fixtures" / "addons"
+PG_URL = os.environ.get("CRM_TEST_DATABASE_URL")
+ADMIN_PASSWORD = "correct horse battery"
+
+
+def pytest_report_header(config):
+    return f"database: {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite (a file per test)'}"
+
+
+@pytest.fixture(scope="session")
+def pg_base_url():
+    """The test database, created when absent."""
+    url = make_url(normalise_database_url(PG_URL))
+    server = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        exists = connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                   {"name": url.database})
+        if not exists:
+            connection.execute(text(f'CREATE DATABASE "{url.database}"'))
+    server.dispose()
+    return url
+
+
+@pytest.fixture
+def database_url(tmp_path, request):
+    if not PG_URL:
+        yield f"sqlite:///{tmp_path / 'crm.db'}"
+        return
+    base = request.getfixturevalue("pg_base_url")
+    schema = f"test_{uuid.uuid4().hex[:16]}"
+    engine = create_engine(base)
+    with engine.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+        hide_password=False)
+    with engine.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    engine.dispose()
+
+
+def write_config(folder, addon_paths, enabled=(), extra=""):
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "config.ini"
+    path.write_text(
+        "[core]\ninstance_path = instance\n"
+        f"[addons]\npaths = {', '.join(str(p) for p in addon_paths)}\n"
+        f"enabled = {', '.join(enabled)}\n{extra}", encoding="utf-8")
+    return path
+
+
+class Suite:
+    """One installation under test: its config, database, CLI and web clients."""
+
+    def __init__(self, config_path, database_url):
+        self.config_path = config_path
+        self.database_url = database_url
+        self.env = {"CRM_CONFIG": str(config_path), "CRM_DATABASE_URL": database_url}
+        self.dispatchers = []
+
+    def settings(self):
+        return load_settings(self.config_path, self.database_url)
+
+    def run(self, *args):
+        """Run a CLI command in this process; returns click's Result."""
+        return CliRunner().invoke(cli, list(args), env=self.env, catch_exceptions=False)
+
+    def dispatcher(self):
+        """A web process of its own: a new Dispatcher on the same database."""
+        dispatcher = Dispatcher(self.settings())
+        self.dispatchers.append(dispatcher)
+        return dispatcher
+
+    def client(self, dispatcher=None):
+        return WebClient(dispatcher or self.dispatcher())
+
+    def admin_client(self, dispatcher=None):
+        client = self.client(dispatcher)
+        client.login("admin", ADMIN_PASSWORD)
+        return client
+
+    def close(self):
+        for dispatcher in self.dispatchers:
+            if dispatcher._engine is not None:
+                dispatcher._engine.dispose()
+
+
+class WebClient(Client):
+    """werkzeug's test client, plus sign-in and CSRF tokens read from the pages."""
+
+    def csrf_token(self, path="/login"):
+        page = self.get(path).get_data(as_text=True)
+        match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or \
+            re.search(r'value="([^"]+)"[^>]*name="csrf_token"', page)
+        assert match, f"no CSRF token on {path}"
+        return match.group(1)
+
+    def login(self, username, password):
+        token = self.csrf_token("/login")
+        response = self.post("/login", data={"username": username, "password": password,
+                                             "csrf_token": token})
+        assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+        return response
+
+    def post_form(self, path, data, token_from=None):
+        """POST with the CSRF token a real browser would send (read from a page)."""
+        data = dict(data, csrf_token=self.csrf_token(token_from or "/admin/"))
+        return self.post(path, data=data)
+
+
+def make_suite(tmp_path, database_url, addon_paths=(FIXTURE_ADDONS,), enabled=(), demo=False):
+    config = write_config(tmp_path / "site", list(addon_paths), enabled)
+    suite = Suite(config, database_url)
+    result = suite.run("init", *(["--demo"] if demo else []))
+    assert result.exit_code == 0, result.output
+    result = suite.run("create-admin", "--username", "admin", "--password", ADMIN_PASSWORD)
+    assert result.exit_code == 0, result.output
+    return suite
+
+
+@pytest.fixture
+def suite(tmp_path, database_url):
+    """An initialised installation with the fixture addon on its paths, disabled."""
+    installation = make_suite(tmp_path, database_url)
+    yield installation
+    installation.close()
+
+
+@pytest.fixture
+def notes_suite(tmp_path, database_url):
+    """An initialised installation with the fixture addon enabled and its demo data."""
+    installation = make_suite(tmp_path, database_url, enabled=["fixture_notes"], demo=True)
+    yield installation
+    installation.close()
