@@ -10,11 +10,12 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
-from flask import Flask, jsonify, redirect, url_for
+from flask import Flask, jsonify, redirect, render_template, url_for
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import Babel, get_locale
-from flask_wtf.csrf import CSRFProtect
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -92,11 +93,12 @@ def create_app(settings=None, registry=None):
     app.register_blueprint(auth.blueprint)
 
     admin = Admin(app, name=settings.site_name, url="/admin",
-                  index_view=HomeView(name="Home", url="/admin", menu_icon_type="fa",
+                  index_view=HomeView(name=i18n.mark("Home"), url="/admin", menu_icon_type="fa",
                                       menu_icon_value="fa-home"),
                   theme=Bootstrap4Theme(base_template="admin/crm_base.html", fluid=True))
     add_addon_views(admin, state)
-    admin.add_view(AddonsView(name="Addons", category="Settings", endpoint="addons",
+    admin.add_view(AddonsView(name=i18n.mark("Addons"), category=i18n.mark("Settings"),
+                              endpoint="addons",
                               url="/admin/addons"))
 
     @app.context_processor
@@ -118,6 +120,22 @@ def create_app(settings=None, registry=None):
         return jsonify(status=status, database=database,
                        initialised=state.revision is not None,
                        addons=state.enabled), 200 if status == "ok" else 503
+
+    @app.errorhandler(CSRFError)
+    def csrf_refused(error):
+        return render_template("core/error.html", code=400, message=_(
+            "The form's security token is missing or out of date. Go back, reload the "
+            "page and try again.")), 400
+
+    @app.errorhandler(403)
+    def forbidden(error):
+        return render_template("core/error.html", code=403, message=_(
+            "You do not have permission to do this.")), 403
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return render_template("core/error.html", code=404, message=_(
+            "This page does not exist, or its addon is not enabled.")), 404
 
     @app.after_request
     def no_store_for_pages(response):

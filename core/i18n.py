@@ -13,6 +13,12 @@ LANGUAGES = {"en": "English", "zh_Hans_CN": "简体中文"}
 CORE_TRANSLATIONS = Path(__file__).parent / "translations"
 
 
+def mark(text):
+    """Mark text for the translation catalog when it is translated later, at display
+    (menu categories, for example, must stay plain strings while the menu is built)."""
+    return text
+
+
 def select_locale(default="en"):
     """The user's own choice, then the session's, then the browser's."""
     if getattr(current_user, "is_authenticated", False) and current_user.language in LANGUAGES:
