@@ -171,25 +171,25 @@ def addons_list():
 @click.argument("name")
 def addons_enable(name):
     """Enable NAME and what it depends on."""
-    with app_context() as app:
-        require_initialised()
-        try:
-            done = app.extensions["crm"].registry.enable(db.session, name)
-        except AddonError as exc:
-            fail(str(exc))
-        db.session.commit()
-        click.echo(f"enabled: {', '.join(done)}" if done else f"{name} was already enabled")
+    done = _change_addon("enable", name)
+    click.echo(f"enabled: {', '.join(done)}" if done else f"{name} was already enabled")
 
 
 @addons.command("disable")
 @click.argument("name")
 def addons_disable(name):
     """Disable NAME; its records are kept."""
+    changed = _change_addon("disable", name)
+    click.echo(f"disabled: {name}" if changed else f"{name} was already disabled")
+
+
+def _change_addon(action, name):
     with app_context() as app:
         require_initialised()
+        registry = app.extensions["crm"].registry
         try:
-            changed = app.extensions["crm"].registry.disable(db.session, name)
+            result = getattr(registry, action)(db.session, name)
         except AddonError as exc:
             fail(str(exc))
         db.session.commit()
-        click.echo(f"disabled: {name}" if changed else f"{name} was already disabled")
+        return result
