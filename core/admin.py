@@ -1,20 +1,34 @@
-"""The admin screens: one base view that every generated screen extends, the home
-page, the Addons page, and the assembly of menus from the enabled manifests."""
-from flask import abort, current_app, flash, redirect, request, url_for
-from flask_admin import AdminIndexView, BaseView, expose
+"""The one base view every generated screen extends, and the assembly of the enabled
+addons' screens into one menu tree.
+
+Security by construction: the base view checks the user's access letters before every
+request to a screen and narrows every query it makes (list rows and counts, single
+records, bulk actions, exports, look-ups of related records) by the record rules.
+"""
+import json
+
+from flask import abort, redirect, request, url_for
+from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.babel import lazy_gettext as admin_gettext
 from flask_admin.contrib import sqla
+from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
+from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_admin.form import BaseForm
+from flask_admin.model.fields import AjaxSelectField
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import Boolean, Date, DateTime, Enum, Numeric, Integer, String, Text, inspect
+from sqlalchemy import (Boolean, Date, DateTime, Enum, Integer, Numeric, String, Text, inspect,
+                        select)
+from sqlalchemy.orm import selectinload
+from wtforms.validators import ValidationError
 
 from core import exporting, permissions
+from core.audit import BOOKKEEPING
 from core.db import DISPLAY_ATTRIBUTES, db
-from core.registry import AddonError
+from core.models import AuditEntry, OwnedMixin, User
 
 
 class AdminForm(BaseForm, FlaskForm):
@@ -29,7 +43,7 @@ ENDPOINT_LETTERS = {
     "create_view": "c", "edit_view": "w", "ajax_update": "w",
     "delete_view": "d", "export": "x",
 }
-ACTION_LETTERS = {"delete": "d"}  # other bulk actions change records: "w"
+ACTION_LETTERS = {"delete": "d", "reassign": "w"}  # other bulk actions: "w"
 
 LIST_COLUMN_LIMIT = 8
 SEARCH_COLUMN_LIMIT = 5
@@ -50,6 +64,7 @@ class ModelView(sqla.ModelView):
     """
 
     form_base_class = AdminForm
+    model_form_converter = None  # set below: ScopedConverter
     can_view_details = True
     export_types = ["csv", "xlsx"]
     can_set_page_size = True
@@ -88,9 +103,6 @@ class ModelView(sqla.ModelView):
             return deny()
         return None
 
-    def is_action_allowed(self, name):
-        return self.permits(ACTION_LETTERS.get(name, "w")) and super().is_action_allowed(name)
-
     # Buttons follow the user's rights; _handle_view checks again on every request.
     @property
     def can_create(self):
@@ -108,12 +120,46 @@ class ModelView(sqla.ModelView):
     def can_export(self):
         return self.allow_export and self.permits("x")
 
+    # -- record rules on every query ---------------------------------------------------
+
+    def scaffold_auto_joins(self):
+        # Flask-Admin joins every related column of the list; a joined collection
+        # multiplies rows and cannot stream (exports). Collections load in get_query.
+        return [j for j in super().scaffold_auto_joins() if not j.property.uselist]
+
+    def get_query(self):
+        query = super().get_query()
+        for name in self._list_collections():
+            query = query.options(selectinload(getattr(self.model, name)))
+        return permissions.apply_rules(query, self.model)
+
+    def _list_collections(self):
+        relationships = inspect(self.model).relationships
+        return [name for name, _label in self._list_columns
+                if name in relationships and relationships[name].uselist]
+
+    def get_count_query(self):
+        return permissions.apply_rules(super().get_count_query(), self.model)
+
     def get_one(self, id):
-        # Through get_query, so whatever narrows the list narrows single records too.
+        # Through get_query, so whatever narrows the list narrows single records too. A
+        # record outside the rules answers 404, exactly like one that does not exist.
         ids = self.ids_of([id])
-        if not ids:
-            return None
-        return self.get_query().filter(self.model.id == ids[0]).one_or_none()
+        record = self.get_query().filter(self.model.id == ids[0]).one_or_none() if ids else None
+        if record is None:
+            abort(404)
+        return record
+
+    def on_model_change(self, form, model, is_created):
+        if isinstance(model, OwnedMixin):
+            owner_id = model.owner.id if model.owner is not None else model.owner_id
+            if owner_id is not None and not permissions.may_own(current_user, self.model,
+                                                                owner_id):
+                raise ValidationError(_("You may not give this record to that owner."))
+        super().on_model_change(form, model, is_created)
+
+    def _create_ajax_loader(self, name, options):
+        return ScopedAjaxLoader(name, self.session, self.model, options)
 
     def ids_of(self, ids):
         """Row ids from a form as the primary key's type (PostgreSQL will not compare
@@ -124,6 +170,36 @@ class ModelView(sqla.ModelView):
             admin_gettext("Are you sure you want to delete selected records?"))
     def action_delete(self, ids):
         return super().action_delete(self.ids_of(ids))
+
+    @action("reassign", _l("Reassign to another owner"))
+    def action_reassign(self, ids):
+        ids = [str(i) for i in self.ids_of(ids)]
+        return redirect(url_for("reassign.index", model=self.model.__name__, ids=",".join(ids)))
+
+    def is_action_allowed(self, name):
+        if name == "reassign" and not (issubclass(self.model, OwnedMixin) and current_user.is_admin):
+            return False
+        return self.permits(ACTION_LETTERS.get(name, "w")) and super().is_action_allowed(name)
+
+    # -- the audit trail on the detail page -------------------------------------------------
+
+    details_template = "admin/crm_details.html"
+
+    def render(self, template, **kwargs):
+        if template == self.details_template and getattr(self.model, "__audit__", False):
+            kwargs["audit_entries"] = self.audit_entries(kwargs.get("model"))
+        return super().render(template, **kwargs)
+
+    def audit_entries(self, record, limit=100):
+        if record is None:
+            return []
+        entries = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.model == self.model.__name__,
+                                     AuditEntry.record_id == record.id)
+            .order_by(AuditEntry.id.desc()).limit(limit)).all()
+        for entry in entries:
+            entry.change_list = sorted(json.loads(entry.changes).items())
+        return entries
 
     # -- export, streamed -------------------------------------------------------------
 
@@ -149,7 +225,7 @@ class ModelView(sqla.ModelView):
         """Fill, on this instance, the options the class did not set."""
         mapper = inspect(model)
         columns = [c for c in mapper.columns if not c.primary_key and not c.foreign_keys
-                   and not _is_secret(c.key)]
+                   and not _is_secret(c.key) and c.key not in BOOKKEEPING]
         short_text = [c.key for c in columns
                       if isinstance(c.type, String) and not isinstance(c.type, Text)]
         many_to_one = [r for r in mapper.relationships if r.direction.name == "MANYTOONE"]
@@ -164,7 +240,8 @@ class ModelView(sqla.ModelView):
                                for r in many_to_one
                                for fields in [_display_columns(r.mapper)] if fields},
             "column_default_sort": ("id", True) if "id" in mapper.columns else None,
-            "form_excluded_columns": [c.key for c in mapper.columns if _is_secret(c.key)],
+            "form_excluded_columns": [c.key for c in mapper.columns
+                                      if _is_secret(c.key) or c.key in BOOKKEEPING],
         }
         for option, value in defaults.items():
             if getattr(self, option, None) is None:
@@ -182,65 +259,64 @@ def _display_columns(mapper):
             and isinstance(mapper.columns[a].type, String)]
 
 
-class HomeView(AdminIndexView):
-    """The dashboard every user lands on."""
+class ScopedAjaxLoader(QueryAjaxModelLoader):
+    """Look-ups of related records (and the check of a submitted id) see only what the
+    user may read of the related model. Owners offered are those the user may assign."""
 
-    def is_accessible(self):
-        return current_user.is_authenticated
+    def __init__(self, name, session, parent_model, options):
+        self.parent_model = parent_model
+        related = getattr(parent_model, name).property.mapper.class_
+        super().__init__(name, session, related, **options)
 
-    def inaccessible_callback(self, name, **kwargs):
-        return deny()
+    def get_query(self):
+        return scoped_query(self.model, self.parent_model)
 
-    @expose("/")
-    def index(self):
-        state = current_app.extensions["crm"]
-        screens = [v for v in self.admin._views
-                   if isinstance(v, ModelView) and v.is_accessible()]
-        return self.render("core/home.html", screens=screens, state=state,
-                           panels=state.hooks.call("dashboard.panels"))
+    def get_one(self, pk):
+        ids = [int(pk)] if str(pk).isdigit() else []
+        if not ids:
+            return None
+        with db.session.no_autoflush:
+            return self.get_query().filter(self.model.id == ids[0]).one_or_none()
 
 
-class AddonsView(BaseView):
-    """Enable and disable addons at run time. Administrators only."""
+def scoped_query(model, parent_model):
+    """What a form may offer of ``model`` on a screen of ``parent_model``."""
+    query = db.session.query(model)
+    if model is User and issubclass(parent_model, OwnedMixin):
+        user_scope = permissions.scope(current_user, parent_model.__name__)
+        if user_scope == "own":
+            return query.filter(User.id == current_user.id)
+        if user_scope == "team":
+            return query.filter(User.id.in_(permissions.team_user_ids(current_user.id)))
+        return query.filter(User.active.is_(True))
+    return permissions.apply_rules(query, model)
 
-    def is_accessible(self):
-        return current_user.is_authenticated and current_user.is_admin
 
-    def inaccessible_callback(self, name, **kwargs):
-        return deny()
+class StrictAjaxSelectField(AjaxSelectField):
+    """An id that the look-up does not offer (guessed, or out of the user's reach) is a
+    form error, not a silent blank."""
 
-    @expose("/")
-    def index(self):
-        state = current_app.extensions["crm"]
-        return self.render("core/addons.html", registry=state.registry,
-                           states=state.registry.states(db.session))
+    def pre_validate(self, form):
+        submitted = self._formdata if hasattr(self, "_formdata") else None
+        if submitted and self.data is None:
+            raise ValidationError(_("Not a valid choice."))
+        super().pre_validate(form)
 
-    @expose("/<action>/<addon>", methods=("POST",))
-    def change(self, action, addon):
-        registry = current_app.extensions["crm"].registry
-        try:
-            if action == "enable":
-                done = registry.enable(db.session, addon)
-                message = _("Enabled: %(names)s.", names=", ".join(done) or addon)
-            elif action == "disable":
-                registry.disable(db.session, addon)
-                message = _("Disabled %(name)s. Its records are kept.", name=addon)
-            else:
-                abort(404)
-            db.session.commit()
-            flash(message, "success")
-        except AddonError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        return redirect(url_for(".index"))
 
-    @expose("/rescan", methods=("POST",))
-    def rescan(self):
-        # Every process rebuilds (and so re-reads the addon folders) on a new revision.
-        current_app.extensions["crm"].registry.bump_revision(db.session)
-        db.session.commit()
-        flash(_("Addon folders scanned again."), "success")
-        return redirect(url_for(".index"))
+class ScopedConverter(AdminModelConverter):
+    """Select boxes of related records offer only what the user may read."""
+
+    def _model_select_field(self, prop, multiple, remote_model, **kwargs):
+        parent = self.view.model
+        loader = getattr(self.view, "_form_ajax_refs", {}).get(prop.key)
+        if loader and not multiple:
+            return StrictAjaxSelectField(loader, **kwargs)
+        if not loader:
+            kwargs.setdefault("query_factory", lambda: scoped_query(remote_model, parent))
+        return super()._model_select_field(prop, multiple, remote_model, **kwargs)
+
+
+ModelView.model_form_converter = ScopedConverter
 
 
 def add_addon_views(admin, state):

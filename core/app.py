@@ -19,13 +19,15 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from core import auth, i18n
-from core.admin import AddonsView, HomeView, add_addon_views
+from core import audit, auth, i18n  # noqa: F401  (audit: its session hooks)
+from core.admin import add_addon_views
+from core.views import HomeView, add_core_views
 from core.config import PROJECT_ROOT, load_settings
+from core import security
 from core.db import db
 from core.hooks import Hooks
 from core.models import Sequence
-from core.permissions import merge_access
+from core.throttle import LoginThrottle
 from core.registry import REVISION, Registry
 
 log = logging.getLogger(__name__)
@@ -40,11 +42,8 @@ class CrmState:
     registry: Registry
     enabled: list = field(default_factory=list)
     revision: object = None          # None: the database is not initialised yet
-    access: dict = field(default_factory=dict)
     hooks: Hooks = None
-
-    def manifests(self):
-        return [self.registry.addons[name].manifest for name in self.enabled]
+    throttle: LoginThrottle = None
 
 
 def read_state(registry):
@@ -77,8 +76,11 @@ def create_app(settings=None, registry=None):
     with app.app_context():
         revision, enabled = read_state(registry)
     state = CrmState(settings=settings, registry=registry, enabled=enabled, revision=revision,
-                     hooks=Hooks(enabled))
-    state.access = merge_access(state.manifests())
+                     hooks=Hooks(enabled), throttle=LoginThrottle(
+                         settings.get("security", "ratelimit_storage", "memory://"),
+                         int(settings.get("security", "login_attempts", "5")),
+                         int(settings.get("security", "login_window_minutes", "15")),
+                         namespace=str(settings.instance_path)))
     app.extensions["crm"] = state
 
     for name in enabled:
@@ -95,11 +97,11 @@ def create_app(settings=None, registry=None):
     admin = Admin(app, name=settings.site_name, url="/admin",
                   index_view=HomeView(name=i18n.mark("Home"), url="/admin", menu_icon_type="fa",
                                       menu_icon_value="fa-home"),
-                  theme=Bootstrap4Theme(base_template="admin/crm_base.html", fluid=True))
+                  theme=Bootstrap4Theme(base_template="admin/crm_base.html", fluid=True),
+                  csp_nonce_generator=security.csp_nonce)
     add_addon_views(admin, state)
-    admin.add_view(AddonsView(name=i18n.mark("Addons"), category=i18n.mark("Settings"),
-                              endpoint="addons",
-                              url="/admin/addons"))
+    add_core_views(admin)
+    security.init_app(app, settings)
 
     @app.context_processor
     def crm_globals():
@@ -136,12 +138,6 @@ def create_app(settings=None, registry=None):
     def not_found(error):
         return render_template("core/error.html", code=404, message=_(
             "This page does not exist, or its addon is not enabled.")), 404
-
-    @app.after_request
-    def no_store_for_pages(response):
-        if response.mimetype == "text/html":
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
 
     return app
 

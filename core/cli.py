@@ -9,7 +9,9 @@ import click
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
+from core import reassign
 from core.app import Dispatcher, create_app
+from core.auth import password_problem
 from core.config import ConfigError, load_settings
 from core.db import db
 from core.models import ADMIN_GROUP, Group, Sequence, User
@@ -133,6 +135,12 @@ def add_admin(session, username, password, must_change=False):
     return user
 
 
+def check_password(username, password):
+    problem = password_problem(username, password)
+    if problem:
+        fail(f"--password: {problem}")
+
+
 @cli.command("create-admin")
 @click.option("--username", required=True)
 @click.option("--password", required=True)
@@ -140,9 +148,65 @@ def create_admin(username, password):
     """Create an administrator, or reset an existing user's password and make it one."""
     with app_context():
         require_initialised()
+        check_password(username, password)
         add_admin(db.session, username.strip(), password)
         db.session.commit()
         click.echo(f"Administrator {username} saved.")
+
+
+@cli.command("create-user")
+@click.option("--username", required=True)
+@click.option("--password", required=True)
+@click.option("--groups", default="", help="Group codes, comma-separated.")
+@click.option("--full-name", default="")
+@click.option("--email", default="")
+def create_user(username, password, groups, full_name, email):
+    """Create a user (or update an existing one) in the given groups."""
+    with app_context():
+        require_initialised()
+        username = username.strip()
+        check_password(username, password)
+        codes = [code.strip() for code in groups.split(",") if code.strip()]
+        found = {group.code: group for group in db.session.scalars(
+            select(Group).where(Group.code.in_(codes)))}
+        missing = [code for code in codes if code not in found]
+        if missing:
+            known = ", ".join(db.session.scalars(select(Group.code).order_by(Group.code)))
+            fail(f"--groups: no group {', '.join(missing)} (groups: {known})")
+        user = db.session.scalar(select(User).where(User.username == username))
+        if user is None:
+            user = User(username=username)
+            db.session.add(user)
+        user.full_name, user.email = full_name or user.full_name or username, email or user.email
+        user.set_password(password)
+        user.groups = [found[code] for code in codes]
+        db.session.commit()
+        click.echo(f"User {username} saved, groups: {', '.join(codes) or 'none'}.")
+
+
+@cli.command("reassign")
+@click.option("--from-user", "from_username", required=True)
+@click.option("--to-user", "to_username", required=True)
+@click.option("--dry-run", is_flag=True, help="Only count what would move.")
+def reassign_records(from_username, to_username, dry_run):
+    """Move every record owned by one user to another, in every enabled addon."""
+    with app_context() as app:
+        require_initialised()
+        users = {name: db.session.scalar(select(User).where(User.username == name))
+                 for name in (from_username, to_username)}
+        for option, name in (("--from-user", from_username), ("--to-user", to_username)):
+            if users[name] is None:
+                fail(f"{option}: no user {name}")
+        if from_username == to_username:
+            fail("--to-user: must differ from --from-user")
+        models = reassign.owned_models(app.extensions["crm"])
+        source, target = users[from_username].id, users[to_username].id
+        counts = (reassign.preview(db.session, models, source) if dry_run
+                  else reassign.reassign(db.session, models, source, target))
+        db.session.commit()
+        for model, count in counts.items():
+            click.echo(f"{model}\t{count}")
+        click.echo(f"{'would move' if dry_run else 'moved'}: {sum(counts.values())} records")
 
 
 @cli.group()

@@ -1,6 +1,5 @@
 """Writing rows to CSV and XLSX without holding them all in memory."""
 import csv
-import io
 import tempfile
 from datetime import date, datetime
 from decimal import Decimal

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import request, session
+from flask import has_request_context, request, session
 from flask_login import current_user
 
 log = logging.getLogger(__name__)
@@ -21,6 +21,8 @@ def mark(text):
 
 def select_locale(default="en"):
     """The user's own choice, then the session's, then the browser's."""
+    if not has_request_context():   # the command line: the configured default
+        return default
     if getattr(current_user, "is_authenticated", False) and current_user.language in LANGUAGES:
         return current_user.language
     if session.get("language") in LANGUAGES:

@@ -4,7 +4,8 @@ from datetime import datetime, timezone
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import update
+from sqlalchemy import UniqueConstraint, update
+from sqlalchemy.orm import declared_attr
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from core.db import db
@@ -59,6 +60,7 @@ user_groups = db.Table(
 
 class Group(db.Model):
     __tablename__ = "core_group"
+    __audit__ = True
     id = db.Column(db.Integer, primary_key=True)
     code = db.Column(db.String(64), nullable=False, unique=True, info={"label": _l("Code")})
     name = db.Column(db.String(128), nullable=False, info={"label": _l("Name")})
@@ -66,6 +68,7 @@ class Group(db.Model):
 
 class User(UserMixin, db.Model):
     __tablename__ = "core_user"
+    __audit__ = True
     id = db.Column(db.Integer, primary_key=True)
     username = db.Column(db.String(64), nullable=False, unique=True, info={"label": _l("Username")})
     full_name = db.Column(db.String(128), nullable=False, default="", info={"label": _l("Full name")})
@@ -99,3 +102,94 @@ class User(UserMixin, db.Model):
 
     def check_password(self, password):
         return check_password_hash(self.password_hash, password)
+
+    def __str__(self):
+        return self.full_name or self.username
+
+
+team_members = db.Table(
+    "core_team_member",
+    db.Column("team_id", db.ForeignKey("core_team.id", ondelete="CASCADE"), primary_key=True),
+    db.Column("user_id", db.ForeignKey("core_user.id", ondelete="CASCADE"), primary_key=True,
+              index=True),
+)
+
+
+class Team(db.Model):
+    """Sales teams and the like: record rules with scope "team" follow them."""
+
+    __tablename__ = "core_team"
+    __audit__ = True
+    id = db.Column(db.Integer, primary_key=True)
+    name = db.Column(db.String(128), nullable=False, unique=True, info={"label": _l("Name")})
+    leader_id = db.Column(db.ForeignKey("core_user.id"), index=True)
+    leader = db.relationship(User, foreign_keys=[leader_id], info={"label": _l("Leader")})
+    members = db.relationship(User, secondary=team_members, backref="teams",
+                              info={"label": _l("Members")})
+
+
+class Access(db.Model):
+    """What a group may do with a model (letters r w c d x) and which of its records
+    (scope own, team or all). Seeded from the manifests, then edited by administrators."""
+
+    __tablename__ = "core_access"
+    __audit__ = True
+    __table_args__ = (UniqueConstraint("group_id", "model"),)
+    id = db.Column(db.Integer, primary_key=True)
+    group_id = db.Column(db.ForeignKey("core_group.id", ondelete="CASCADE"), nullable=False,
+                         index=True)
+    model = db.Column(db.String(64), nullable=False)
+    letters = db.Column(db.String(8), nullable=False, default="")
+    scope = db.Column(db.String(8), nullable=False, default="all")
+    group = db.relationship(Group, backref=db.backref("access", cascade="all, delete-orphan"))
+
+
+class AuditEntry(db.Model):
+    """One create, update or delete of an audited record; written in the same
+    transaction as the change. No screen may change or delete these rows."""
+
+    __tablename__ = "core_audit"
+    __table_args__ = (db.Index("ix_core_audit_model_record", "model", "record_id"),)
+    id = db.Column(db.BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True)
+    at = db.Column(db.DateTime, nullable=False, default=utcnow, index=True,
+                   info={"label": _l("When")})
+    user_id = db.Column(db.ForeignKey("core_user.id"), index=True)
+    user = db.relationship(User, info={"label": _l("User")})
+    model = db.Column(db.String(64), nullable=False, info={"label": _l("Model")})
+    record_id = db.Column(db.Integer, nullable=False, info={"label": _l("Record")})
+    action = db.Column(db.String(8), nullable=False, info={"label": _l("Action")})
+    changes = db.Column(db.Text, nullable=False, default="{}", info={"label": _l("Changes")})
+
+
+class OwnedMixin:
+    """Owner, created by/at and updated by/at, set by the core on every save.
+
+    Record rules (own / team / all) work on the owner; every change is audited."""
+
+    __audit__ = True
+
+    @declared_attr
+    def owner_id(cls):
+        return db.Column(db.ForeignKey("core_user.id"), index=True, info={"label": _l("Owner")})
+
+    @declared_attr
+    def owner(cls):
+        return db.relationship(User, foreign_keys=[cls.owner_id], info={"label": _l("Owner")})
+
+    @declared_attr
+    def created_by_id(cls):
+        return db.Column(db.ForeignKey("core_user.id"), index=True)
+
+    @declared_attr
+    def updated_by_id(cls):
+        return db.Column(db.ForeignKey("core_user.id"), index=True)
+
+    @declared_attr
+    def created_at(cls):
+        return db.Column(db.DateTime, nullable=False, default=utcnow,
+                         info={"label": _l("Created at")})
+
+    @declared_attr
+    def updated_at(cls):
+        return db.Column(db.DateTime, nullable=False, default=utcnow, onupdate=utcnow,
+                         info={"label": _l("Updated at")})

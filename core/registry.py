@@ -21,6 +21,7 @@ from sqlalchemy import select
 from core.db import db
 from core.manifest import MANIFEST_FILE, ManifestError, parse_manifest
 from core.models import AddonState, Group, Sequence
+from core.permissions import seed_access
 
 log = logging.getLogger(__name__)
 
@@ -244,6 +245,7 @@ class Registry:
             state.installed_version = self.addons[addon_name].manifest["version"]
             session.add(state)
             _add_groups(session, self.addons[addon_name].manifest["groups"])
+            seed_access(session, self.addons[addon_name].manifest)
         if new:
             self.bump_revision(session)
         return new

@@ -21,6 +21,18 @@ PG_URL = os.environ.get("CRM_TEST_DATABASE_URL")
 ADMIN_PASSWORD = "correct horse battery"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def quick_password_hashing():
+    """The same algorithm (scrypt) with a small work factor: signing in dozens of test
+    users at full strength would cost most of the suite's time."""
+    import core.models
+    original = core.models.generate_password_hash
+    core.models.generate_password_hash = lambda password: original(
+        password, method="scrypt:1024:8:1")
+    yield
+    core.models.generate_password_hash = original
+
+
 def pytest_report_header(config):
     return f"database: {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite (a file per test)'}"
 
@@ -52,6 +64,10 @@ def database_url(tmp_path, request):
     yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
         hide_password=False)
     with engine.begin() as connection:
+        # A test that failed half-way may leave a connection holding locks; no other
+        # test runs now, so end them all rather than wait.
+        connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
         connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
     engine.dispose()
 
@@ -104,6 +120,12 @@ class Suite:
 
 class WebClient(Client):
     """werkzeug's test client, plus sign-in and CSRF tokens read from the pages."""
+
+    def open(self, *args, **kwargs):
+        # Read every response to its end, as a real server does, so that a streamed
+        # export closes its database cursor and transaction.
+        kwargs.setdefault("buffered", True)
+        return super().open(*args, **kwargs)
 
     def csrf_token(self, path="/login"):
         page = self.get(path).get_data(as_text=True)

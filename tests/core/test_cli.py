@@ -20,6 +20,12 @@ def test_init_creates_the_first_admin_once_with_a_random_password(tmp_path, data
     assert "already initialised" in again.output and "Administrator login" not in again.output
     client = suite.client()
     client.login("admin", password)
+    # The printed password must be changed before anything else.
+    assert client.get("/admin/").headers["Location"] == "/password"
+    response = client.post_form("/password", {"current": password, "new": "a new long secret",
+                                              "confirm": "a new long secret"},
+                                token_from="/password")
+    assert response.status_code == 302
     assert client.get("/admin/").status_code == 200
     suite.close()
 

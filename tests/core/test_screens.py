@@ -99,7 +99,7 @@ def test_detail_edit_and_delete(notes_suite):
     response = client.post_form("/admin/note/delete/", {"id": "1", "url": "/admin/note/"},
                                 token_from="/admin/note/")
     assert response.status_code == 302
-    assert client.get("/admin/note/details/?id=1").status_code == 302  # gone: back to list
+    assert client.get("/admin/note/details/?id=1").status_code == 404  # gone
     assert "Call the supplier" not in client.get("/admin/note/").get_data(as_text=True)
 
 

@@ -1,0 +1,286 @@
+"""The core's own screens: home, addons, users, groups, teams, permissions, the audit
+log and data reassignment. Apart from the home page they are for administrators only,
+whatever a manifest grants."""
+import json
+
+from flask import abort, current_app, flash, redirect, request, url_for
+from flask_admin import AdminIndexView, BaseView, expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup, escape
+from sqlalchemy import select
+from wtforms import PasswordField, SelectField
+from wtforms.validators import ValidationError
+
+from core import reassign
+from core.admin import ModelView, deny
+from core.auth import password_problem
+from core.db import db
+from core.i18n import LANGUAGES, mark
+from core.manifest import ACCESS_LETTERS
+from core.models import ADMIN_GROUP, Access, AuditEntry, Group, OwnedMixin, Team, User
+from core.permissions import SCOPES
+from core.registry import AddonError
+
+SETTINGS = mark("Settings")
+
+
+class AdminOnly:
+    """Mixin for the core's own screens."""
+
+    def is_accessible(self):
+        return current_user.is_authenticated and current_user.is_admin
+
+    def inaccessible_callback(self, name, **kwargs):
+        return deny()
+
+
+class CoreModelView(AdminOnly, ModelView):
+    def permits(self, letter):
+        return current_user.is_authenticated and current_user.is_admin
+
+
+class HomeView(AdminIndexView):
+    """The dashboard every user lands on."""
+
+    def is_accessible(self):
+        return current_user.is_authenticated
+
+    def inaccessible_callback(self, name, **kwargs):
+        return deny()
+
+    @expose("/")
+    def index(self):
+        state = current_app.extensions["crm"]
+        screens = [v for v in self.admin._views
+                   if isinstance(v, ModelView) and not isinstance(v, CoreModelView)
+                   and v.is_accessible()]
+        return self.render("core/home.html", screens=screens, state=state,
+                           panels=state.hooks.call("dashboard.panels"))
+
+
+class AddonsView(AdminOnly, BaseView):
+    """Enable and disable addons at run time."""
+
+    @expose("/")
+    def index(self):
+        state = current_app.extensions["crm"]
+        return self.render("core/addons.html", registry=state.registry,
+                           states=state.registry.states(db.session))
+
+    @expose("/<action>/<addon>", methods=("POST",))
+    def change(self, action, addon):
+        registry = current_app.extensions["crm"].registry
+        try:
+            if action == "enable":
+                done = registry.enable(db.session, addon)
+                message = _("Enabled: %(names)s.", names=", ".join(done) or addon)
+            elif action == "disable":
+                registry.disable(db.session, addon)
+                message = _("Disabled %(name)s. Its records are kept.", name=addon)
+            else:
+                abort(404)
+            db.session.commit()
+            flash(message, "success")
+        except AddonError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        return redirect(url_for(".index"))
+
+    @expose("/rescan", methods=("POST",))
+    def rescan(self):
+        # Every process rebuilds (and so re-reads the addon folders) on a new revision.
+        current_app.extensions["crm"].registry.bump_revision(db.session)
+        db.session.commit()
+        flash(_("Addon folders scanned again."), "success")
+        return redirect(url_for(".index"))
+
+
+def _check_new_password(form, field):
+    if field.data:
+        problem = password_problem(form.username.data or "", field.data)
+        if problem:
+            raise ValidationError(problem)
+
+
+class UserView(CoreModelView):
+    column_list = ["username", "full_name", "email", "active", "must_change_password",
+                   "groups", "teams"]
+    column_searchable_list = ["username", "full_name", "email"]
+    column_filters = ["active", "must_change_password", "language", "username"]
+    column_details_list = ["username", "full_name", "email", "language", "active",
+                           "must_change_password", "groups", "teams", "created_at"]
+    column_labels = {"must_change_password": _l("Must change password"),
+                     "groups": _l("Groups"), "teams": _l("Teams"),
+                     "created_at": _l("Created at")}
+    form_columns = ["username", "full_name", "email", "language", "active",
+                    "must_change_password", "groups", "teams", "new_password"]
+    form_extra_fields = {"new_password": PasswordField(
+        _l("New password"), validators=[_check_new_password],
+        description=_l("Leave empty to keep the current password."))}
+    form_overrides = {"language": SelectField}
+    form_args = {"language": {"choices": [("", _l("Browser's choice"))] + list(LANGUAGES.items())}}
+    column_default_sort = "username"
+    allow_delete = False   # users own records: deactivate them instead
+
+    def on_model_change(self, form, model, is_created):
+        password = form.new_password.data
+        model.__dict__.pop("new_password", None)  # never keep the plain text around
+        if password:
+            model.set_password(password)   # also ends the user's sessions elsewhere
+        elif is_created:
+            raise ValidationError(_("Give the new user a password."))
+        if model.id == current_user.id and (not model.active or not model.is_admin):
+            raise ValidationError(_("You cannot lock yourself out: keep your own account "
+                                    "active and in the Administrator group."))
+
+
+class GroupView(CoreModelView):
+    column_list = ["code", "name", "users"]
+    column_labels = {"users": _l("Members")}
+    form_columns = ["code", "name", "users"]
+    column_default_sort = "code"
+
+    def on_model_change(self, form, model, is_created):
+        history = db.inspect(model).attrs.code.history
+        if history.deleted and history.deleted[0] == ADMIN_GROUP:
+            raise ValidationError(_("The Administrator group's code cannot change."))
+
+    def on_model_delete(self, model):
+        if model.code == ADMIN_GROUP:
+            raise ValidationError(_("The Administrator group cannot be deleted."))
+
+
+class TeamView(CoreModelView):
+    column_list = ["name", "leader", "members"]
+    form_columns = ["name", "leader", "members"]
+    column_default_sort = "name"
+
+
+def _format_changes(view, context, entry, name):
+    lines = []
+    for field, (old, new) in sorted(json.loads(entry.changes).items()):
+        lines.append(escape(f"{field}: {old} → {new}"))
+    return Markup("<br>").join(lines)
+
+
+class AuditView(CoreModelView):
+    """Read only: nobody may change or delete the trail."""
+
+    column_list = ["at", "user", "model", "record_id", "action", "changes"]
+    column_filters = ["model", "record_id", "action", "at", "user"]
+    column_searchable_list = ["model"]
+    column_formatters = {"changes": _format_changes}
+    column_formatters_detail = {"changes": _format_changes}
+    column_default_sort = ("id", True)
+    allow_create = allow_edit = allow_delete = False
+    form_ajax_refs = {}
+
+    def _handle_view(self, name, **kwargs):
+        if name in ("create_view", "edit_view", "delete_view", "ajax_update", "action_view"):
+            abort(403)
+        return super()._handle_view(name, **kwargs)
+
+
+def permission_models(state):
+    """(model name, has owner) for every model the enabled addons show or grant."""
+    names = {}
+    for name in state.enabled:
+        addon = state.registry.addons[name]
+        declared = [view["model"] for view in addon.manifest["views"]]
+        for models in addon.manifest["access"].values():
+            declared.extend(models)
+        for model_name in declared:
+            model = state.registry.find_model(addon, model_name)
+            names.setdefault(model_name, model is not None and issubclass(model, OwnedMixin))
+    return sorted(names.items())
+
+
+class PermissionsView(AdminOnly, BaseView):
+    """The permission matrix: access letters and record scope per group and model."""
+
+    @expose("/", methods=("GET", "POST"))
+    def index(self):
+        state = current_app.extensions["crm"]
+        models = permission_models(state)
+        groups = db.session.scalars(select(Group).where(Group.code != ADMIN_GROUP)
+                                    .order_by(Group.code)).all()
+        rows = {(row.group_id, row.model): row for row in db.session.scalars(select(Access))}
+        if request.method == "POST":
+            self._save(models, groups, rows)
+            db.session.commit()
+            flash(_("Permissions saved."), "success")
+            return redirect(url_for(".index"))
+        return self.render("core/permissions.html", models=models, groups=groups, rows=rows,
+                           letters=ACCESS_LETTERS, scopes=SCOPES)
+
+    def _save(self, models, groups, rows):
+        for model, owned in models:
+            for group in groups:
+                key = f"{group.id}:{model}"
+                letters = "".join(sorted(set(request.form.getlist(f"letters:{key}"))))
+                scope = request.form.get(f"scope:{key}", "all") if owned else "all"
+                if set(letters) - set(ACCESS_LETTERS) or scope not in SCOPES:
+                    abort(400)
+                row = rows.get((group.id, model))
+                if row is None and not letters:
+                    continue
+                if row is None:
+                    row = Access(group_id=group.id, model=model)
+                    db.session.add(row)
+                row.letters, row.scope = letters, scope
+
+
+class ReassignView(AdminOnly, BaseView):
+    """Move all (or selected) records of one owner to another, after a preview."""
+
+    @expose("/", methods=("GET", "POST"))
+    def index(self):
+        state = current_app.extensions["crm"]
+        all_models = reassign.owned_models(state)
+        users = db.session.scalars(select(User).order_by(User.username)).all()
+        args = request.values
+        ids = [int(i) for i in args.get("ids", "").split(",") if i.isdigit()] or None
+        chosen = args.getlist("models") or ([args["model"]] if args.get("model") else
+                                            [m.__name__ for m in all_models])
+        models = [m for m in all_models if m.__name__ in chosen]
+        from_id, to_id = _int(args.get("from_user")), _int(args.get("to_user"))
+        counts = None
+        if from_id:
+            counts = reassign.preview(db.session, models, from_id, ids)
+        if request.method == "POST":
+            if not from_id or not to_id or from_id == to_id or db.session.get(User, to_id) is None:
+                flash(_("Choose two different users."), "error")
+            else:
+                moved = reassign.reassign(db.session, models, from_id, to_id, ids)
+                db.session.commit()
+                flash(_("%(count)d records moved.", count=sum(moved.values())), "success")
+                return redirect(url_for(".index"))
+        return self.render("core/reassign.html", users=users, all_models=all_models,
+                           chosen=chosen, ids=ids, from_id=from_id, to_id=to_id, counts=counts)
+
+
+def _int(value):
+    return int(value) if value and str(value).isdigit() else None
+
+
+def add_core_views(admin):
+    views = [
+        UserView(User, db, name=mark("Users"), category=SETTINGS, endpoint="users",
+                 url="/admin/users"),
+        GroupView(Group, db, name=mark("Groups"), category=SETTINGS, endpoint="groups",
+                  url="/admin/groups"),
+        TeamView(Team, db, name=mark("Teams"), category=SETTINGS, endpoint="teams",
+                 url="/admin/teams"),
+        PermissionsView(name=mark("Permissions"), category=SETTINGS, endpoint="permissions",
+                        url="/admin/permissions"),
+        ReassignView(name=mark("Reassign records"), category=SETTINGS, endpoint="reassign",
+                     url="/admin/reassign"),
+        AuditView(AuditEntry, db, name=mark("Audit log"), category=SETTINGS, endpoint="audit",
+                  url="/admin/audit"),
+        AddonsView(name=mark("Addons"), category=SETTINGS, endpoint="addons",
+                   url="/admin/addons"),
+    ]
+    for view in views:
+        admin.add_view(view)
