@@ -4,7 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 CRM_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/crm_test
 
-.PHONY: run test test-pg bench install clean translations
+.PHONY: run test test-pg bench install system-packages clean translations
+
+# Debian packages the suite uses: Chromium drives the browser tests.
+SYSTEM_PACKAGES := chromium
 
 # The virtual environment, rebuilt when requirements.txt changes.
 $(VENV)/.installed: requirements.txt
@@ -12,7 +15,15 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-install: $(VENV)/.installed
+# Installs the missing Debian packages when run as root; otherwise says what to run.
+system-packages:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "Missing Debian packages (browser tests are skipped): sudo apt-get install $$missing"; fi
+
+install: $(VENV)/.installed system-packages
 
 # First run: creates the database with demo data and prints the admin login once.
 run: install

@@ -1,18 +1,35 @@
-/* Confirmation before destructive submits. The pages run under a Content-Security-Policy
-   that blocks inline handlers, so confirmations that Flask-Admin writes inline
-   (onclick="return faHelpers.safeConfirm('...')") and our data-confirm attributes are
-   both handled here. */
+/* The pages run under a Content-Security-Policy that blocks inline event handlers.
+   Flask-Admin writes a few of them (onclick="..."); this script carries out those few
+   known forms itself, and asks for confirmation before destructive submits (ours carry
+   data-confirm). */
 (function () {
   'use strict';
+
+  function unquote(text) { return text.replace(/\\(.)/g, '$1'); }
+
   function confirmationFor(button, form) {
     var text = (button && button.getAttribute('data-confirm')) || form.getAttribute('data-confirm');
     if (text) { return text; }
     var inline = button && button.getAttribute('onclick');
     var match = inline && /safeConfirm\('((?:[^'\\]|\\.)*)'\)/.exec(inline);
-    return match ? match[1].replace(/\\(.)/g, '$1') : null;
+    return match ? unquote(match[1]) : null;
   }
+
   document.addEventListener('submit', function (event) {
     var text = confirmationFor(event.submitter, event.target);
     if (text && !window.confirm(text)) { event.preventDefault(); }
   }, true);
+
+  document.addEventListener('click', function (event) {
+    var element = event.target.closest && event.target.closest('[onclick]');
+    if (!element) { return; }
+    var inline = element.getAttribute('onclick');
+    var action = /^return modelActions\.execute\('((?:[^'\\]|\\.)*)'\);?$/.exec(inline);
+    if (action) {
+      event.preventDefault();
+      window.modelActions.execute(unquote(action[1]));
+    } else if (/^return false;?$/.test(inline)) {
+      event.preventDefault();
+    }
+  });
 }());
