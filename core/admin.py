@@ -10,7 +10,6 @@ import json
 from flask import abort, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
-from flask_admin.babel import lazy_gettext as admin_gettext
 from flask_admin.contrib import sqla
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.contrib.sqla.form import AdminModelConverter
@@ -166,15 +165,24 @@ class ModelView(sqla.ModelView):
         an integer column with text); ids that are not numbers are dropped."""
         return [int(i) for i in ids if str(i).isdigit()]
 
-    @action("delete", admin_gettext("Delete"),
-            admin_gettext("Are you sure you want to delete selected records?"))
-    def action_delete(self, ids):
-        return super().action_delete(self.ids_of(ids))
+    def init_actions(self):
+        super().init_actions()
+        for name, (handler, text, confirmation) in list(self._actions_data.items()):
+            self._actions_data[name] = (self._on_visible_rows(handler), text, confirmation)
+
+    def _on_visible_rows(self, handler):
+        """Every bulk action, an addon's own included, receives only the ids of rows
+        the user may see (as integers), whatever ids the form posted."""
+        def run(ids):
+            wanted = self.ids_of(ids)
+            visible = self.get_query().filter(self.model.id.in_(wanted)).all() if wanted else []
+            return handler([record.id for record in visible])
+        return run
 
     @action("reassign", _l("Reassign to another owner"))
     def action_reassign(self, ids):
-        ids = [str(i) for i in self.ids_of(ids)]
-        return redirect(url_for("reassign.index", model=self.model.__name__, ids=",".join(ids)))
+        return redirect(url_for("reassign.index", model=self.model.__name__,
+                                ids=",".join(map(str, ids))))
 
     def is_action_allowed(self, name):
         if name == "reassign" and not (issubclass(self.model, OwnedMixin) and current_user.is_admin):

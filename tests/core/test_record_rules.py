@@ -171,3 +171,12 @@ def test_menus_show_only_readable_screens(world):
     assert 'href="/admin/notebook/"' not in page and 'href="/admin/users/"' not in page
     assert world.client("alice").get("/admin/notebook/").status_code == 403
     assert world.client("alice").get("/admin/users/").status_code == 403
+
+
+def test_an_addons_own_bulk_action_gets_only_visible_rows(world):
+    alice = world.client("alice")
+    mine, bobs = world.task_id("alice"), world.task_id("bob")
+    alice.post_form("/admin/task/action/", {"action": "mark_done", "rowid": [mine, bobs]},
+                    token_from="/admin/task/")
+    assert world.scalar("SELECT done FROM fixture_task WHERE id = :i", i=mine) in (1, True)
+    assert world.scalar("SELECT done FROM fixture_task WHERE id = :i", i=bobs) in (0, False)
