@@ -19,16 +19,15 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from core import audit, auth, i18n  # noqa: F401  (audit: its session hooks)
+from core import audit, auth, i18n, security  # noqa: F401  (audit: its session hooks)
 from core.admin import add_addon_views
-from core.views import HomeView, add_core_views
 from core.config import PROJECT_ROOT, load_settings
-from core import security
 from core.db import db
 from core.hooks import Hooks
 from core.models import Sequence
-from core.throttle import LoginThrottle
 from core.registry import REVISION, Registry
+from core.throttle import LoginThrottle
+from core.views import HomeView, add_core_views
 
 log = logging.getLogger(__name__)
 CORE_DIR = PROJECT_ROOT / "core"
@@ -57,11 +56,11 @@ def read_state(registry):
 
 
 def create_app(settings=None, registry=None):
+    """A Flask app for the addons enabled in the database right now."""
     settings = settings or load_settings()
     registry = registry or Registry(settings.addon_paths)
     app = Flask("core", root_path=str(CORE_DIR), instance_path=str(settings.instance_path),
                 static_url_path="/static/core", static_folder="static/core")
-    translation_dirs = [str(i18n.CORE_TRANSLATIONS)]
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
@@ -69,7 +68,6 @@ def create_app(settings=None, registry=None):
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,  # tied to the session instead of a clock
-        FLASK_ADMIN_SWATCH="default",
         MAX_CONTENT_LENGTH=settings.raw.getint("core", "max_upload_mb", fallback=20) * 2**20,
     )
     db.init_app(app)
@@ -83,17 +81,10 @@ def create_app(settings=None, registry=None):
                          namespace=str(settings.instance_path)))
     app.extensions["crm"] = state
 
-    for name in enabled:
-        addon_translations = registry.addons[name].path / "translations"
-        if addon_translations.is_dir():
-            translation_dirs.append(str(addon_translations))
-    i18n.compile_catalogs(translation_dirs)
-    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(translation_dirs)
-    Babel(app, locale_selector=lambda: i18n.select_locale(settings.default_language))
+    _init_translations(app, state)
     CSRFProtect(app)
     auth.login_manager.init_app(app)
     app.register_blueprint(auth.blueprint)
-
     admin = Admin(app, name=settings.site_name, url="/admin",
                   index_view=HomeView(name=i18n.mark("Home"), url="/admin", menu_icon_type="fa",
                                       menu_icon_value="fa-home"),
@@ -102,6 +93,22 @@ def create_app(settings=None, registry=None):
     add_addon_views(admin, state)
     add_core_views(admin)
     security.init_app(app, settings)
+    _add_pages(app, state)
+    return app
+
+
+def _init_translations(app, state):
+    """The core's catalog plus each enabled addon's, compiled when stale."""
+    directories = [str(i18n.CORE_TRANSLATIONS)] + [
+        str(state.registry.addons[name].path / "translations") for name in state.enabled
+        if (state.registry.addons[name].path / "translations").is_dir()]
+    i18n.compile_catalogs(directories)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(directories)
+    Babel(app, locale_selector=lambda: i18n.select_locale(state.settings.default_language))
+
+
+def _add_pages(app, state):
+    """The few pages outside the admin: root, health check, error pages."""
 
     @app.context_processor
     def crm_globals():
@@ -123,23 +130,16 @@ def create_app(settings=None, registry=None):
                        initialised=state.revision is not None,
                        addons=state.enabled), 200 if status == "ok" else 503
 
-    @app.errorhandler(CSRFError)
-    def csrf_refused(error):
-        return render_template("core/error.html", code=400, message=_(
-            "The form's security token is missing or out of date. Go back, reload the "
-            "page and try again.")), 400
+    def error_page(code, message):
+        return render_template("core/error.html", code=code, message=message), code
 
-    @app.errorhandler(403)
-    def forbidden(error):
-        return render_template("core/error.html", code=403, message=_(
-            "You do not have permission to do this.")), 403
-
-    @app.errorhandler(404)
-    def not_found(error):
-        return render_template("core/error.html", code=404, message=_(
-            "This page does not exist, or its addon is not enabled.")), 404
-
-    return app
+    app.register_error_handler(CSRFError, lambda error: error_page(400, _(
+        "The form's security token is missing or out of date. Go back, reload the "
+        "page and try again.")))
+    app.register_error_handler(403, lambda error: error_page(403, _(
+        "You do not have permission to do this.")))
+    app.register_error_handler(404, lambda error: error_page(404, _(
+        "This page does not exist, or its addon is not enabled.")))
 
 
 class Dispatcher:

@@ -9,7 +9,6 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask import g, has_app_context, has_request_context
-from flask_login import current_user
 from sqlalchemy import event, inspect, insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.base import NO_VALUE
@@ -24,12 +23,16 @@ UNRECORDED_SUFFIXES = ("_token",)      # session tokens: noise, and secret
 
 
 def acting_user_id():
-    """The signed-in user, or the user a command or job acts for (g.acting_user_id)."""
-    if has_request_context() and getattr(current_user, "is_authenticated", False):
-        return current_user.id
-    if has_app_context():
-        return g.get("acting_user_id")
-    return None
+    """The signed-in user, or the user a command or job acts for (g.acting_user_id).
+
+    Reads the user Flask-Login has already loaded for this request and never loads one:
+    loading queries the database, which would flush, which would call this again."""
+    if not has_app_context():
+        return None
+    user = g.get("_login_user") if has_request_context() else None
+    if user is not None and user.is_authenticated:
+        return user.id
+    return g.get("acting_user_id")
 
 
 def is_audited(obj):

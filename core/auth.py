@@ -28,8 +28,9 @@ login_manager.login_message = _l("Please sign in to see this page.")
 
 @login_manager.user_loader
 def load_user(session_token):
-    return db.session.scalar(select(User).where(User.session_token == session_token,
-                                                User.active.is_(True)))
+    with db.session.no_autoflush:   # loading the user must never flush half-made changes
+        return db.session.scalar(select(User).where(User.session_token == session_token,
+                                                    User.active.is_(True)))
 
 
 def password_problem(username, password):
