@@ -19,8 +19,18 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import (Boolean, Date, DateTime, Enum, Integer, Numeric, String, Text, inspect,
-                        select)
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    inspect,
+    select,
+)
 from sqlalchemy.orm import selectinload
 from wtforms.validators import ValidationError
 

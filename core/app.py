@@ -15,15 +15,17 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import Babel, get_locale
 from flask_babel import gettext as _
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from core import audit, auth, i18n, security  # noqa: F401  (audit: its session hooks)
+from core import audit, auth, i18n, notifications, security  # noqa: F401  (audit: hooks)
 from core.admin import add_addon_views
 from core.config import PROJECT_ROOT, load_settings
 from core.db import db
 from core.hooks import Hooks
+from core.messaging import add_messaging_settings, add_messaging_views
 from core.models import Sequence
 from core.registry import REVISION, Registry
 from core.throttle import LoginThrottle
@@ -90,8 +92,10 @@ def create_app(settings=None, registry=None):
                                       menu_icon_value="fa-home"),
                   theme=Bootstrap4Theme(base_template="admin/crm_base.html", fluid=True),
                   csp_nonce_generator=security.csp_nonce)
+    add_messaging_views(admin)
     add_addon_views(admin, state)
     add_core_views(admin)
+    add_messaging_settings(admin)
     security.init_app(app, settings)
     _add_pages(app, state)
     return app
@@ -112,7 +116,8 @@ def _add_pages(app, state):
 
     @app.context_processor
     def crm_globals():
-        return {"crm": state, "languages": i18n.LANGUAGES, "get_locale": get_locale}
+        return {"crm": state, "languages": i18n.LANGUAGES, "get_locale": get_locale,
+                "unread_reminders": lambda: notifications.unread_count(current_user.id)}
 
     @app.route("/")
     def root():

@@ -9,13 +9,14 @@ import click
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
-from core import reassign
+from core import outbox, reassign
 from core.app import Dispatcher, create_app
 from core.auth import password_problem
 from core.config import ConfigError, load_settings
 from core.db import db
 from core.models import ADMIN_GROUP, Group, Sequence, User
 from core.registry import AddonError
+from core.scheduler import Scheduler, job_specs, run_job
 
 INITIALISED = "core.initialised"
 
@@ -32,7 +33,11 @@ def app_context():
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
     with app.app_context():
-        yield app
+        try:
+            yield app
+        finally:
+            db.session.remove()
+            db.engine.dispose()   # a command's connections end with the command
 
 
 def is_initialised():
@@ -71,8 +76,67 @@ def serve(host, port):
     settings = load_settings()
     host = host or settings.get("server", "host", "127.0.0.1")
     port = port or int(settings.get("server", "port", "5000"))
+    dispatcher = Dispatcher(settings)
+    scheduler = None
+    if settings.get("scheduler", "run_in_web", "true").lower() == "true":
+        scheduler = Scheduler(dispatcher, sync_seconds=sync_seconds(settings))
+        scheduler.start()
+        click.echo("Scheduled jobs run in this process ([scheduler] run_in_web).")
     click.echo(f"Serving on http://{host}:{port}/")
-    run_simple(host, port, Dispatcher(settings), threaded=True)
+    try:
+        run_simple(host, port, dispatcher, threaded=True)
+    finally:
+        if scheduler:
+            scheduler.shutdown()
+
+
+def sync_seconds(settings):
+    return int(settings.get("scheduler", "sync_seconds", "10"))
+
+
+@cli.command()
+def scheduler():
+    """Run the scheduled jobs of the core and of every enabled addon, until stopped."""
+    settings = load_settings()
+    runner = Scheduler(Dispatcher(settings), blocking=True,
+                       sync_seconds=sync_seconds(settings))
+    click.echo("Scheduler running; Ctrl+C stops it.")
+    try:
+        runner.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+
+
+@cli.command("run-job")
+@click.argument("job_id")
+def run_job_command(job_id):
+    """Run one scheduled job once, now (for cron, or to try a job)."""
+    with app_context() as app:
+        require_initialised()
+        spec = job_specs(app.extensions["crm"]).get(job_id)
+        if spec is None:
+            fail(f"no job {job_id} (jobs: {', '.join(sorted(job_specs(app.extensions['crm'])))})")
+        status, message = run_job(spec)
+        click.echo(f"{job_id}: {status} {message}".rstrip())
+        if status != "ok":
+            sys.exit(1)
+
+
+@cli.command("mail-test")
+@click.option("--to", "address", required=True, help="Where to send the test email.")
+def mail_test(address):
+    """Send a test email through the outbox now and report what happened."""
+    with app_context():
+        require_initialised()
+        message = outbox.send_email([address], "CRM test message",
+                                    "This is a test message from the CRM suite's outbox.")
+        message.status = "sending"
+        db.session.commit()
+        if outbox.deliver(message):
+            click.echo(f"sent to {address} (outbox message {message.id})")
+        else:
+            fail(f"not sent: {message.last_error} (outbox message {message.id} will be "
+                 "tried again)")
 
 
 @cli.command()

@@ -11,7 +11,13 @@ MANIFEST_FILE = "__manifest__.py"
 VERSION_RE = re.compile(r"^\d+\.\d+(\.\d+)?$")
 ACCESS_LETTERS = "rwcdx"  # read, write, create, delete, export
 RULE_SCOPES = ("own", "team", "all")
-JOB_TRIGGERS = ("cron", "interval")
+# Trigger arguments APScheduler takes, per trigger.
+JOB_TRIGGERS = {
+    "cron": ("year", "month", "day", "week", "day_of_week", "hour", "minute", "second",
+             "start_date", "end_date", "jitter"),
+    "interval": ("weeks", "days", "hours", "minutes", "seconds", "start_date", "end_date",
+                 "jitter"),
+}
 
 
 class ManifestError(Exception):
@@ -117,6 +123,16 @@ def _check_jobs(check, jobs):
             check.typed(f"{key}.{name}", job[name], str)
         if job["trigger"] not in JOB_TRIGGERS:
             check.fail(f"{key}.trigger", f"must be one of {', '.join(JOB_TRIGGERS)}")
+        if not re.match(r"^[\w.]+\.\w+$", job["func"]):
+            check.fail(f"{key}.func", 'must be "module.function", e.g. "jobs.send_reminders"')
+        for name, value in job.items():
+            if name in ("id", "func", "trigger"):
+                continue
+            if name not in JOB_TRIGGERS[job["trigger"]]:
+                check.fail(f"{key}.{name}", f"unknown {job['trigger']} trigger argument "
+                           f"(known: {', '.join(JOB_TRIGGERS[job['trigger']])})")
+            if not isinstance(value, (int, str)) or isinstance(value, bool):
+                check.fail(f"{key}.{name}", "must be a whole number or text")
 
 
 def _check_pdf(check, pdf):

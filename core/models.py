@@ -77,6 +77,8 @@ class User(UserMixin, db.Model):
     language = db.Column(db.String(16), nullable=False, default="", info={"label": _l("Language")})
     active = db.Column(db.Boolean, nullable=False, default=True, info={"label": _l("Active")})
     must_change_password = db.Column(db.Boolean, nullable=False, default=False)
+    notify_by_email = db.Column(db.Boolean, nullable=False, default=False,
+                                info={"label": _l("Reminders by email too")})
     # Flask-Login keeps this in the session instead of the id, so that a new password
     # (which rotates it) ends every other session of the user.
     session_token = db.Column(db.String(64), nullable=False, unique=True,
@@ -193,3 +195,111 @@ class OwnedMixin:
     def updated_at(cls):
         return db.Column(db.DateTime, nullable=False, default=utcnow, onupdate=utcnow,
                          info={"label": _l("Updated at")})
+
+
+class JobState(db.Model):
+    """The last run of each scheduled job, whichever process ran it."""
+
+    __tablename__ = "core_job"
+    id = db.Column(db.String(128), primary_key=True)
+    last_run_at = db.Column(db.DateTime)
+    last_status = db.Column(db.String(8))         # ok / error
+    last_message = db.Column(db.Text, nullable=False, default="")
+    last_duration_ms = db.Column(db.Integer)
+
+
+class Message(db.Model):
+    """One email or SMS in the outbox: stored first, then delivered by a job."""
+
+    __tablename__ = "core_message"
+    __table_args__ = (db.Index("ix_core_message_due", "status", "next_attempt_at"),
+                      db.Index("ix_core_message_related", "related_model", "related_id"))
+    id = db.Column(db.Integer, primary_key=True)
+    channel = db.Column(db.String(8), nullable=False, info={"label": _l("Channel")})
+    recipients = db.Column(db.Text, nullable=False, info={"label": _l("To")})
+    subject = db.Column(db.String(255), nullable=False, default="",
+                        info={"label": _l("Subject")})
+    body_text = db.Column(db.Text, nullable=False, default="", info={"label": _l("Text")})
+    body_html = db.Column(db.Text, info={"label": _l("HTML")})
+    related_model = db.Column(db.String(64), info={"label": _l("Related to")})
+    related_id = db.Column(db.Integer)
+    status = db.Column(db.String(8), nullable=False, default="queued",
+                       info={"label": _l("Status")})
+    attempts = db.Column(db.Integer, nullable=False, default=0, info={"label": _l("Attempts")})
+    next_attempt_at = db.Column(db.DateTime, nullable=False, default=utcnow,
+                                info={"label": _l("Next attempt")})
+    claimed_at = db.Column(db.DateTime)
+    last_error = db.Column(db.Text, nullable=False, default="", info={"label": _l("Last error")})
+    # One line per event (attempt, failure, interruption, resend): the trace of delivery.
+    delivery_log = db.Column(db.Text, nullable=False, default="",
+                             info={"label": _l("Delivery log")})
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow, index=True,
+                           info={"label": _l("Created at")})
+    sent_at = db.Column(db.DateTime, info={"label": _l("Sent at")})
+    created_by_id = db.Column(db.ForeignKey("core_user.id"), index=True)
+    attachments = db.relationship("MessageAttachment", cascade="all, delete-orphan",
+                                  order_by="MessageAttachment.id")
+
+    def __str__(self):
+        return f"{self.channel} #{self.id}: {self.subject or self.body_text[:40]}"
+
+
+class MessageAttachment(db.Model):
+    __tablename__ = "core_message_attachment"
+    id = db.Column(db.Integer, primary_key=True)
+    message_id = db.Column(db.ForeignKey("core_message.id", ondelete="CASCADE"),
+                           nullable=False, index=True)
+    filename = db.Column(db.String(255), nullable=False)
+    content_type = db.Column(db.String(128), nullable=False)
+    data = db.Column(db.LargeBinary, nullable=False)
+
+
+class Notification(db.Model):
+    """A reminder for one user, shown under the bell and on the Today page."""
+
+    __tablename__ = "core_notification"
+    __table_args__ = (UniqueConstraint("user_id", "key"),
+                      db.Index("ix_core_notification_unread", "user_id", "read_at", "due_at"))
+    id = db.Column(db.Integer, primary_key=True)
+    user_id = db.Column(db.ForeignKey("core_user.id", ondelete="CASCADE"), nullable=False)
+    title = db.Column(db.String(255), nullable=False)
+    body = db.Column(db.Text, nullable=False, default="")
+    link = db.Column(db.String(512))
+    due_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    read_at = db.Column(db.DateTime)
+    # Set by reminder jobs, so that running a job again does not remind twice.
+    key = db.Column(db.String(128))
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+
+announcement_groups = db.Table(
+    "core_announcement_group",
+    db.Column("announcement_id", db.ForeignKey("core_announcement.id", ondelete="CASCADE"),
+              primary_key=True),
+    db.Column("group_id", db.ForeignKey("core_group.id", ondelete="CASCADE"), primary_key=True,
+              index=True),
+)
+
+announcement_reads = db.Table(
+    "core_announcement_read",
+    db.Column("announcement_id", db.ForeignKey("core_announcement.id", ondelete="CASCADE"),
+              primary_key=True),
+    db.Column("user_id", db.ForeignKey("core_user.id", ondelete="CASCADE"), primary_key=True,
+              index=True),
+)
+
+
+class Announcement(db.Model):
+    """A notice to staff, shown on the dashboard from one date to another, to everyone
+    or to some groups, until each reader marks it read."""
+
+    __tablename__ = "core_announcement"
+    __audit__ = True
+    id = db.Column(db.Integer, primary_key=True)
+    title = db.Column(db.String(200), nullable=False, info={"label": _l("Title")})
+    body = db.Column(db.Text, nullable=False, default="", info={"label": _l("Text")})
+    starts_on = db.Column(db.Date, nullable=False, index=True, info={"label": _l("From")})
+    ends_on = db.Column(db.Date, index=True, info={"label": _l("Until")})
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    groups = db.relationship(Group, secondary=announcement_groups,
+                             info={"label": _l("Audience (empty: everyone)")})

@@ -145,9 +145,9 @@ class Registry:
 
     def _load(self, addon):
         key = None
+        before = set(db.metadata.tables)
         try:
-            _import_package(addon)
-            before = set(db.metadata.tables)
+            _import_package(addon)   # runs its __init__.py, which may import models too
             key = "models"
             for module in addon.manifest["models"]:
                 importlib.import_module(f"{addon.package}.{module}")

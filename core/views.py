@@ -13,7 +13,7 @@ from sqlalchemy import select
 from wtforms import PasswordField, SelectField
 from wtforms.validators import ValidationError
 
-from core import reassign
+from core import notifications, reassign
 from core.admin import ModelView, deny
 from core.auth import password_problem
 from core.db import db
@@ -57,6 +57,7 @@ class HomeView(AdminIndexView):
                    if isinstance(v, ModelView) and not isinstance(v, CoreModelView)
                    and v.is_accessible()]
         return self.render("core/home.html", screens=screens, state=state,
+                           announcements=notifications.announcements_for(current_user),
                            panels=state.hooks.call("dashboard.panels"))
 
 

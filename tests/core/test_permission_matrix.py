@@ -7,7 +7,17 @@ import decimal
 import uuid
 
 import pytest
-from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric, String, Text, func, select
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    func,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from core.admin import ModelView

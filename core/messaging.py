@@ -1,0 +1,133 @@
+"""Screens for reminders and messages: Today, announcements, the outbox and the jobs."""
+
+from flask import abort, current_app, flash, redirect, request, url_for
+from flask_admin import BaseView, expose
+from flask_admin.actions import action
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup, escape
+from sqlalchemy import insert, select
+from wtforms.validators import ValidationError
+
+from core import notifications, outbox
+from core.admin import deny
+from core.db import db
+from core.i18n import mark
+
+JOB_STATUSES = (mark("ok"), mark("error"))  # shown translated
+from core.models import Announcement, JobState, Message, announcement_reads, utcnow
+from core.notifications import announcements_for
+from core.scheduler import job_specs, run_job
+from core.views import SETTINGS, AdminOnly, CoreModelView
+
+
+class TodayView(BaseView):
+    """Today's and overdue reminders, and what each enabled addon has for today."""
+
+    def is_accessible(self):
+        return current_user.is_authenticated
+
+    def inaccessible_callback(self, name, **kwargs):
+        return deny()
+
+    @expose("/")
+    def index(self):
+        state = current_app.extensions["crm"]
+        return self.render("core/today.html", today=utcnow().date(),
+                           reminders=notifications.today_and_overdue(current_user.id),
+                           sections=state.hooks.call("today.sections", current_user))
+
+    @expose("/read", methods=("POST",))
+    def read(self):
+        ids = [int(i) for i in request.form.getlist("id") if i.isdigit()]
+        notifications.mark_read(current_user.id, None if request.form.get("all") else ids)
+        db.session.commit()
+        return redirect(url_for(".index"))
+
+    @expose("/announcement/<int:announcement_id>/read", methods=("POST",))
+    def read_announcement(self, announcement_id):
+        if announcement_id in {a.id for a in announcements_for(current_user)}:
+            db.session.execute(insert(announcement_reads).values(
+                announcement_id=announcement_id, user_id=current_user.id))
+            db.session.commit()
+        return redirect(url_for("admin.index"))
+
+
+class AnnouncementView(CoreModelView):
+    column_list = ["title", "starts_on", "ends_on", "groups"]
+    form_columns = ["title", "body", "starts_on", "ends_on", "groups"]
+    column_default_sort = ("starts_on", True)
+    column_labels = {"groups": _l("Audience (empty: everyone)")}
+
+    def on_model_change(self, form, model, is_created):
+        if model.ends_on and model.ends_on < model.starts_on:
+            raise ValidationError(_("The end date comes before the start date."))
+
+
+def _format_log(view, context, message, name):
+    return Markup("<br>").join(escape(line) for line in message.delivery_log.splitlines())
+
+
+class OutboxView(CoreModelView):
+    """Every email and SMS, with its delivery state. Read only, but for Resend."""
+
+    column_list = ["created_at", "channel", "recipients", "subject", "status", "attempts",
+                   "next_attempt_at", "sent_at", "last_error"]
+    column_filters = ["status", "channel", "created_at", "related_model"]
+    column_searchable_list = ["recipients", "subject"]
+    column_details_list = ["channel", "recipients", "subject", "body_text", "status",
+                           "attempts", "next_attempt_at", "sent_at", "last_error",
+                           "related_model", "related_id", "created_at", "delivery_log"]
+    column_formatters_detail = {"delivery_log": _format_log}
+    column_default_sort = ("id", True)
+    allow_create = allow_edit = allow_delete = False
+
+    def _handle_view(self, name, **kwargs):
+        if name in ("create_view", "edit_view", "delete_view", "ajax_update"):
+            abort(403)
+        return super()._handle_view(name, **kwargs)
+
+    @action("resend", _l("Send again"), _l("Send the selected messages again?"))
+    def action_resend(self, ids):
+        for message in self.get_query().filter(Message.id.in_(ids)):
+            outbox.resend(message)
+        db.session.commit()
+        flash(_("%(count)d messages queued again.", count=len(ids)), "success")
+
+
+class JobsView(AdminOnly, BaseView):
+    """The scheduled jobs, how they last ran, and Run now."""
+
+    @expose("/")
+    def index(self):
+        specs = job_specs(current_app.extensions["crm"])
+        states = {row.id: row for row in db.session.scalars(select(JobState))}
+        return self.render("core/jobs.html", specs=specs.values(), states=states)
+
+    @expose("/run/<job_id>", methods=("POST",))
+    def run(self, job_id):
+        spec = job_specs(current_app.extensions["crm"]).get(job_id)
+        if spec is None:
+            abort(404)
+        status, message = run_job(spec)
+        flash(_("%(job)s: %(status)s %(message)s", job=job_id, status=_(status),
+                message=message), "success" if status == "ok" else "error")
+        return redirect(url_for(".index"))
+
+
+def add_messaging_views(admin):
+    admin.add_view(TodayView(name=mark("Today"), endpoint="today", url="/admin/today",
+                             menu_icon_type="fa", menu_icon_value="fa-calendar-check-o"))
+
+
+def add_messaging_settings(admin):
+    for view in (
+        AnnouncementView(Announcement, db, name=mark("Announcements"), category=SETTINGS,
+                         endpoint="announcements", url="/admin/announcements"),
+        OutboxView(Message, db, name=mark("Outbox"), category=SETTINGS, endpoint="outbox",
+                   url="/admin/outbox"),
+        JobsView(name=mark("Scheduled jobs"), category=SETTINGS, endpoint="jobs",
+                 url="/admin/jobs"),
+    ):
+        admin.add_view(view)

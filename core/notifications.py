@@ -1,0 +1,116 @@
+"""Reminders for users: the bell in the top bar and the Today page.
+
+    from core import notifications
+    notifications.notify(user_id, "Call back Li Lei", link="/admin/customer/details/?id=7",
+                         due_at=when, key="activity:42:follow-up")
+
+A reminder job may run many times a day; the ``key`` makes each reminder once per user.
+For reminders by the thousand, ``notify_from_select`` writes them in one statement.
+Users who opted in (``notify_by_email``) get each reminder by email too, through the
+outbox.
+"""
+from datetime import date, datetime, time
+
+from flask import has_request_context, request
+from sqlalchemy import and_, exists, func, literal, or_, select, true
+from sqlalchemy.dialects import postgresql, sqlite
+
+from core import outbox
+from core.db import db
+from core.models import (
+    Announcement,
+    Group,
+    Notification,
+    User,
+    announcement_reads,
+    utcnow,
+)
+
+COLUMNS = ("user_id", "title", "body", "link", "due_at", "key", "created_at")
+
+
+def _insert():
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Notification)
+
+
+def notify(user_id, title, body="", link=None, due_at=None, key=None):
+    """Remind one user; with a key, at most once. Returns True when it is new."""
+    row = {"user_id": user_id, "title": title[:255], "body": body, "link": link,
+           "due_at": due_at or utcnow(), "key": key, "created_at": utcnow()}
+    created = db.session.execute(
+        _insert().values(**row).on_conflict_do_nothing().returning(Notification.id)).first()
+    if created:
+        _email_copy([row])
+    return created is not None
+
+
+def notify_from_select(query):
+    """Remind many users in one statement. ``query`` selects, in this order, user_id,
+    title, body, link, due_at and key; rows whose (user, key) exists are skipped.
+    Returns how many reminders were written."""
+    now = utcnow()
+    # WHERE true: SQLite cannot otherwise tell the upsert's ON CONFLICT from a join's ON.
+    statement = _insert().from_select(list(COLUMNS), select(
+        *query.subquery().c, literal(now).label("created_at")).where(true())
+    ).on_conflict_do_nothing().returning(Notification.id)
+    # Counted from RETURNING: drivers disagree on rowcount for INSERT ... SELECT.
+    written = sum(1 for _row in db.session.execute(statement))
+    if written:   # email copies, for those who asked, of the reminders written just now
+        fresh = db.session.execute(
+            select(*[getattr(Notification, c) for c in COLUMNS]).join(User)
+            .where(Notification.created_at == now, User.notify_by_email.is_(True)))
+        _email_copy(list(fresh.mappings()))
+    return written
+
+
+def _email_copy(rows):
+    users = {}
+    for row in rows:
+        user = users.get(row["user_id"]) or db.session.get(User, row["user_id"])
+        users[row["user_id"]] = user
+        if user and user.notify_by_email and user.email and user.active:
+            link = row.get("link") or ""
+            if link.startswith("/") and has_request_context():
+                link = request.host_url.rstrip("/") + link
+            outbox.send_email([user.email], row["title"],
+                              "\n\n".join(part for part in (row.get("body"), link) if part))
+
+
+def unread_count(user_id):
+    return db.session.scalar(select(func.count(Notification.id)).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None)))
+
+
+def today_and_overdue(user_id, limit=200):
+    """Unread reminders due by the end of today, oldest first."""
+    end_of_today = datetime.combine(utcnow().date(), time.max)
+    return db.session.scalars(
+        select(Notification).where(Notification.user_id == user_id,
+                                   Notification.read_at.is_(None),
+                                   Notification.due_at <= end_of_today)
+        .order_by(Notification.due_at).limit(limit)).all()
+
+
+def mark_read(user_id, ids=None):
+    """Mark some (or all) of a user's reminders read; other users' are never touched."""
+    condition = and_(Notification.user_id == user_id, Notification.read_at.is_(None))
+    if ids is not None:
+        condition = and_(condition, Notification.id.in_(ids))
+    db.session.query(Notification).filter(condition).update(
+        {"read_at": utcnow()}, synchronize_session=False)
+
+
+def announcements_for(user):
+    """Notices running today for the user's audience that the user has not read."""
+    today = date.today()
+    group_ids = [group.id for group in user.groups]
+    unread = ~exists().where(announcement_reads.c.announcement_id == Announcement.id,
+                             announcement_reads.c.user_id == user.id)
+    audience = or_(~Announcement.groups.any(), Announcement.groups.any(Group.id.in_(group_ids)))
+    return db.session.scalars(
+        select(Announcement).where(Announcement.starts_on <= today,
+                                   or_(Announcement.ends_on.is_(None),
+                                       Announcement.ends_on >= today),
+                                   unread, audience)
+        .order_by(Announcement.starts_on.desc(), Announcement.id.desc())).all()

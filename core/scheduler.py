@@ -1,0 +1,159 @@
+"""Scheduled jobs: the core's own and those the enabled addons declare.
+
+One scheduler runs them: inside `python run.py serve` by default, or as its own process
+(`python run.py scheduler`) in production, where web workers run none. Jobs must be
+safe to run twice at once (two scheduler processes by mistake, or "Run now" while the
+scheduler runs it): they claim their rows with ``claim()`` so that no row is worked on
+twice. A failing job is logged with its traceback and simply runs again next time.
+"""
+import importlib
+import logging
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import select, update
+
+from core.db import db
+from core.models import JobState, utcnow
+
+log = logging.getLogger(__name__)
+SYNC_JOB = "core.scheduler.sync"
+
+# The core's own jobs; addons declare theirs in their manifests.
+CORE_JOBS = [
+    {"id": "core.outbox", "func": "core.outbox.deliver_due", "trigger": "interval",
+     "seconds": 30},
+]
+
+
+@dataclass
+class JobSpec:
+    id: str
+    func: str                      # dotted path of the function
+    trigger: str
+    args: dict = field(default_factory=dict)
+    addon: str = None              # None for the core's own jobs
+
+    def make_trigger(self):
+        kind = CronTrigger if self.trigger == "cron" else IntervalTrigger
+        return kind(**self.args)
+
+    def callable(self):
+        module, name = self.func.rsplit(".", 1)
+        return getattr(importlib.import_module(module), name)
+
+    def next_run(self, now=None):
+        now = now or datetime.now(timezone.utc)
+        return self.make_trigger().get_next_fire_time(None, now)
+
+
+def job_specs(state):
+    """The jobs of the core and of every enabled addon, by id."""
+    specs = [_spec(job, None) for job in CORE_JOBS]
+    for name in state.enabled:
+        addon = state.registry.addons[name]
+        for job in addon.manifest["jobs"]:
+            specs.append(_spec(dict(job, func=f"{addon.package}.{job['func']}"), name))
+    return {spec.id: spec for spec in specs}
+
+
+def _spec(job, addon):
+    args = {k: v for k, v in job.items() if k not in ("id", "func", "trigger")}
+    return JobSpec(id=job["id"], func=job["func"], trigger=job["trigger"], args=args,
+                   addon=addon)
+
+
+def run_job(spec):
+    """Run one job in the current app context; record how it went. Never raises."""
+    started = time.monotonic()
+    try:
+        result = spec.callable()()
+        db.session.commit()
+        status, message = "ok", "" if result is None else str(result)
+    except Exception as exc:  # a job's failure must not stop the scheduler
+        db.session.rollback()
+        log.error("job %s failed:\n%s", spec.id, traceback.format_exc())
+        status = "error"
+        message = traceback.format_exception_only(type(exc), exc)[-1].strip()
+    duration = int((time.monotonic() - started) * 1000)
+    row = db.session.get(JobState, spec.id) or JobState(id=spec.id)
+    row.last_run_at, row.last_status = utcnow(), status
+    row.last_message, row.last_duration_ms = message[:2000], duration
+    db.session.add(row)
+    db.session.commit()
+    return status, message
+
+
+def claim(session, model, condition, limit, **values):
+    """Take up to ``limit`` rows matching ``condition`` for this process, setting
+    ``values`` on them (a status, say) in one statement; returns their ids.
+
+    Two processes claiming at the same moment get different rows: on PostgreSQL the
+    rows are locked with FOR UPDATE SKIP LOCKED, and the condition is checked again on
+    the locked row; SQLite runs one writing statement at a time."""
+    candidates = select(model.id).where(condition).order_by(model.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    statement = (update(model).where(model.id.in_(candidates.scalar_subquery()), condition)
+                 .values(**values).returning(model.id)
+                 .execution_options(synchronize_session=False))
+    ids = list(session.scalars(statement))
+    session.commit()
+    return ids
+
+
+class Scheduler:
+    """APScheduler, kept in step with the enabled addons.
+
+    The app comes from a Dispatcher, which rebuilds it when the enabled set changes; a
+    sync job every few seconds adds the jobs of newly enabled addons and removes those of
+    disabled ones (and wakes a blocking scheduler that has nothing else due)."""
+
+    def __init__(self, dispatcher, blocking=False, sync_seconds=10):
+        self.dispatcher = dispatcher
+        kind = BlockingScheduler if blocking else BackgroundScheduler
+        self.scheduler = kind(timezone=timezone.utc, job_defaults={
+            "coalesce": True, "max_instances": 1, "misfire_grace_time": 300})
+        self.scheduler.add_job(self.sync, IntervalTrigger(seconds=sync_seconds), id=SYNC_JOB)
+
+    def specs(self):
+        return job_specs(self.dispatcher.app.extensions["crm"])
+
+    def sync(self):
+        specs = self.specs()
+        scheduled = {job.id for job in self.scheduler.get_jobs()} - {SYNC_JOB}
+        for job_id in scheduled - set(specs):
+            self.scheduler.remove_job(job_id)
+            log.info("job %s removed (its addon was disabled)", job_id)
+        for job_id in set(specs) - scheduled:
+            spec = specs[job_id]
+            self.scheduler.add_job(self.run, spec.make_trigger(), args=[job_id], id=job_id)
+            log.info("job %s scheduled", job_id)
+
+    def run(self, job_id):
+        app = self.dispatcher.app
+        with app.app_context():
+            spec = job_specs(app.extensions["crm"]).get(job_id)
+            if spec is None:   # disabled since it was scheduled
+                return
+            try:
+                run_job(spec)
+            finally:
+                db.session.remove()
+
+    def job_ids(self):
+        return sorted(job.id for job in self.scheduler.get_jobs() if job.id != SYNC_JOB)
+
+    def start(self):
+        self.sync()
+        self.scheduler.start()
+
+    def shutdown(self):
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
