@@ -41,7 +41,9 @@ test-pg: install
 CRM_BENCH_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/crm_bench
 bench: install
 	$(PY) bench/startup.py
+	$(PY) bench/reminders.py
 	$(PY) bench/startup.py --database-url $(CRM_BENCH_DATABASE_URL) \
+	  && $(PY) bench/reminders.py --database-url $(CRM_BENCH_DATABASE_URL) \
 	  || echo "PostgreSQL at $(CRM_BENCH_DATABASE_URL) not reachable: skipped"
 
 clean:

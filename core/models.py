@@ -298,8 +298,8 @@ class Announcement(db.Model):
     id = db.Column(db.Integer, primary_key=True)
     title = db.Column(db.String(200), nullable=False, info={"label": _l("Title")})
     body = db.Column(db.Text, nullable=False, default="", info={"label": _l("Text")})
-    starts_on = db.Column(db.Date, nullable=False, index=True, info={"label": _l("From")})
-    ends_on = db.Column(db.Date, index=True, info={"label": _l("Until")})
+    starts_on = db.Column(db.Date, nullable=False, index=True, info={"label": _l("Shown from")})
+    ends_on = db.Column(db.Date, index=True, info={"label": _l("Shown until")})
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     groups = db.relationship(Group, secondary=announcement_groups,
                              info={"label": _l("Audience (empty: everyone)")})
