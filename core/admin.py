@@ -38,6 +38,7 @@ from core import exporting, permissions
 from core.audit import BOOKKEEPING
 from core.db import DISPLAY_ATTRIBUTES, db
 from core.models import AuditEntry, OwnedMixin, User
+from core.util import int_ids
 
 
 class AdminForm(BaseForm, FlaskForm):
@@ -103,9 +104,10 @@ class ModelView(sqla.ModelView):
         return deny()
 
     def _handle_view(self, name, **kwargs):
-        if not current_user.is_authenticated:
+        if not current_user.is_authenticated or not self.is_accessible():
             return deny()
-        letter = ENDPOINT_LETTERS.get(name, "r")
+        # An endpoint a subclass adds needs "w" to change anything, "r" to look.
+        letter = ENDPOINT_LETTERS.get(name, "r" if request.method in ("GET", "HEAD") else "w")
         if name == "action_view":
             letter = ACTION_LETTERS.get(request.form.get("action"), "w")
         if not self.permits("r") or not self.permits(letter):
@@ -153,27 +155,23 @@ class ModelView(sqla.ModelView):
     def get_one(self, id):
         # Through get_query, so whatever narrows the list narrows single records too. A
         # record outside the rules answers 404, exactly like one that does not exist.
-        ids = self.ids_of([id])
+        ids = int_ids([id])
         record = self.get_query().filter(self.model.id == ids[0]).one_or_none() if ids else None
         if record is None:
             abort(404)
         return record
 
-    def on_model_change(self, form, model, is_created):
+    def _on_model_change(self, form, model, is_created):
+        # Here rather than in on_model_change, which subclasses override.
         if isinstance(model, OwnedMixin):
             owner_id = model.owner.id if model.owner is not None else model.owner_id
             if owner_id is not None and not permissions.may_own(current_user, self.model,
                                                                 owner_id):
                 raise ValidationError(_("You may not give this record to that owner."))
-        super().on_model_change(form, model, is_created)
+        super()._on_model_change(form, model, is_created)
 
     def _create_ajax_loader(self, name, options):
         return ScopedAjaxLoader(name, self.session, self.model, options)
-
-    def ids_of(self, ids):
-        """Row ids from a form as the primary key's type (PostgreSQL will not compare
-        an integer column with text); ids that are not numbers are dropped."""
-        return [int(i) for i in ids if str(i).isdigit()]
 
     def init_actions(self):
         super().init_actions()
@@ -184,7 +182,7 @@ class ModelView(sqla.ModelView):
         """Every bulk action, an addon's own included, receives only the ids of rows
         the user may see (as integers), whatever ids the form posted."""
         def run(ids):
-            wanted = self.ids_of(ids)
+            wanted = int_ids(ids)
             visible = self.get_query().filter(self.model.id.in_(wanted)).all() if wanted else []
             return handler([record.id for record in visible])
         return run
@@ -225,6 +223,8 @@ class ModelView(sqla.ModelView):
     def export(self, export_type):
         if export_type not in self.export_types:
             abort(404)
+        if not self.can_export:
+            abort(403)
         view_args = self._get_list_extra_args()
         sort = self._get_column_by_idx(view_args.sort)
         _count, query = self.get_list(None, sort[0] if sort else None, view_args.sort_desc,
@@ -247,19 +247,25 @@ class ModelView(sqla.ModelView):
         short_text = [c.key for c in columns
                       if isinstance(c.type, String) and not isinstance(c.type, Text)]
         many_to_one = [r for r in mapper.relationships if r.direction.name == "MANYTOONE"]
+        secrets = [c.key for c in mapper.columns if _is_secret(c.key)]
         defaults = {
             "column_list": ([c.key for c in columns if not isinstance(c.type, Text)]
                             + [r.key for r in many_to_one])[:LIST_COLUMN_LIMIT],
             "column_searchable_list": short_text[:SEARCH_COLUMN_LIMIT],
+            # A related record is filtered on its display column only: a filter on the
+            # whole relation would offer every column of it (a user's password hash).
             "column_filters": [c.key for c in columns if isinstance(
                 c.type, (Boolean, Date, DateTime, Enum, Integer, Numeric))]
-                + short_text + [r.key for r in many_to_one],
+                + short_text + [f"{r.key}.{fields[0]}" for r in many_to_one
+                                for fields in [_display_columns(r.mapper)] if fields],
             "form_ajax_refs": {r.key: {"fields": fields[:1], "page_size": 10}
                                for r in many_to_one
                                for fields in [_display_columns(r.mapper)] if fields},
             "column_default_sort": ("id", True) if "id" in mapper.columns else None,
             "form_excluded_columns": [c.key for c in mapper.columns
                                       if _is_secret(c.key) or c.key in BOOKKEEPING],
+            "column_details_exclude_list": secrets,
+            "column_export_exclude_list": secrets,
         }
         for option, value in defaults.items():
             if getattr(self, option, None) is None:
@@ -290,7 +296,7 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
         return scoped_query(self.model, self.parent_model)
 
     def get_one(self, pk):
-        ids = [int(pk)] if str(pk).isdigit() else []
+        ids = int_ids([pk])
         if not ids:
             return None
         with db.session.no_autoflush:
@@ -301,12 +307,8 @@ def scoped_query(model, parent_model):
     """What a form may offer of ``model`` on a screen of ``parent_model``."""
     query = db.session.query(model)
     if model is User and issubclass(parent_model, OwnedMixin):
-        user_scope = permissions.scope(current_user, parent_model.__name__)
-        if user_scope == "own":
-            return query.filter(User.id == current_user.id)
-        if user_scope == "team":
-            return query.filter(User.id.in_(permissions.team_user_ids(current_user.id)))
-        return query.filter(User.active.is_(True))
+        condition = permissions.owner_condition(current_user, parent_model.__name__, User.id)
+        return query.filter(User.active.is_(True) if condition is None else condition)
     return permissions.apply_rules(query, model)
 
 

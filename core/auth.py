@@ -82,8 +82,8 @@ class PasswordForm(FlaskForm):
 
 def safe_next(target):
     """Only paths on this site: an attacker's link must not send users elsewhere."""
-    if not target:
-        return None
+    if not target or "\\" in target or any(ord(char) < 32 for char in target):
+        return None   # browsers read "/\\host" as "//host"
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None

@@ -153,8 +153,7 @@ def init(demo):
             click.echo("Database already initialised; nothing to do.")
             return
         Sequence.next_value(db.session, INITIALISED)
-        if db.session.scalar(select(Group).where(Group.code == ADMIN_GROUP)) is None:
-            db.session.add(Group(code=ADMIN_GROUP, name="Administrator"))
+        admin_group(db.session)
         enabled = []
         try:
             for name in state.settings.default_addons:
@@ -182,11 +181,17 @@ def load_demo(addon):
         module.load(db.session)
 
 
+def admin_group(session):
+    """The built-in Administrator group, made on first use."""
+    group = session.scalar(select(Group).where(Group.code == ADMIN_GROUP))
+    if group is None:
+        group = Group(code=ADMIN_GROUP, name="Administrator")
+        session.add(group)
+    return group
+
+
 def add_admin(session, username, password, must_change=False):
-    admin_group = session.scalar(select(Group).where(Group.code == ADMIN_GROUP))
-    if admin_group is None:
-        admin_group = Group(code=ADMIN_GROUP, name="Administrator")
-        session.add(admin_group)
+    administrators = admin_group(session)
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         user = User(username=username, full_name=username)
@@ -194,8 +199,8 @@ def add_admin(session, username, password, must_change=False):
     user.set_password(password)
     user.must_change_password = must_change
     user.active = True
-    if admin_group not in user.groups:
-        user.groups.append(admin_group)
+    if administrators not in user.groups:
+        user.groups.append(administrators)
     return user
 
 

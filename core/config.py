@@ -6,6 +6,7 @@ whatever the current directory is.
 import configparser
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,10 +94,16 @@ def load_settings(config_file=None, database_url=None):
 def read_or_create_secret(path):
     """Each installation gets its own random key, kept in instance/ and never committed."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process (or an earlier run) made it
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_hex(32))
+    if not path.exists():
+        # Written whole to a temporary file, then linked into place: a process starting
+        # at the same moment sees either no key or the complete one, never half of it.
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass   # another process won; use its key
+        finally:
+            os.unlink(temporary)
     return path.read_text().strip()

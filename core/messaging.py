@@ -6,7 +6,6 @@ from flask_admin.actions import action
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from markupsafe import Markup, escape
 from sqlalchemy import insert, select
 from wtforms.validators import ValidationError
 
@@ -19,7 +18,8 @@ JOB_STATUSES = (mark("ok"), mark("error"))  # shown translated
 from core.models import Announcement, JobState, Message, announcement_reads, utcnow
 from core.notifications import announcements_for
 from core.scheduler import job_specs, run_job
-from core.views import SETTINGS, AdminOnly, CoreModelView
+from core.util import int_ids
+from core.views import SETTINGS, AdminOnly, CoreModelView, ReadOnlyView, lines_markup
 
 
 class TodayView(BaseView):
@@ -40,7 +40,7 @@ class TodayView(BaseView):
 
     @expose("/read", methods=("POST",))
     def read(self):
-        ids = [int(i) for i in request.form.getlist("id") if i.isdigit()]
+        ids = int_ids(request.form.getlist("id"))
         notifications.mark_read(current_user.id, None if request.form.get("all") else ids)
         db.session.commit()
         return redirect(url_for(".index"))
@@ -66,10 +66,10 @@ class AnnouncementView(CoreModelView):
 
 
 def _format_log(view, context, message, name):
-    return Markup("<br>").join(escape(line) for line in message.delivery_log.splitlines())
+    return lines_markup(message.delivery_log.splitlines())
 
 
-class OutboxView(CoreModelView):
+class OutboxView(ReadOnlyView):
     """Every email and SMS, with its delivery state. Read only, but for Resend."""
 
     column_list = ["created_at", "channel", "recipients", "subject", "status", "attempts",
@@ -81,12 +81,7 @@ class OutboxView(CoreModelView):
                            "related_model", "related_id", "created_at", "delivery_log"]
     column_formatters_detail = {"delivery_log": _format_log}
     column_default_sort = ("id", True)
-    allow_create = allow_edit = allow_delete = False
-
-    def _handle_view(self, name, **kwargs):
-        if name in ("create_view", "edit_view", "delete_view", "ajax_update"):
-            abort(403)
-        return super()._handle_view(name, **kwargs)
+    allowed_actions = ("resend",)
 
     @action("resend", _l("Send again"), _l("Send the selected messages again?"))
     def action_resend(self, ids):

@@ -11,7 +11,7 @@ outbox.
 """
 from datetime import date, datetime, time
 
-from flask import has_request_context, request
+from flask import current_app
 from sqlalchemy import and_, exists, func, literal, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -71,10 +71,17 @@ def _email_copy(rows):
         users[row["user_id"]] = user
         if user and user.notify_by_email and user.email and user.active:
             link = row.get("link") or ""
-            if link.startswith("/") and has_request_context():
-                link = request.host_url.rstrip("/") + link
+            if link.startswith("/"):
+                # The configured address, never the request's Host header, which a
+                # visitor chooses.
+                link = public_url() + link
             outbox.send_email([user.email], row["title"],
                               "\n\n".join(part for part in (row.get("body"), link) if part))
+
+
+def public_url():
+    return current_app.extensions["crm"].settings.get("server", "public_url",
+                                                      "http://127.0.0.1:5000").rstrip("/")
 
 
 def unread_count(user_id):

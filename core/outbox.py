@@ -92,7 +92,10 @@ def deliver_due():
         if not ids:
             break
         for message_id in ids:
-            if deliver(session.get(Message, message_id)):
+            message = session.get(Message, message_id)
+            message.claimed_at = utcnow()   # fresh claim: a slow batch never looks stale
+            session.commit()
+            if deliver(message):
                 sent += 1
             else:
                 failed += 1
@@ -108,7 +111,7 @@ def deliver(message):
             send_by_smtp(settings, message)
         else:
             send_by_gateway(settings, message)
-    except (DeliveryError, OSError, smtplib.SMTPException) as exc:
+    except Exception as exc:  # whatever went wrong, it is this message's failed attempt
         message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         if message.attempts >= MAX_ATTEMPTS:
             message.status = "failed"

@@ -46,6 +46,8 @@ def rights(user):
                                   .where(Access.group_id.in_(group_ids)))
         for model, letters, row_scope in rows:
             known_letters, known_scope = merged.get(model, ("", "own"))
+            if "r" not in letters:   # a group that may not read widens no one's reading
+                row_scope = "own"
             merged[model] = ("".join(sorted(set(known_letters) | set(letters))),
                              max(known_scope, row_scope, key=SCOPES.index))
     if has_request_context():
@@ -80,6 +82,18 @@ def team_user_ids(user_id):
     )
 
 
+def owner_condition(user, model_name, owner_column):
+    """The condition on ``owner_column`` for the user's scope on ``model_name``: None for
+    all records, else the user's own or their teams' (the one place own/team/all is
+    turned into SQL)."""
+    user_scope = scope(user, model_name)
+    if user_scope == "own":
+        return owner_column == user.id
+    if user_scope == "team":
+        return owner_column.in_(team_user_ids(user.id))
+    return None
+
+
 def rule_filter(model, user=None):
     """The SQL condition that limits ``model`` to the records ``user`` may read:
     false() without read access, None when every record is allowed."""
@@ -88,12 +102,7 @@ def rule_filter(model, user=None):
         return false()
     if not issubclass(model, OwnedMixin):
         return None
-    user_scope = scope(user, model.__name__)
-    if user_scope == "own":
-        return model.owner_id == user.id
-    if user_scope == "team":
-        return model.owner_id.in_(team_user_ids(user.id))
-    return None
+    return owner_condition(user, model.__name__, model.owner_id)
 
 
 def apply_rules(query, model, user=None):
@@ -106,10 +115,6 @@ def apply_rules(query, model, user=None):
 
 def may_own(user, model, owner_id):
     """May ``user`` give a record of ``model`` to ``owner_id`` (on create or edit)?"""
-    user_scope = scope(user, model.__name__)
-    if user_scope == "all":
-        return True
-    if user_scope == "own":
-        return owner_id == user.id
-    return db.session.scalar(select(literal(True)).where(
-        literal(owner_id).in_(team_user_ids(user.id)))) is not None
+    condition = owner_condition(user, model.__name__, literal(owner_id))
+    return condition is None or db.session.scalar(select(literal(True)).where(condition)) \
+        is not None

@@ -22,6 +22,7 @@ from core.manifest import ACCESS_LETTERS
 from core.models import ADMIN_GROUP, Access, AuditEntry, Group, OwnedMixin, Team, User
 from core.permissions import SCOPES
 from core.registry import AddonError
+from core.util import int_ids
 
 SETTINGS = mark("Settings")
 
@@ -39,6 +40,25 @@ class AdminOnly:
 class CoreModelView(AdminOnly, ModelView):
     def permits(self, letter):
         return current_user.is_authenticated and current_user.is_admin
+
+
+class ReadOnlyView(CoreModelView):
+    """A record of what happened (audit, outbox): every changing endpoint answers 403;
+    a subclass may let some bulk actions through."""
+
+    allow_create = allow_edit = allow_delete = False
+    allowed_actions = ()
+
+    def _handle_view(self, name, **kwargs):
+        if name in ("create_view", "edit_view", "delete_view", "ajax_update") or (
+                name == "action_view" and request.form.get("action") not in self.allowed_actions):
+            abort(403)
+        return super()._handle_view(name, **kwargs)
+
+
+def lines_markup(lines):
+    """Text lines as escaped HTML, one per line."""
+    return Markup("<br>").join(escape(line) for line in lines)
 
 
 class HomeView(AdminIndexView):
@@ -160,14 +180,12 @@ class TeamView(CoreModelView):
 
 
 def _format_changes(view, context, entry, name):
-    lines = []
-    for field, (old, new) in sorted(json.loads(entry.changes).items()):
-        lines.append(escape(f"{field}: {old} → {new}"))
-    return Markup("<br>").join(lines)
+    return lines_markup(f"{field}: {old} → {new}"
+                        for field, (old, new) in sorted(json.loads(entry.changes).items()))
 
 
-class AuditView(CoreModelView):
-    """Read only: nobody may change or delete the trail."""
+class AuditView(ReadOnlyView):
+    """Nobody may change or delete the trail."""
 
     column_list = ["at", "user", "model", "record_id", "action", "changes"]
     column_filters = ["model", "record_id", "action", "at", "user"]
@@ -175,13 +193,7 @@ class AuditView(CoreModelView):
     column_formatters = {"changes": _format_changes}
     column_formatters_detail = {"changes": _format_changes}
     column_default_sort = ("id", True)
-    allow_create = allow_edit = allow_delete = False
     form_ajax_refs = {}
-
-    def _handle_view(self, name, **kwargs):
-        if name in ("create_view", "edit_view", "delete_view", "ajax_update", "action_view"):
-            abort(403)
-        return super()._handle_view(name, **kwargs)
 
 
 def permission_models(state):
@@ -220,8 +232,10 @@ class PermissionsView(AdminOnly, BaseView):
         for model, owned in models:
             for group in groups:
                 key = f"{group.id}:{model}"
+                if f"cell:{key}" not in request.form:
+                    continue   # not on the page the admin saw (an addon enabled since)
                 letters = "".join(sorted(set(request.form.getlist(f"letters:{key}"))))
-                scope = request.form.get(f"scope:{key}", "all") if owned else "all"
+                scope = request.form.get(f"scope:{key}", "own") if owned else "all"
                 if set(letters) - set(ACCESS_LETTERS) or scope not in SCOPES:
                     abort(400)
                 row = rows.get((group.id, model))
@@ -242,11 +256,16 @@ class ReassignView(AdminOnly, BaseView):
         all_models = reassign.owned_models(state)
         users = db.session.scalars(select(User).order_by(User.username)).all()
         args = request.values
-        ids = [int(i) for i in args.get("ids", "").split(",") if i.isdigit()] or None
-        chosen = args.getlist("models") or ([args["model"]] if args.get("model") else
-                                            [m.__name__ for m in all_models])
+        ids = None
+        chosen = args.getlist("models") or [m.__name__ for m in all_models]
+        if "ids" in args:   # rows selected in one list: that model, those rows only
+            ids = int_ids(args["ids"].split(","))
+            chosen = [args.get("model") or (chosen[0] if len(chosen) == 1 else "")]
+            if not ids:
+                abort(400)
         models = [m for m in all_models if m.__name__ in chosen]
-        from_id, to_id = _int(args.get("from_user")), _int(args.get("to_user"))
+        from_id, to_id = (next(iter(int_ids([args.get(key, "")])), None)
+                          for key in ("from_user", "to_user"))
         counts = None
         if from_id:
             counts = reassign.preview(db.session, models, from_id, ids)
@@ -260,10 +279,6 @@ class ReassignView(AdminOnly, BaseView):
                 return redirect(url_for(".index"))
         return self.render("core/reassign.html", users=users, all_models=all_models,
                            chosen=chosen, ids=ids, from_id=from_id, to_id=to_id, counts=counts)
-
-
-def _int(value):
-    return int(value) if value and str(value).isdigit() else None
 
 
 def add_core_views(admin):

@@ -41,6 +41,11 @@ def test_login_follows_next_only_within_the_site(notes_suite):
     response = client.post("/login?next=//evil.example/", data={
         "username": "admin", "password": ADMIN_PASSWORD, "csrf_token": token})
     assert response.headers["Location"] == "/admin/"
+    client = notes_suite.client()
+    token = client.csrf_token()
+    response = client.post("/login?next=/%5Cevil.example/", data={
+        "username": "admin", "password": ADMIN_PASSWORD, "csrf_token": token})
+    assert response.headers["Location"] == "/admin/"   # browsers read /\ as //
 
 
 def test_logout_ends_the_session(notes_suite):

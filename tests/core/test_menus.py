@@ -18,6 +18,7 @@ VIEWS = """
     class TaskView(ModelView):
         column_list = ["name"]
         can_delete = False
+        allow_export = False
 """
 
 
@@ -46,6 +47,7 @@ def test_menu_order_icons_and_view_class(tmp_path, database_url):
         listing = client.get("/admin/menutask/").get_data(as_text=True)
         assert "Plan" in listing and "Xyzzy-secret" not in listing     # column_list from the class
         assert "/admin/menutask/delete/" not in listing          # can_delete = False
+        assert client.get("/admin/menutask/export/csv/").status_code == 403   # allow_export
         client.post_form("/admin/menutask/delete/", {"id": "1"},
                                     token_from="/admin/menutask/")
         assert "Plan" in client.get("/admin/menutask/").get_data(as_text=True)

@@ -134,6 +134,15 @@ def test_interrupted_delivery_is_sent_again_with_a_trace(mail, smtp_server):
     assert smtp_server.messages[0]["Message-ID"] == outbox.message_id_header(message, "example.com")
 
 
+def test_a_message_that_cannot_be_built_fails_alone(mail, smtp_server):
+    bad = outbox.send_email(["x@example.com"], "line one\nBcc: victim@example.com", "body")
+    good = outbox.send_email(["y@example.com"], "fine", "body")
+    db.session.commit()
+    outbox.deliver_due()
+    assert bad.status == "queued" and bad.attempts == 1 and "ValueError" in bad.last_error
+    assert good.status == "sent" and len(smtp_server.messages) == 1
+
+
 def test_a_fresh_claim_is_left_alone(mail, smtp_server):
     message = queue_quote_email()
     message.status, message.claimed_at = "sending", utcnow()   # another worker, right now

@@ -77,6 +77,17 @@ def test_selected_records_from_the_list(office):
         "ids": ",".join(map(str, chosen))}, token_from="/admin/reassign/")
     moved = sql("SELECT title FROM fixture_task WHERE owner_id = :o ORDER BY title", o=ids["heir"])
     assert [row[0] for row in moved] == ["t0", "t1"]
+    # The ids belong to the Task list: ticking another model must not move its rows
+    # that happen to have the same ids.
+    project = sql("SELECT id FROM fixture_project")[0][0]
+    admin.post_form("/admin/reassign/", {
+        "from_user": ids["leaver"], "to_user": ids["heir"], "models": ["Task", "Project"],
+        "model": "Task", "ids": str(project)}, token_from="/admin/reassign/")
+    assert sql("SELECT owner_id FROM fixture_project")[0][0] == ids["leaver"]
+    response = admin.post_form("/admin/reassign/", {
+        "from_user": ids["leaver"], "to_user": ids["heir"], "model": "Task", "ids": ""},
+        token_from="/admin/reassign/")
+    assert response.status_code == 400     # an empty selection is not "everything"
 
 
 def test_only_administrators_may_reassign(office):

@@ -180,3 +180,41 @@ def test_an_addons_own_bulk_action_gets_only_visible_rows(world):
                     token_from="/admin/task/")
     assert world.scalar("SELECT done FROM fixture_task WHERE id = :i", i=mine) in (1, True)
     assert world.scalar("SELECT done FROM fixture_task WHERE id = :i", i=bobs) in (0, False)
+
+
+def test_a_screens_own_post_endpoint_needs_write(world):
+    assert world.client("viewer").post_form("/admin/task/mark-mine-done/", {}).status_code == 403
+    assert world.scalar("SELECT count(*) FROM fixture_task WHERE done") == 0
+    assert world.client("alice").post_form("/admin/task/mark-mine-done/", {}).status_code == 302
+    assert world.scalar("SELECT count(*) FROM fixture_task WHERE done") == 1   # hers only
+
+
+def test_a_group_without_read_widens_no_scope(world):
+    """alice reads her own tasks (tasks_user); a second group that may only export, with
+    scope all, must not let her read everyone's."""
+    admin = world.suite.admin_client(world.dispatcher)
+    admin.post_form("/admin/groups/new/", {"code": "exporters", "name": "Exporters",
+                                          "users": [world.user_id("alice")]},
+                    token_from="/admin/groups/new/")
+    group = world.scalar("SELECT id FROM core_group WHERE code = 'exporters'")
+    admin.post_form("/admin/permissions/", {f"cell:{group}:Task": "1",
+                                            f"letters:{group}:Task": ["x"],
+                                            f"scope:{group}:Task": "all"},
+                    token_from="/admin/permissions/")
+    alice = world.suite.client(world.dispatcher)
+    alice.login("alice", PASSWORD)
+    assert titles(alice.get("/admin/task/").get_data(as_text=True)) == ["task of alice"]
+    rows = alice.get("/admin/task/export/csv/").get_data(as_text=True)
+    assert "task of alice" in rows and "task of bob" not in rows
+
+
+def test_filters_never_reach_secret_columns(world):
+    page = world.client("lead").get("/admin/task/").get_data(as_text=True)
+    assert "Password" not in page and "Session Token" not in page
+    from core.admin import ModelView
+    from core.db import db
+    from core.models import User
+    view = ModelView(User, db)
+    assert {"password_hash", "session_token"} <= set(view.column_details_exclude_list)
+    assert {"password_hash", "session_token"} <= set(view.column_export_exclude_list)
+    assert not [f for f in view.column_filters if f.endswith(("password_hash", "_token"))]

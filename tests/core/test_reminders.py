@@ -84,12 +84,15 @@ def test_reminder_by_email_for_users_who_opted_in(office):
     amy, ben = uid("amy"), uid("ben")
     db.session.execute(text("UPDATE core_user SET notify_by_email = true WHERE id = :u"),
                        {"u": amy})
-    notifications.notify(amy, "Contract renewal due", body="ACME's contract ends on 1 Dec")
+    notifications.notify(amy, "Contract renewal due", body="ACME's contract ends on 1 Dec",
+                         link="/admin/task/details/?id=1")
     notifications.notify(ben, "Not by email")
     db.session.commit()
     [message] = db.session.query(Message).all()
     assert message.recipients == "amy@example.com" and message.subject == "Contract renewal due"
     assert "ACME" in message.body_text
+    # Links start with [server] public_url, never with a Host header a visitor chose.
+    assert "http://127.0.0.1:5000/admin/task/details/?id=1" in message.body_text
 
 
 def test_announcements_by_audience_and_dates(office):

@@ -29,7 +29,7 @@ def test_defaults_come_from_the_model(notes_suite):
     assert isinstance(view, ModelView)
     assert view.column_list == ["title", "priority", "done", "due", "notebook"]  # no Text body
     assert view.column_searchable_list == ["title"]
-    assert {"priority", "done", "due", "title", "notebook"} <= set(view.column_filters)
+    assert {"priority", "done", "due", "title", "notebook.name"} <= set(view.column_filters)
     assert "notebook" in view.form_ajax_refs
 
 

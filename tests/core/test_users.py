@@ -189,8 +189,8 @@ def test_permission_matrix_page_edits_access(tasks_suite):
     viewer = group_id(tasks_suite, "tasks_viewer")
     assert f'name="letters:{viewer}:Note"' in page
     assert f'name="scope:{viewer}:Task"' in page and f'name="scope:{viewer}:Note"' not in page
-    # The form posts every cell; keep the others as they are and add read on Note.
-    form = {}
+    # The form posts every cell shown; keep the others as they are, add read on Note.
+    form = {name: "1" for name in re.findall(r'name="(cell:[^"]+)"', page)}
     for name, value in re.findall(r'name="(letters:[^"]+)" value="(\w)" checked', page):
         form.setdefault(name, []).append(value)
     for name, value in re.findall(r'<select name="(scope:[^"]+)".*?<option value="(\w+)" selected',
@@ -201,10 +201,14 @@ def test_permission_matrix_page_edits_access(tasks_suite):
     assert response.status_code == 302
     assert ivy.get("/admin/note/").status_code == 200
     assert ivy.get("/admin/task/").status_code == 200        # untouched cells kept
-    bad = admin.post_form("/admin/permissions/", {f"letters:{viewer}:Note": ["z"]},
+    bad = admin.post_form("/admin/permissions/", {f"cell:{viewer}:Note": "1",
+                                                  f"letters:{viewer}:Note": ["z"]},
                           token_from="/admin/permissions/")
     assert bad.status_code == 400
     assert ivy.get("/admin/note/").status_code == 200        # nothing half-written
+    # A cell the page did not show (an addon enabled meanwhile) is left alone.
+    admin.post_form("/admin/permissions/", {}, token_from="/admin/permissions/")
+    assert ivy.get("/admin/note/").status_code == 200
 
 
 def test_group_membership_edited_on_the_group(tasks_suite):
