@@ -7,7 +7,7 @@ records, bulk actions, exports, look-ups of related records) by the record rules
 """
 import json
 
-from flask import abort, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib import sqla
@@ -34,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import selectinload
 from wtforms.validators import ValidationError
 
-from core import exporting, permissions
+from core import exporting, permissions, transfer, uploads
 from core.audit import BOOKKEEPING
 from core.db import DISPLAY_ATTRIBUTES, db
 from core.models import AuditEntry, OwnedMixin, User
@@ -51,7 +51,7 @@ class AdminForm(BaseForm, FlaskForm):
 ENDPOINT_LETTERS = {
     "index_view": "r", "details_view": "r", "ajax_lookup": "r",
     "create_view": "c", "edit_view": "w", "ajax_update": "w",
-    "delete_view": "d", "export": "x",
+    "delete_view": "d", "export": "x", "import_view": "c",
 }
 ACTION_LETTERS = {"delete": "d", "reassign": "w"}  # other bulk actions: "w"
 
@@ -82,7 +82,8 @@ class ModelView(sqla.ModelView):
     page_size_options = (20, 50, 100)
     # What the screen offers at all; the user's rights narrow it further. A subclass may
     # still set Flask-Admin's can_create etc. to False to switch a button off for all.
-    allow_create = allow_edit = allow_delete = allow_export = True
+    allow_create = allow_edit = allow_delete = allow_export = allow_import = True
+    list_template = "admin/crm_list.html"
 
     def __init__(self, model, session=None, **kwargs):
         self._configure_from_model(model)
@@ -130,6 +131,10 @@ class ModelView(sqla.ModelView):
     @property
     def can_export(self):
         return self.allow_export and self.permits("x")
+
+    @property
+    def can_import(self):
+        return self.allow_import and self.allow_create and self.permits("c")
 
     # -- record rules on every query ---------------------------------------------------
 
@@ -236,6 +241,51 @@ class ModelView(sqla.ModelView):
                 for record in query.yield_per(1000))
         filename = self.get_export_name(export_type)
         return exporting.response(export_type, filename, headers, rows)
+
+    # -- import: upload, map columns, check, then write all or nothing -------------------
+
+    @expose("/import/", methods=("GET", "POST"))
+    def import_view(self):
+        if not self.can_import:
+            abort(403)
+        fields = list(transfer.fields_of(self.model))
+        page = {"fields": fields, "token": None, "header": [], "mapping": {}, "checked": None,
+                "error": None}
+        try:
+            if "file" in request.files:
+                page["token"] = uploads.store(request.files["file"], transfer.FORMATS)
+            elif request.method == "POST":
+                page["token"] = uploads.existing(request.form.get("token", ""))
+            if page["token"]:
+                path = uploads.path_of(page["token"])
+                header, rows = transfer.read_rows(path, transfer.format_of(path))
+                page["header"] = header
+                page["mapping"] = {column: request.form.get(f"map:{index}", column
+                                                            if column in fields else "")
+                                   for index, column in enumerate(header)}
+                if request.form.get("step") in ("check", "commit"):
+                    page["checked"] = self._check_import(header, rows, page["mapping"])
+                    if request.form["step"] == "commit" and page["checked"].ok:
+                        count = transfer.write(page["checked"])
+                        db.session.commit()
+                        uploads.discard(page["token"])
+                        flash(_("%(count)d records imported.", count=count), "success")
+                        return redirect(self.get_url(".index_view"))
+        except (transfer.ImportRefused, uploads.UploadRefused) as exc:
+            db.session.rollback()
+            page["error"] = str(exc)
+        return self.render("core/import.html", **page)
+
+    def _check_import(self, header, rows, mapping):
+        """Check the rows; records must also fall within the user's own rights."""
+        checked = transfer.check(self.model, header, rows, mapping)
+        if issubclass(self.model, OwnedMixin):
+            for number, record in enumerate(checked.records, start=2):
+                owner = record.owner.id if record.owner is not None else None
+                if owner is not None and not permissions.may_own(current_user, self.model, owner):
+                    checked.problems.append(transfer.Problem(number, "owner", _(
+                        "You may not give this record to that owner.")))
+        return checked
 
     # -- defaults from the model --------------------------------------------------------
 

@@ -9,7 +9,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
-from core import outbox, reassign
+from core import exporting, outbox, reassign, transfer
 from core.app import Dispatcher, create_app
 from core.auth import password_problem
 from core.config import ConfigError, load_settings
@@ -326,3 +326,72 @@ def _change_addon(action, name):
             fail(str(exc))
         db.session.commit()
         return result
+
+
+def find_model(state, name):
+    """A model of an enabled addon by class or table name, any case."""
+    wanted = name.strip().lower()
+    models = {}
+    for addon in state.enabled:
+        for model in state.registry.addons[addon].models.values():
+            models[model.__name__.lower()] = model
+            models[model.__table__.name.lower()] = model
+    if wanted not in models:
+        names = sorted({m.__name__.lower() for m in models.values()})
+        fail(f"no model {name} in the enabled addons (models: {', '.join(names) or 'none'})")
+    return models[wanted]
+
+
+@cli.command("import")
+@click.argument("model_name", metavar="MODEL")
+@click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Check every row; write nothing.")
+def import_records(model_name, path, dry_run):
+    """Import records of MODEL from a .csv or .xlsx FILE: all rows, or none."""
+    with app_context() as app:
+        require_initialised()
+        model = find_model(app.extensions["crm"], model_name)
+        try:
+            header, rows = transfer.read_rows(path, transfer.format_of(path))
+            checked = transfer.check(model, header, rows)
+        except transfer.ImportRefused as exc:
+            fail(f"{path}: {exc}")
+        if not checked.ok:
+            for problem in checked.problems:
+                click.echo(f"{path}: {problem}", err=True)
+            fail(f"{len(checked.problems)} problems in {len(rows)} rows; nothing written")
+        if dry_run:
+            click.echo(f"{len(rows)} rows are valid; nothing written (--dry-run)")
+            return
+        transfer.write(checked)
+        db.session.commit()
+        click.echo(f"{len(rows)} {model.__name__} records imported")
+
+
+@cli.command("export")
+@click.argument("model_name", metavar="MODEL")
+@click.argument("path", metavar="FILE", type=click.Path(dir_okay=False))
+def export_records(model_name, path):
+    """Export every record of MODEL to FILE (.csv or .xlsx), in importable columns."""
+    with app_context() as app:
+        require_initialised()
+        model = find_model(app.extensions["crm"], model_name)
+        fmt = transfer.format_of(path)
+        if fmt not in transfer.FORMATS:
+            fail(f"{path}: use a .csv or .xlsx file name")
+        header, rows = transfer.export_rows(model)
+        counted = _counting(rows)
+        exporting.write(fmt, header, counted, path)
+        click.echo(f"{counted.count} {model.__name__} records written to {path}")
+
+
+class _counting:
+    """Rows passed through, counted."""
+
+    def __init__(self, rows):
+        self.rows, self.count = rows, 0
+
+    def __iter__(self):
+        for row in self.rows:
+            self.count += 1
+            yield row

@@ -147,6 +147,8 @@ def check_screen(client, app, view, who, letters, problems):
     expect("export", client.get(f"{url}/export/csv/"), "x")
     for name in (view._form_ajax_refs or {}):
         expect(f"lookup {name}", client.get(f"{url}/ajax/lookup/?name={name}&query="), "r")
+    if view.allow_create and view.allow_import:
+        expect("import form", client.get(f"{url}/import/"), "c")
     if view.allow_create:
         expect("create form", client.get(f"{url}/new/"), "c")
         response = client.post(f"{url}/new/", data={"csrf_token": token})
