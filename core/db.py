@@ -4,6 +4,7 @@ import sqlite3
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.model import Model
 from sqlalchemy import MetaData, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 # Named constraints, so that migrations and error messages can refer to them.
@@ -31,6 +32,13 @@ class CrmModel(Model):
 
 
 db = SQLAlchemy(model_class=CrmModel, metadata=MetaData(naming_convention=NAMING_CONVENTION))
+
+
+def dialect_insert(model):
+    """An INSERT with ON CONFLICT (DO NOTHING / DO UPDATE), which SQLite and PostgreSQL
+    both support, each through its own dialect's construct."""
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
 
 
 @event.listens_for(Engine, "connect")

@@ -13,10 +13,9 @@ from datetime import date, datetime, time
 
 from flask import current_app
 from sqlalchemy import and_, exists, func, literal, or_, select, true
-from sqlalchemy.dialects import postgresql, sqlite
 
 from core import outbox
-from core.db import db
+from core.db import db, dialect_insert
 from core.models import (
     Announcement,
     Group,
@@ -29,17 +28,12 @@ from core.models import (
 COLUMNS = ("user_id", "title", "body", "link", "due_at", "key", "created_at")
 
 
-def _insert():
-    dialect = db.session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Notification)
-
-
 def notify(user_id, title, body="", link=None, due_at=None, key=None):
     """Remind one user; with a key, at most once. Returns True when it is new."""
     row = {"user_id": user_id, "title": title[:255], "body": body, "link": link,
            "due_at": due_at or utcnow(), "key": key, "created_at": utcnow()}
     created = db.session.execute(
-        _insert().values(**row).on_conflict_do_nothing().returning(Notification.id)).first()
+        dialect_insert(Notification).values(**row).on_conflict_do_nothing().returning(Notification.id)).first()
     if created:
         _email_copy([row])
     return created is not None
@@ -51,7 +45,7 @@ def notify_from_select(query):
     Returns how many reminders were written."""
     now = utcnow()
     # WHERE true: SQLite cannot otherwise tell the upsert's ON CONFLICT from a join's ON.
-    statement = _insert().from_select(list(COLUMNS), select(
+    statement = dialect_insert(Notification).from_select(list(COLUMNS), select(
         *query.subquery().c, literal(now).label("created_at")).where(true())
     ).on_conflict_do_nothing().returning(Notification.id)
     # Counted from RETURNING: drivers disagree on rowcount for INSERT ... SELECT.

@@ -19,7 +19,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import select, update
 
-from core.db import db
+from core.db import db, dialect_insert
 from core.models import JobState, utcnow
 
 log = logging.getLogger(__name__)
@@ -81,13 +81,18 @@ def run_job(spec):
         log.error("job %s failed:\n%s", spec.id, traceback.format_exc())
         status = "error"
         message = traceback.format_exception_only(type(exc), exc)[-1].strip()
-    duration = int((time.monotonic() - started) * 1000)
-    row = db.session.get(JobState, spec.id) or JobState(id=spec.id)
-    row.last_run_at, row.last_status = utcnow(), status
-    row.last_message, row.last_duration_ms = message[:2000], duration
-    db.session.add(row)
-    db.session.commit()
+    _record(spec.id, status, message, int((time.monotonic() - started) * 1000))
     return status, message
+
+
+def _record(job_id, status, message, duration_ms):
+    """Upsert the job's last run: two processes may finish the same job together."""
+    values = {"id": job_id, "last_run_at": utcnow(), "last_status": status,
+              "last_message": message[:2000], "last_duration_ms": duration_ms}
+    statement = dialect_insert(JobState).values(**values)
+    db.session.execute(statement.on_conflict_do_update(
+        index_elements=[JobState.id], set_={k: v for k, v in values.items() if k != "id"}))
+    db.session.commit()
 
 
 def claim(session, model, condition, limit, **values):
