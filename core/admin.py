@@ -6,6 +6,7 @@ request to a screen and narrows every query it makes (list rows and counts, sing
 records, bulk actions, exports, look-ups of related records) by the record rules.
 """
 import json
+from urllib.parse import parse_qsl, urlencode
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
@@ -37,7 +38,7 @@ from wtforms.validators import ValidationError
 from core import exporting, permissions, transfer, uploads
 from core.audit import BOOKKEEPING
 from core.db import DISPLAY_ATTRIBUTES, db
-from core.models import AuditEntry, OwnedMixin, User
+from core.models import AuditEntry, OwnedMixin, SavedFilter, User
 from core.util import int_ids
 
 
@@ -52,7 +53,10 @@ ENDPOINT_LETTERS = {
     "index_view": "r", "details_view": "r", "ajax_lookup": "r",
     "create_view": "c", "edit_view": "w", "ajax_update": "w",
     "delete_view": "d", "export": "x", "import_view": "c",
+    # Saved filters are the user's own settings: reading the list is enough.
+    "save_filter": "r", "delete_filter": "r",
 }
+LIST_ARGS = ("search", "sort", "desc", "page_size")  # what a saved filter keeps, with flt*
 ACTION_LETTERS = {"delete": "d", "reassign": "w"}  # other bulk actions: "w"
 
 LIST_COLUMN_LIMIT = 8
@@ -241,6 +245,41 @@ class ModelView(sqla.ModelView):
                 for record in query.yield_per(1000))
         filename = self.get_export_name(export_type)
         return exporting.response(export_type, filename, headers, rows)
+
+    # -- saved filters ---------------------------------------------------------------------
+
+    def saved_filters(self):
+        return db.session.scalars(
+            select(SavedFilter).where(SavedFilter.user_id == current_user.id,
+                                      SavedFilter.endpoint == self.endpoint)
+            .order_by(SavedFilter.name)).all()
+
+    @expose("/saved-filters/", methods=("POST",))
+    def save_filter(self):
+        name = request.form.get("name", "").strip()[:100]
+        args = parse_qsl(request.form.get("query", "").lstrip("?"))
+        kept = [(key, value) for key, value in args if key in LIST_ARGS or key.startswith("flt")]
+        if name:
+            existing = db.session.scalar(select(SavedFilter).where(
+                SavedFilter.user_id == current_user.id, SavedFilter.endpoint == self.endpoint,
+                SavedFilter.name == name))
+            saved = existing or SavedFilter(user_id=current_user.id, endpoint=self.endpoint,
+                                            name=name)
+            saved.query = urlencode(kept)[:2000]
+            db.session.add(saved)
+            db.session.commit()
+            flash(_("Filter %(name)s saved.", name=name), "success")
+        else:
+            flash(_("Give the filter a name."), "error")
+        return redirect(self.get_url(".index_view") + ("?" + urlencode(kept) if kept else ""))
+
+    @expose("/saved-filters/<int:filter_id>/delete", methods=("POST",))
+    def delete_filter(self, filter_id):
+        db.session.query(SavedFilter).filter(
+            SavedFilter.id == filter_id, SavedFilter.user_id == current_user.id,
+            SavedFilter.endpoint == self.endpoint).delete(synchronize_session=False)
+        db.session.commit()
+        return redirect(self.get_url(".index_view"))
 
     # -- import: upload, map columns, check, then write all or nothing -------------------
 

@@ -303,3 +303,17 @@ class Announcement(db.Model):
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     groups = db.relationship(Group, secondary=announcement_groups,
                              info={"label": _l("Audience (empty: everyone)")})
+
+
+class SavedFilter(db.Model):
+    """A user's named search and filters on one list screen."""
+
+    __tablename__ = "core_saved_filter"
+    __table_args__ = (UniqueConstraint("user_id", "endpoint", "name"),)
+    id = db.Column(db.Integer, primary_key=True)
+    user_id = db.Column(db.ForeignKey("core_user.id", ondelete="CASCADE"), nullable=False,
+                        index=True)
+    endpoint = db.Column(db.String(64), nullable=False)
+    name = db.Column(db.String(100), nullable=False)
+    query = db.Column(db.String(2000), nullable=False)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)

@@ -149,3 +149,28 @@ def test_menu_merges_into_categories(notes_suite):
     assert menu.index("Notes") < menu.index('href="/admin/note/"') < menu.index(
         'href="/admin/notebook/"')
     assert 'href="/admin/addons/"' in menu
+
+
+def test_saved_filters_are_per_user_and_per_screen(notes_suite):
+    client = notes_suite.admin_client()
+    add_notes(client, 6)
+    response = client.post_form("/admin/note/saved-filters/", {
+        "name": "Urgent", "query": "flt0_priority_greater_than=3&search=Note&evil=1"},
+        token_from="/admin/note/")
+    assert response.headers["Location"] == \
+        "/admin/note/?flt0_priority_greater_than=3&search=Note"    # unknown args dropped
+    page = client.get("/admin/note/").get_data(as_text=True)
+    assert 'href="/admin/note/?flt0_priority_greater_than=3&amp;search=Note">Urgent</a>' in page
+    assert ">Urgent</a>" not in client.get("/admin/notebook/").get_data(as_text=True)
+
+    notes_suite.run("create-user", "--username", "olga", "--password", "a long secret 9")
+    notes_suite.run("create-admin", "--username", "olga", "--password", "a long secret 9")
+    olga = notes_suite.client()
+    olga.login("olga", "a long secret 9")
+    assert ">Urgent</a>" not in olga.get("/admin/note/").get_data(as_text=True)
+    import re
+    saved_id = re.search(r'/admin/note/saved-filters/(\d+)/delete', page).group(1)
+    olga.post_form(f"/admin/note/saved-filters/{saved_id}/delete", {})   # not hers
+    assert ">Urgent</a>" in client.get("/admin/note/").get_data(as_text=True)
+    client.post_form(f"/admin/note/saved-filters/{saved_id}/delete", {})
+    assert ">Urgent</a>" not in client.get("/admin/note/").get_data(as_text=True)
