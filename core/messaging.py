@@ -10,7 +10,6 @@ from sqlalchemy import insert, select
 from wtforms.validators import ValidationError
 
 from core import notifications, outbox
-from core.admin import deny
 from core.db import db
 from core.i18n import mark
 
@@ -19,17 +18,12 @@ from core.models import Announcement, JobState, Message, announcement_reads, utc
 from core.notifications import announcements_for
 from core.scheduler import job_specs, run_job
 from core.util import int_ids
-from core.views import SETTINGS, AdminOnly, CoreModelView, ReadOnlyView, lines_markup
+from core.views import (SETTINGS, AdminOnly, CoreModelView, ReadOnlyView, SignedIn,
+                        lines_markup)
 
 
-class TodayView(BaseView):
+class TodayView(SignedIn, BaseView):
     """Today's and overdue reminders, and what each enabled addon has for today."""
-
-    def is_accessible(self):
-        return current_user.is_authenticated
-
-    def inaccessible_callback(self, name, **kwargs):
-        return deny()
 
     @expose("/")
     def index(self):

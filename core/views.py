@@ -27,14 +27,21 @@ from core.util import int_ids
 SETTINGS = mark("Settings")
 
 
-class AdminOnly:
-    """Mixin for the core's own screens."""
+class SignedIn:
+    """Mixin for pages every signed-in user may see."""
 
     def is_accessible(self):
-        return current_user.is_authenticated and current_user.is_admin
+        return current_user.is_authenticated
 
     def inaccessible_callback(self, name, **kwargs):
         return deny()
+
+
+class AdminOnly(SignedIn):
+    """Mixin for the core's settings screens."""
+
+    def is_accessible(self):
+        return super().is_accessible() and current_user.is_admin
 
 
 class CoreModelView(AdminOnly, ModelView):
@@ -61,14 +68,8 @@ def lines_markup(lines):
     return Markup("<br>").join(escape(line) for line in lines)
 
 
-class HomeView(AdminIndexView):
+class HomeView(SignedIn, AdminIndexView):
     """The dashboard every user lands on."""
-
-    def is_accessible(self):
-        return current_user.is_authenticated
-
-    def inaccessible_callback(self, name, **kwargs):
-        return deny()
 
     @expose("/")
     def index(self):

@@ -100,6 +100,7 @@ class Suite:
         self.database_url = database_url
         self.env = {"CRM_CONFIG": str(config_path), "CRM_DATABASE_URL": database_url}
         self.dispatchers = []
+        self._engine = None
 
     def settings(self):
         return load_settings(self.config_path, self.database_url)
@@ -122,7 +123,18 @@ class Suite:
         client.login("admin", ADMIN_PASSWORD)
         return client
 
+    def sql(self, statement, **params):
+        """Run SQL on the database directly, behind the app's back: what a test sets up
+        or checks. Returns the rows of a query, None otherwise."""
+        if self._engine is None:
+            self._engine = create_engine(self.database_url)
+        with self._engine.begin() as connection:
+            result = connection.execute(text(statement), params)
+            return result.all() if result.returns_rows else None
+
     def close(self):
+        if self._engine is not None:
+            self._engine.dispose()
         for dispatcher in self.dispatchers:
             if dispatcher._engine is not None:
                 dispatcher._engine.dispose()

@@ -1,16 +1,10 @@
 """Enabling and disabling addons at run time, from the CLI and the Addons page."""
-from sqlalchemy import create_engine, text
-
 from tests.conftest import FIXTURE_ADDONS, make_suite
 from tests.core.test_registry import make_addon
 
 
 def row_count(suite, table):
-    engine = create_engine(suite.settings().database_url)
-    with engine.connect() as connection:
-        count = connection.scalar(text(f"SELECT count(*) FROM {table}"))
-    engine.dispose()
-    return count
+    return suite.sql(f"SELECT count(*) FROM {table}")[0][0]
 
 
 def test_cli_enable_disable_and_list(suite):

@@ -3,7 +3,6 @@ new values, in the same transaction; shown on the record; never editable."""
 import json
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from tests.conftest import make_suite
 
@@ -13,13 +12,7 @@ PASSWORD = "audit password 1"
 @pytest.fixture
 def audited(tmp_path, database_url):
     suite = make_suite(tmp_path, database_url, enabled=["fixture_notes", "fixture_tasks"])
-    engine = create_engine(suite.settings().database_url)
-
-    def rows(sql, **params):
-        with engine.connect() as connection:
-            return connection.execute(text(sql), params).all()
-    yield suite, suite.admin_client(), rows
-    engine.dispose()
+    yield suite, suite.admin_client(), suite.sql
     suite.close()
 
 

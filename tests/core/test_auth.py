@@ -70,9 +70,5 @@ def test_new_password_ends_other_sessions(notes_suite):
 
 
 def test_password_is_stored_hashed(notes_suite):
-    from sqlalchemy import create_engine, text
-    engine = create_engine(notes_suite.settings().database_url)
-    with engine.connect() as connection:
-        stored = connection.scalar(text("SELECT password_hash FROM core_user"))
-    engine.dispose()
+    stored = notes_suite.sql("SELECT password_hash FROM core_user")[0][0]
     assert ADMIN_PASSWORD not in stored and stored.startswith("scrypt:")

@@ -3,7 +3,6 @@ audited; from the Reassign page, from a list's selection, and from the command l
 import json
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from tests.conftest import make_suite
 
@@ -16,12 +15,7 @@ def office(tmp_path, database_url):
     for name in ("leaver", "heir"):
         suite.run("create-user", "--username", name, "--password", PASSWORD,
                   "--groups", "tasks_user")
-    engine = create_engine(suite.settings().database_url)
-
-    def sql(statement, **params):
-        with engine.begin() as connection:
-            result = connection.execute(text(statement), params)
-            return result.all() if result.returns_rows else None
+    sql = suite.sql
     ids = {name: sql("SELECT id FROM core_user WHERE username = :n", n=name)[0][0]
            for name in ("leaver", "heir", "admin")}
     for number in range(3):
@@ -32,7 +26,6 @@ def office(tmp_path, database_url):
     sql("INSERT INTO fixture_task (title, done, owner_id, created_at, updated_at) "
         "VALUES ('mine', false, :o, '2026-01-01', '2026-01-01')", o=ids["admin"])
     yield suite, suite.admin_client(), sql, ids
-    engine.dispose()
     suite.close()
 
 

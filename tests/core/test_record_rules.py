@@ -5,7 +5,6 @@ import io
 import json
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from tests.conftest import FIXTURE_ADDONS, make_suite
 
@@ -19,7 +18,6 @@ class World:
     def __init__(self, suite):
         self.suite = suite
         self.dispatcher = suite.dispatcher()
-        self.engine = create_engine(suite.settings().database_url)
         for name, group in (("alice", "tasks_user"), ("bob", "tasks_user"),
                             ("carol", "tasks_user"), ("lead", "tasks_lead"),
                             ("viewer", "tasks_viewer")):
@@ -50,8 +48,8 @@ class World:
         return self.clients[name]
 
     def scalar(self, sql, **params):
-        with self.engine.connect() as connection:
-            return connection.scalar(text(sql), params)
+        rows = self.suite.sql(sql, **params)
+        return rows[0][0] if rows else None
 
     def user_id(self, name):
         return self.scalar("SELECT id FROM core_user WHERE username = :n", n=name)
@@ -69,7 +67,6 @@ def world(tmp_path, database_url):
                        enabled=["fixture_notes", "fixture_tasks"])
     built = World(suite)
     yield built
-    built.engine.dispose()
     suite.close()
 
 

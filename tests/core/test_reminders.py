@@ -2,7 +2,7 @@
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from core import notifications
 from core.db import db
@@ -19,16 +19,11 @@ def office(tmp_path, database_url):
         suite.run("create-user", "--username", name, "--password", PASSWORD, "--groups", group,
                   "--email", f"{name}@example.com")
     app = suite.dispatcher().app
-    engine = create_engine(suite.settings().database_url)
-
     def uid(name):
-        with engine.connect() as connection:
-            return connection.scalar(text("SELECT id FROM core_user WHERE username = :n"),
-                                     {"n": name})
+        return suite.sql("SELECT id FROM core_user WHERE username = :n", n=name)[0][0]
     with app.app_context():
         yield suite, app, uid
         db.session.remove()
-    engine.dispose()
     suite.close()
 
 

@@ -4,7 +4,6 @@ import time
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from core.db import db
 from core.models import JobState
@@ -22,12 +21,7 @@ def broken():
 def tasks(tmp_path, database_url):
     suite = make_suite(tmp_path, database_url, enabled=["fixture_notes", "fixture_tasks"])
     suite.run("create-user", "--username", "pat", "--password", PASSWORD, "--groups", "tasks_user")
-    engine = create_engine(suite.settings().database_url)
-
-    def sql(statement, **params):
-        with engine.begin() as connection:
-            result = connection.execute(text(statement), params)
-            return result.all() if result.returns_rows else None
+    sql = suite.sql
     pat = sql("SELECT id FROM core_user WHERE username = 'pat'")[0][0]
     for title in ("ring the bank", "send the catalogue"):
         sql("INSERT INTO fixture_task (title, done, owner_id, created_at, updated_at) VALUES "
@@ -35,7 +29,6 @@ def tasks(tmp_path, database_url):
     sql("INSERT INTO fixture_task (title, done, owner_id, created_at, updated_at) VALUES "
         "('finished', true, :o, '2026-01-01', '2026-01-01')", o=pat)
     yield suite, sql, pat
-    engine.dispose()
     suite.close()
 
 

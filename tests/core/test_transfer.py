@@ -4,7 +4,6 @@ import io
 
 import pytest
 from openpyxl import Workbook
-from sqlalchemy import create_engine, text
 
 from tests.conftest import make_suite
 
@@ -15,14 +14,7 @@ HEADER = "title,priority,done,due,notebook,body\n"
 def office(tmp_path, database_url):
     suite = make_suite(tmp_path, database_url, enabled=["fixture_notes", "fixture_tasks"],
                        demo=True)
-    engine = create_engine(suite.settings().database_url)
-
-    def sql(statement, **params):
-        with engine.begin() as connection:
-            result = connection.execute(text(statement), params)
-            return result.all() if result.returns_rows else None
-    yield suite, sql, tmp_path
-    engine.dispose()
+    yield suite, suite.sql, tmp_path
     suite.close()
 
 

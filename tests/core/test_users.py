@@ -2,7 +2,6 @@
 import re
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from core.throttle import LoginThrottle
 from tests.conftest import ADMIN_PASSWORD, make_suite
@@ -18,11 +17,7 @@ def tasks_suite(tmp_path, database_url):
 
 
 def scalar(suite, sql, **params):
-    engine = create_engine(suite.settings().database_url)
-    with engine.connect() as connection:
-        value = connection.scalar(text(sql), params)
-    engine.dispose()
-    return value
+    return suite.sql(sql, **params)[0][0]
 
 
 def group_id(suite, code):
