@@ -8,7 +8,9 @@ records, bulk actions, exports, look-ups of related records) by the record rules
 import json
 from urllib.parse import parse_qsl, urlencode
 
-from flask import abort, flash, redirect, request, url_for
+from dataclasses import dataclass, field
+
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib import sqla
@@ -32,10 +34,11 @@ from sqlalchemy import (
     inspect,
     select,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from wtforms.validators import ValidationError
 
-from core import exporting, permissions, transfer, uploads
+from core import exporting, merge, permissions, transfer, uploads
 from core.audit import BOOKKEEPING
 from core.db import DISPLAY_ATTRIBUTES, db
 from core.models import AuditEntry, OwnedMixin, SavedFilter, User
@@ -55,12 +58,30 @@ ENDPOINT_LETTERS = {
     "delete_view": "d", "export": "x", "import_view": "c",
     # Saved filters are the user's own settings: reading the list is enough.
     "save_filter": "r", "delete_filter": "r",
+    # Merging deletes the records merged away (and writes to the kept one).
+    "merge_view": "d",
 }
 LIST_ARGS = ("search", "sort", "desc", "page_size")  # what a saved filter keeps, with flt*
-ACTION_LETTERS = {"delete": "d", "reassign": "w"}  # other bulk actions: "w"
+ACTION_LETTERS = {"delete": "d", "reassign": "w", "merge": "d"}  # others: "w"
 
+CONFIRM_FIELD = "crm_confirmed"   # "Save anyway" after form warnings
 LIST_COLUMN_LIMIT = 8
 SEARCH_COLUMN_LIMIT = 5
+
+
+@dataclass
+class FormWarning:
+    """Something the user should see before saving, but may override ("Save anyway"):
+    a possible duplicate, an overlapping appointment. ``links``: (label, url) pairs."""
+
+    text: str
+    links: list = field(default_factory=list)
+
+
+def reading(method):
+    """Mark a bulk action that changes nothing (printing, say): it needs only "r"."""
+    method.access_letter = "r"
+    return method
 
 
 def deny():
@@ -87,6 +108,7 @@ class ModelView(sqla.ModelView):
     # What the screen offers at all; the user's rights narrow it further. A subclass may
     # still set Flask-Admin's can_create etc. to False to switch a button off for all.
     allow_create = allow_edit = allow_delete = allow_export = allow_import = True
+    allow_merge = False   # a screen for records that may have duplicates sets it
     list_template = "admin/crm_list.html"
 
     def __init__(self, model, session=None, **kwargs):
@@ -114,7 +136,7 @@ class ModelView(sqla.ModelView):
         # An endpoint a subclass adds needs "w" to change anything, "r" to look.
         letter = ENDPOINT_LETTERS.get(name, "r" if request.method in ("GET", "HEAD") else "w")
         if name == "action_view":
-            letter = ACTION_LETTERS.get(request.form.get("action"), "w")
+            letter = self.action_letter(request.form.get("action"))
         if not self.permits("r") or not self.permits(letter):
             return deny()
         return None
@@ -184,6 +206,11 @@ class ModelView(sqla.ModelView):
 
     def init_actions(self):
         super().init_actions()
+        # The letter each bulk action needs: the core's table, else what the action says
+        # (@reading for one that changes nothing), else "w".
+        self._action_letters = {
+            name: ACTION_LETTERS.get(name) or getattr(handler, "access_letter", "w")
+            for name, (handler, _text, _confirmation) in self._actions_data.items()}
         for name, (handler, text, confirmation) in list(self._actions_data.items()):
             self._actions_data[name] = (self._on_visible_rows(handler), text, confirmation)
 
@@ -201,19 +228,61 @@ class ModelView(sqla.ModelView):
         return redirect(url_for("reassign.index", model=self.model.__name__,
                                 ids=",".join(map(str, ids))))
 
+    @action("merge", _l("Merge into one"))
+    def action_merge(self, ids):
+        return redirect(self.get_url(".merge_view", ids=",".join(map(str, ids))))
+
     def is_action_allowed(self, name):
         if name == "reassign" and not (issubclass(self.model, OwnedMixin) and current_user.is_admin):
             return False
-        return self.permits(ACTION_LETTERS.get(name, "w")) and super().is_action_allowed(name)
+        if name == "merge" and not (self.allow_merge and self.permits("w")):
+            return False
+        return self.permits(self.action_letter(name)) and super().is_action_allowed(name)
 
-    # -- the audit trail on the detail page -------------------------------------------------
+    def action_letter(self, name):
+        return self._action_letters.get(name, "w")
+
+    # -- warnings the user may override before saving -----------------------------------
+
+    create_template = "admin/crm_create.html"
+    edit_template = "admin/crm_edit.html"
+
+    def form_warnings(self, form, record_id):
+        """FormWarnings shown above a valid form before it is saved; the user saves
+        anyway or changes the form. ``record_id`` is None on create. Subclasses add
+        theirs (possible duplicates, overlapping appointments)."""
+        return []
+
+    def validate_form(self, form):
+        if not super().validate_form(form):
+            return False
+        saving = request.endpoint in (f"{self.endpoint}.create_view", f"{self.endpoint}.edit_view")
+        if saving and request.method == "POST" and not request.form.get(CONFIRM_FIELD):
+            record_id = next(iter(int_ids([request.args.get("id", "")])), None)
+            warnings = self.form_warnings(form, record_id)
+            if warnings:
+                g.crm_form_warnings = warnings
+                return False
+        return True
+
+    # -- the detail page: panels from any enabled addon, and the audit trail --------------
 
     details_template = "admin/crm_details.html"
 
     def render(self, template, **kwargs):
-        if template == self.details_template and getattr(self.model, "__audit__", False):
-            kwargs["audit_entries"] = self.audit_entries(kwargs.get("model"))
+        record = kwargs.get("model")
+        if template == self.details_template and record is not None:
+            kwargs["panels"] = self.detail_panels(record)
+            if getattr(self.model, "__audit__", False):
+                kwargs["audit_entries"] = self.audit_entries(record)
         return super().render(template, **kwargs)
+
+    def detail_panels(self, record):
+        """Panels that enabled addons add to this model's detail page through the hook
+        ``details.<Model>``: each a dict with title, html and optional order and link."""
+        panels = current_app.extensions["crm"].hooks.call(f"details.{self.model.__name__}",
+                                                          record)
+        return sorted(panels, key=lambda panel: panel.get("order", 100))
 
     def audit_entries(self, record, limit=100):
         if record is None:
@@ -281,6 +350,44 @@ class ModelView(sqla.ModelView):
         db.session.commit()
         return redirect(self.get_url(".index_view"))
 
+    # -- merging duplicates ----------------------------------------------------------------
+
+    @expose("/merge/", methods=("GET", "POST"))
+    def merge_view(self):
+        """Choose which of the selected records to keep; the others are merged into it."""
+        if not (self.allow_merge and self.permits("w")):
+            abort(403)
+        ids = int_ids(request.values.get("ids", "").split(","))
+        records = self.get_query().filter(self.model.id.in_(ids)).order_by(self.model.id).all() \
+            if ids else []
+        if len(records) < 2:
+            flash(_("Select at least two records to merge."), "error")
+            return redirect(self.get_url(".index_view"))
+        if request.method == "POST":
+            keep = next((r for r in records if str(r.id) == request.form.get("keep")), None)
+            if keep is None:
+                flash(_("Choose the record to keep."), "error")
+            else:
+                return self._merge(keep, [r for r in records if r is not keep])
+        references = merge.counts(db.session, self.model, [r.id for r in records])
+        return self.render("core/merge.html", records=records, columns=self._list_columns,
+                           references=references,
+                           reference_labels=sorted({label for counts in references.values()
+                                                    for label in counts}),
+                           get_value=lambda record, name: self.get_list_value(None, record, name))
+
+    def _merge(self, keep, others):
+        try:
+            moved = merge.merge(db.session, self.model, keep, others)
+            db.session.commit()
+        except IntegrityError as exc:
+            db.session.rollback()
+            flash(_("The records cannot be merged: %(error)s", error=exc.orig), "error")
+            return redirect(self.get_url(".index_view"))
+        flash(_("%(count)d records merged into %(record)s; %(rows)d related rows moved.",
+                count=len(others), record=keep, rows=sum(moved.values())), "success")
+        return redirect(self.get_url(".details_view", id=keep.id))
+
     # -- import: upload, map columns, check, then write all or nothing -------------------
 
     @expose("/import/", methods=("GET", "POST"))
@@ -332,11 +439,11 @@ class ModelView(sqla.ModelView):
         """Fill, on this instance, the options the class did not set."""
         mapper = inspect(model)
         columns = [c for c in mapper.columns if not c.primary_key and not c.foreign_keys
-                   and not _is_secret(c.key) and c.key not in BOOKKEEPING]
+                   and not _is_hidden(c) and c.key not in BOOKKEEPING]
         short_text = [c.key for c in columns
                       if isinstance(c.type, String) and not isinstance(c.type, Text)]
         many_to_one = [r for r in mapper.relationships if r.direction.name == "MANYTOONE"]
-        secrets = [c.key for c in mapper.columns if _is_secret(c.key)]
+        hidden = [c.key for c in mapper.columns if _is_hidden(c)]
         defaults = {
             "column_list": ([c.key for c in columns if not isinstance(c.type, Text)]
                             + [r.key for r in many_to_one])[:LIST_COLUMN_LIMIT],
@@ -352,15 +459,21 @@ class ModelView(sqla.ModelView):
                                for fields in [_display_columns(r.mapper)] if fields},
             "column_default_sort": ("id", True) if "id" in mapper.columns else None,
             "form_excluded_columns": [c.key for c in mapper.columns
-                                      if _is_secret(c.key) or c.key in BOOKKEEPING],
-            "column_details_exclude_list": secrets,
-            "column_export_exclude_list": secrets,
+                                      if _is_hidden(c) or c.key in BOOKKEEPING],
+            "column_details_exclude_list": hidden,
+            "column_export_exclude_list": hidden,
         }
         for option, value in defaults.items():
             if getattr(self, option, None) is None:
                 setattr(self, option, value)
         labels = {c.key: c.info["label"] for c in mapper.columns if "label" in c.info}
         self.column_labels = {**labels, **(getattr(self, "column_labels", None) or {})}
+
+
+def _is_hidden(column):
+    """Secrets, and columns the model derives itself (``info={"derived": True}``, such as
+    a normalised copy for searching): never in forms, details, exports or imports."""
+    return _is_secret(column.key) or column.info.get("derived", False)
 
 
 def _is_secret(name):

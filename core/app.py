@@ -17,6 +17,7 @@ from flask_babel import Babel, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from jinja2 import ChoiceLoader, FileSystemLoader
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -83,6 +84,7 @@ def create_app(settings=None, registry=None):
                          namespace=str(settings.instance_path)))
     app.extensions["crm"] = state
 
+    app.jinja_loader = ChoiceLoader([FileSystemLoader(template_folders(state)), app.jinja_loader])
     _init_translations(app, state)
     CSRFProtect(app)
     auth.login_manager.init_app(app)
@@ -99,6 +101,14 @@ def create_app(settings=None, registry=None):
     security.init_app(app, settings)
     _add_pages(app, state)
     return app
+
+
+def template_folders(state):
+    """Where templates are looked for before the core's own: the client's folders
+    ([addons] template_paths), then each enabled addon's templates/ folder."""
+    addon_folders = [state.registry.addons[name].path / "templates" for name in state.enabled]
+    return [str(folder) for folder in state.settings.template_paths + addon_folders
+            if folder.is_dir()]
 
 
 def _init_translations(app, state):

@@ -75,7 +75,9 @@ def changes_of(obj, action):
             old, new = ("***" if old else None), ("***" if new else None)
         changes[key] = [_plain(old), _plain(new)]
     for rel in state.mapper.relationships:
-        if not rel.uselist or action == "delete":
+        # Links (many-to-many) are the record's own; a one-to-many collection is the
+        # other records' foreign keys, recorded on them.
+        if rel.secondary is None or action == "delete":
             continue
         history = state.attrs[rel.key].history
         if history.added or history.deleted:

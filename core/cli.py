@@ -356,6 +356,8 @@ def import_records(model_name, path, dry_run):
             checked = transfer.check(model, header, rows)
         except transfer.ImportRefused as exc:
             fail(f"{path}: {exc}")
+        for warning in checked.warnings:
+            click.echo(f"{path}: warning: {warning}", err=True)
         if not checked.ok:
             for problem in checked.problems:
                 click.echo(f"{path}: {problem}", err=True)

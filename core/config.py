@@ -24,6 +24,7 @@ class Settings:
     instance_path: Path
     database_url: str
     addon_paths: list = field(default_factory=list)
+    template_paths: list = field(default_factory=list)
     default_addons: list = field(default_factory=list)
     default_language: str = "en"
     page_size: int = 20
@@ -83,6 +84,8 @@ def load_settings(config_file=None, database_url=None):
         database_url=normalise_database_url(url),
         addon_paths=[_resolve(base, p) for p in _split_list(
             parser.get("addons", "paths", fallback="addons"))],
+        template_paths=[_resolve(base, p) for p in _split_list(
+            parser.get("addons", "template_paths", fallback=""))],
         default_addons=_split_list(parser.get("addons", "enabled", fallback="")),
         default_language=parser.get("i18n", "default_language", fallback="en"),
         page_size=page_size,

@@ -34,10 +34,10 @@ class CrmModel(Model):
 db = SQLAlchemy(model_class=CrmModel, metadata=MetaData(naming_convention=NAMING_CONVENTION))
 
 
-def dialect_insert(model):
+def dialect_insert(model, session=None):
     """An INSERT with ON CONFLICT (DO NOTHING / DO UPDATE), which SQLite and PostgreSQL
     both support, each through its own dialect's construct."""
-    dialect = db.session.get_bind().dialect.name
+    dialect = (session or db.session).get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
 
 

@@ -135,6 +135,20 @@ def _check_jobs(check, jobs):
                 check.fail(f"{key}.{name}", "must be a whole number or text")
 
 
+SETTING_TYPES = {"int": int, "text": str, "bool": bool}
+
+
+def _check_settings(check, settings):
+    for name, spec in check.typed("settings", settings, dict).items():
+        key = f"settings.{name}"
+        if not re.match(r"^[A-Za-z][A-Za-z0-9_]*$", name):
+            check.fail(key, "setting names are letters, digits and _")
+        check.record(key, spec, {"label": str, "type": str, "default": object}, {"help": str})
+        if spec["type"] not in SETTING_TYPES:
+            check.fail(f"{key}.type", f"must be one of {', '.join(SETTING_TYPES)}")
+        check.typed(f"{key}.default", spec["default"], SETTING_TYPES[spec["type"]])
+
+
 def _check_pdf(check, pdf):
     for name, template in check.typed("pdf", pdf, dict).items():
         check.typed(f"pdf.{name}", template, str)
@@ -159,6 +173,7 @@ SCHEMA = {
     "rules": (False, [], _check_rules),
     "jobs": (False, [], _check_jobs),
     "pdf": (False, {}, _check_pdf),
+    "settings": (False, {}, _check_settings),
     "demo": (False, [], lambda c, v: c.text_list("demo", v)),
 }
 

@@ -4,11 +4,11 @@ from datetime import datetime, timezone
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import UniqueConstraint, update
+from sqlalchemy import UniqueConstraint
 from sqlalchemy.orm import declared_attr
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from core.db import db
+from core.db import db, dialect_insert
 
 ADMIN_GROUP = "admin"
 
@@ -35,14 +35,13 @@ class Sequence(db.Model):
     value = db.Column(db.BigInteger, nullable=False, default=0)
 
     @classmethod
-    def next_value(cls, session, name):
-        stmt = update(cls).where(cls.name == name).values(value=cls.value + 1).returning(cls.value)
-        value = session.execute(stmt).scalar()
-        if value is None:
-            session.add(cls(name=name, value=1))
-            session.flush()
-            value = 1
-        return value
+    def next_value(cls, session, name, count=1):
+        """The next value of the counter; with ``count``, that many values are reserved
+        and the last is returned. One statement (an upsert), so it may run inside a
+        flush, and two transactions never get the same value."""
+        statement = dialect_insert(cls, session).values(name=name, value=count).on_conflict_do_update(
+            index_elements=[cls.name], set_={"value": cls.value + count}).returning(cls.value)
+        return session.execute(statement).scalar_one()
 
     @classmethod
     def current(cls, session, name):
@@ -188,7 +187,7 @@ class OwnedMixin:
 
     @declared_attr
     def created_at(cls):
-        return db.Column(db.DateTime, nullable=False, default=utcnow,
+        return db.Column(db.DateTime, nullable=False, default=utcnow, index=True,
                          info={"label": _l("Created at")})
 
     @declared_attr
@@ -303,6 +302,19 @@ class Announcement(db.Model):
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     groups = db.relationship(Group, secondary=announcement_groups,
                              info={"label": _l("Audience (empty: everyone)")})
+
+
+class Option(db.Model):
+    """The value an administrator gave one of an addon's settings (manifest key
+    ``settings``); a setting with no row has its declared default."""
+
+    __tablename__ = "core_option"
+    __audit__ = True
+    id = db.Column(db.Integer, primary_key=True)
+    addon = db.Column(db.String(64), nullable=False)
+    key = db.Column(db.String(64), nullable=False)
+    value = db.Column(db.Text, nullable=False, default="")
+    __table_args__ = (UniqueConstraint("addon", "key"),)
 
 
 class SavedFilter(db.Model):

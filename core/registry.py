@@ -151,9 +151,12 @@ class Registry:
             key = "models"
             for module in addon.manifest["models"]:
                 importlib.import_module(f"{addon.package}.{module}")
-            _tables.setdefault(addon.name, sorted(set(db.metadata.tables) - before))
-            addon.tables = _tables[addon.name]
             addon.models = _model_classes(addon.package)
+            # New in the metadata, plus what its models map (they are in the metadata
+            # already when something imported the addon's code before the registry did).
+            _tables.setdefault(addon.name, sorted(
+                set(db.metadata.tables) - before | _mapped_tables(addon.models.values())))
+            addon.tables = _tables[addon.name]
             for index, view in enumerate(addon.manifest["views"]):
                 key = f"views[{index}]"
                 self._resolve_view(addon, view, key)
@@ -337,6 +340,17 @@ def _import_package(addon):
         raise
     _folders[addon.name] = addon.path
     return module
+
+
+def _mapped_tables(models):
+    """Names of the tables of ``models`` and of their many-to-many link tables."""
+    names = set()
+    for model in models:
+        mapper = model.__mapper__
+        names.update(table.name for table in mapper.tables)
+        names.update(rel.secondary.name for rel in mapper.relationships
+                     if rel.secondary is not None and rel.secondary.name in db.metadata.tables)
+    return names
 
 
 def _model_classes(package):

@@ -42,10 +42,12 @@ class Problem:
 
 @dataclass
 class Checked:
-    """The outcome of checking a file: the records to write, or the problems."""
+    """The outcome of checking a file: the records to write, or the problems. Warnings
+    (possible duplicates, say) do not stop the import; the user sees them first."""
 
     records: list = field(default_factory=list)
     problems: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
 
     @property
     def ok(self):
@@ -58,7 +60,7 @@ def fields_of(model):
     mapper = inspect(model)
     columns = {c.key: c for c in mapper.columns
                if not c.primary_key and not c.foreign_keys and c.key not in BOOKKEEPING
-               and not c.key.endswith(SECRET_SUFFIXES)}
+               and not c.key.endswith(SECRET_SUFFIXES) and not c.info.get("derived")}
     relations = {r.key: r for r in mapper.relationships
                  if r.direction.name == "MANYTOONE" and _display_column(r.mapper) is not None}
     return {**columns, **relations}
@@ -153,6 +155,13 @@ def check(model, header, rows, mapping=None, session=None):
                 checked.problems.append(Problem(values[existing], name, _(
                     "%(value)s already exists", value=existing)))
     checked.problems.sort(key=lambda problem: problem.row)
+    # A model may add warnings of its own: import_warnings(records, session) giving
+    # (record index, column, message) each.
+    warn = getattr(model, "import_warnings", None)
+    if warn is not None and checked.records:
+        checked.warnings = sorted((Problem(index + 2, column, message)
+                                   for index, column, message in warn(checked.records, session)),
+                                  key=lambda warning: warning.row)
     return checked
 
 
@@ -163,9 +172,12 @@ def _required(target):
 
 
 def _lookup(session, relation):
-    """A function from a display value to the related record."""
+    """A function from a display value (or, where the related model has one, a unique
+    code) to the related record."""
     related = relation.mapper.class_
     column = _display_column(relation.mapper)
+    code = relation.mapper.columns.get("code")
+    code = code if code is not None and code.unique and code is not column else None
     cache = {}
 
     def find(raw):
@@ -175,7 +187,12 @@ def _lookup(session, relation):
                 raise ValueError(_("is required"))
             return None
         if text not in cache:
-            found = session.scalars(select(related).where(column == text).limit(2)).all()
+            with session.no_autoflush:   # the records built so far are not to be saved
+                found = session.scalars(select(related).where(code == text)).all() \
+                    if code is not None else []   # a code names one record, a name may not
+                if not found:
+                    found = session.scalars(select(related).where(column == text)
+                                            .limit(2)).all()
             if len(found) != 1:
                 raise ValueError(_("no single %(model)s with %(column)s %(value)s",
                                    model=related.__name__, column=column.key, value=text)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from wtforms import PasswordField, SelectField
 from wtforms.validators import ValidationError
 
-from core import notifications, reassign
+from core import notifications, options, reassign
 from core.admin import ModelView, deny
 from core.auth import password_problem
 from core.db import db
@@ -25,6 +25,7 @@ from core.registry import AddonError
 from core.util import int_ids
 
 SETTINGS = mark("Settings")
+SEARCH_LIMIT = 20   # results per section of the quick search
 
 
 class SignedIn:
@@ -80,6 +81,25 @@ class HomeView(SignedIn, AdminIndexView):
         return self.render("core/home.html", screens=screens, state=state,
                            announcements=notifications.announcements_for(current_user),
                            panels=state.hooks.call("dashboard.panels"))
+
+
+class SearchView(SignedIn, BaseView):
+    """Quick search across every enabled addon: each connects to ``search.quick`` a
+    handler (text, limit) that returns {title, items: [{title, link, detail}]} of the
+    records the user may see."""
+
+    def is_visible(self):
+        return False   # reached from the search box in the top bar
+
+    @expose("/")
+    def index(self):
+        text = request.args.get("q", "").strip()[:100]
+        sections = []
+        if text:
+            state = current_app.extensions["crm"]
+            sections = sorted(state.hooks.call("search.quick", text, SEARCH_LIMIT),
+                              key=lambda section: section.get("order", 100))
+        return self.render("core/search.html", text=text, sections=sections, limit=SEARCH_LIMIT)
 
 
 class AddonsView(AdminOnly, BaseView):
@@ -248,6 +268,35 @@ class PermissionsView(AdminOnly, BaseView):
                 row.letters, row.scope = letters, scope
 
 
+class AddonSettingsView(AdminOnly, BaseView):
+    """The settings the enabled addons declare, one form for all, saved together."""
+
+    @expose("/", methods=("GET", "POST"))
+    def index(self):
+        state = current_app.extensions["crm"]
+        sections = [(name, state.registry.addons[name].manifest["settings"])
+                    for name in state.enabled if state.registry.addons[name].manifest["settings"]]
+        values = {(addon, key): options.get(addon, key)
+                  for addon, specs in sections for key in specs}
+        errors = {}
+        if request.method == "POST":
+            for addon, specs in sections:
+                for key, spec in specs.items():
+                    field = f"{addon}:{key}"
+                    try:
+                        values[(addon, key)] = options.parse(spec, request.form.get(field, ""))
+                    except ValueError as exc:
+                        errors[field] = str(exc)
+            if not errors:
+                for (addon, key), value in values.items():
+                    options.save(db.session, addon, key, value)
+                db.session.commit()
+                flash(_("Settings saved."), "success")
+                return redirect(url_for(".index"))
+        return self.render("core/addon_settings.html", sections=sections, values=values,
+                           errors=errors, addons=state.registry.addons)
+
+
 class ReassignView(AdminOnly, BaseView):
     """Move all (or selected) records of one owner to another, after a preview."""
 
@@ -284,6 +333,7 @@ class ReassignView(AdminOnly, BaseView):
 
 def add_core_views(admin):
     views = [
+        SearchView(name=mark("Search"), endpoint="search", url="/admin/search"),
         UserView(User, db, name=mark("Users"), category=SETTINGS, endpoint="users",
                  url="/admin/users"),
         GroupView(Group, db, name=mark("Groups"), category=SETTINGS, endpoint="groups",
@@ -298,6 +348,8 @@ def add_core_views(admin):
                   url="/admin/audit"),
         AddonsView(name=mark("Addons"), category=SETTINGS, endpoint="addons",
                    url="/admin/addons"),
+        AddonSettingsView(name=mark("Addon settings"), category=SETTINGS,
+                          endpoint="addon_settings", url="/admin/addon-settings"),
     ]
     for view in views:
         admin.add_view(view)

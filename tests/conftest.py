@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from werkzeug.test import Client
@@ -52,6 +52,8 @@ def pg_base_url():
     # Schemas an interrupted run left behind.
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
+        # Extensions live in public, which every test schema's search path ends with.
+        connection.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public"))
         for schema in connection.scalars(text(
                 "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'test\\_%'")):
             connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
@@ -69,7 +71,7 @@ def database_url(tmp_path, request):
     engine = create_engine(base)
     with engine.begin() as connection:
         connection.execute(text(f"CREATE SCHEMA {schema}"))
-    yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+    yield base.update_query_dict({"options": f"-csearch_path={schema},public"}).render_as_string(
         hide_password=False)
     try:
         with engine.begin() as connection:
@@ -162,6 +164,22 @@ class WebClient(Client):
                                              "csrf_token": token})
         assert response.status_code == 302, response.get_data(as_text=True)[:2000]
         return response
+
+    def queries(self, path):
+        """The SQL statements one GET of ``path`` runs, after a warm-up request."""
+        assert self.get(path).status_code == 200
+        engine = self.application._engine
+        statements = []
+
+        def listener(*args):
+            statements.append(args[2])
+
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            assert self.get(path).status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return statements
 
     def post_form(self, path, data, token_from=None):
         """POST with the CSRF token a real browser would send (read from a page)."""

@@ -1,0 +1,248 @@
+"""Customers and the people, places and labels around them; activities with them."""
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import DDL, event, select
+from sqlalchemy.orm import Session
+
+from addons.crm_contacts import normalise
+from core.db import db
+from core.models import OwnedMixin, Sequence, User
+
+CUSTOMER_KINDS = ("company", "individual")
+GRADES = ("A", "B", "C", "D")
+STAGES = ("prospect", "active", "dormant", "lost")
+ACTIVITY_KINDS = ("call", "visit", "meeting", "email", "task", "plan")
+ACTIVITY_STATES = ("planned", "done", "cancelled")
+CODE_SEQUENCE = "crm_contacts.customer_code"
+
+
+def choice(*values, name):
+    """A text column limited to ``values``: checked by forms, imports and the database."""
+    return db.Enum(*values, name=name, native_enum=False, create_constraint=True,
+                   length=16, validate_strings=True)
+
+
+class Region(db.Model):
+    """A region tree: country > province > city, or sales territories."""
+
+    __tablename__ = "crm_region"
+    id = db.Column(db.Integer, primary_key=True)
+    name = db.Column(db.String(100), nullable=False, index=True, info={"label": _l("Name")})
+    parent_id = db.Column(db.ForeignKey("crm_region.id"), index=True)
+    parent = db.relationship("Region", remote_side=[id], backref="children",
+                             info={"label": _l("Parent region")})
+
+    def __str__(self):
+        return self.name
+
+
+class Industry(db.Model):
+    __tablename__ = "crm_industry"
+    id = db.Column(db.Integer, primary_key=True)
+    name = db.Column(db.String(100), nullable=False, unique=True, info={"label": _l("Name")})
+
+
+class Source(db.Model):
+    """Where a customer came from: trade show, website, referral..."""
+
+    __tablename__ = "crm_source"
+    id = db.Column(db.Integer, primary_key=True)
+    name = db.Column(db.String(100), nullable=False, unique=True, info={"label": _l("Name")})
+
+
+class Tag(db.Model):
+    __tablename__ = "crm_tag"
+    id = db.Column(db.Integer, primary_key=True)
+    name = db.Column(db.String(50), nullable=False, unique=True, info={"label": _l("Name")})
+
+
+customer_tags = db.Table(
+    "crm_customer_tag",
+    db.Column("customer_id", db.ForeignKey("crm_customer.id", ondelete="CASCADE"),
+              primary_key=True),
+    db.Column("tag_id", db.ForeignKey("crm_tag.id", ondelete="CASCADE"), primary_key=True,
+              index=True),
+)
+
+
+class Customer(OwnedMixin, db.Model):
+    """A company or a person the company sells to (or buys from: ``is_supplier``)."""
+
+    __tablename__ = "crm_customer"
+    __table_args__ = (
+        # The list of a user with the "own" rule, newest first, at any depth.
+        db.Index("ix_crm_customer_owner_recent", "owner_id", "id"),
+        # Quick search by any part of the name or number (PostgreSQL; SQLite scans).
+        db.Index("ix_crm_customer_name_trgm", "name_key", postgresql_using="gin",
+                 postgresql_ops={"name_key": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
+        db.Index("ix_crm_customer_phone_trgm", "phone_key", postgresql_using="gin",
+                 postgresql_ops={"phone_key": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
+    )
+    id = db.Column(db.Integer, primary_key=True)
+    code = db.Column(db.String(20), unique=True, info={
+        "label": _l("Code"), "description": _l("Left empty, the next number is given.")})
+    kind = db.Column(choice(*CUSTOMER_KINDS, name="crm_customer_kind"), nullable=False,
+                     default="company", index=True, info={"label": _l("Kind")})
+    name = db.Column(db.String(200), nullable=False, index=True, info={"label": _l("Name")})
+    # The name, phone and email as compared for duplicates (see normalise.py).
+    name_key = db.Column(db.String(200), nullable=False, default="", index=True,
+                         info={"derived": True})
+    grade = db.Column(choice(*GRADES, name="crm_customer_grade"), index=True,
+                      info={"label": _l("Grade")})
+    is_key = db.Column(db.Boolean, nullable=False, default=False, index=True,
+                       info={"label": _l("Key customer")})
+    stage = db.Column(choice(*STAGES, name="crm_customer_stage"), nullable=False,
+                      default="prospect", index=True, info={"label": _l("Lifecycle stage")})
+    source_id = db.Column(db.ForeignKey("crm_source.id"), index=True)
+    source = db.relationship(Source, info={"label": _l("Source")})
+    industry_id = db.Column(db.ForeignKey("crm_industry.id"), index=True)
+    industry = db.relationship(Industry, info={"label": _l("Industry")})
+    region_id = db.Column(db.ForeignKey("crm_region.id"), index=True)
+    region = db.relationship(Region, info={"label": _l("Region")})
+    credit_limit = db.Column(db.Numeric(14, 2), info={"label": _l("Credit limit")})
+    phone = db.Column(db.String(40), info={"label": _l("Phone")})
+    phone_key = db.Column(db.String(40), nullable=False, default="", index=True,
+                         info={"derived": True})
+    email = db.Column(db.String(254), info={"label": _l("Email")})
+    email_key = db.Column(db.String(254), nullable=False, default="", index=True,
+                         info={"derived": True})
+    website = db.Column(db.String(200), info={"label": _l("Website")})
+    province = db.Column(db.String(50), index=True, info={"label": _l("Province / state")})
+    city = db.Column(db.String(50), index=True, info={"label": _l("City")})
+    district = db.Column(db.String(50), info={"label": _l("District")})
+    street = db.Column(db.String(200), info={"label": _l("Street")})
+    postcode = db.Column(db.String(20), info={"label": _l("Postcode")})
+    country = db.Column(db.String(50), info={"label": _l("Country")})
+    is_supplier = db.Column(db.Boolean, nullable=False, default=False, index=True,
+                            info={"label": _l("Supplier")})
+    notes = db.Column(db.Text, info={"label": _l("Notes")})
+    tags = db.relationship(Tag, secondary=customer_tags, info={"label": _l("Tags")})
+
+    def __str__(self):
+        return f"{self.name} ({self.code})" if self.code else self.name
+
+    def refresh_keys(self):
+        self.name_key = normalise.name(self.name)
+        self.phone_key = normalise.phone(self.phone)
+        self.email_key = normalise.email(self.email)
+
+    @classmethod
+    def import_warnings(cls, records, session):
+        """Possible duplicates among imported rows: (index, column, message) each."""
+        from addons.crm_contacts.duplicates import import_warnings
+        return import_warnings(records, session)
+
+
+# The trigram index needs PostgreSQL's pg_trgm (a trusted extension: the database owner
+# may create it).
+event.listen(Customer.__table__, "before_create", DDL(
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"))
+
+
+class Contact(OwnedMixin, db.Model):
+    """A person at a customer."""
+
+    __tablename__ = "crm_contact"
+    id = db.Column(db.Integer, primary_key=True)
+    customer_id = db.Column(db.ForeignKey("crm_customer.id"), nullable=False, index=True)
+    customer = db.relationship(Customer, backref=db.backref("contacts", lazy="dynamic"),
+                               info={"label": _l("Customer")})
+    name = db.Column(db.String(100), nullable=False, index=True, info={"label": _l("Name")})
+    title = db.Column(db.String(100), info={"label": _l("Job title")})
+    department = db.Column(db.String(100), info={"label": _l("Department")})
+    phone = db.Column(db.String(40), index=True, info={"label": _l("Phone")})
+    mobile = db.Column(db.String(40), index=True, info={"label": _l("Mobile")})
+    email = db.Column(db.String(254), index=True, info={"label": _l("Email")})
+    birthday = db.Column(db.Date, index=True, info={"label": _l("Birthday")})
+    is_primary = db.Column(db.Boolean, nullable=False, default=False,
+                           info={"label": _l("Primary contact")})
+    notes = db.Column(db.Text, info={"label": _l("Notes")})
+
+    def __str__(self):
+        return self.name
+
+
+competitor_customers = db.Table(
+    "crm_competitor_customer",
+    db.Column("competitor_id", db.ForeignKey("crm_competitor.id", ondelete="CASCADE"),
+              primary_key=True),
+    db.Column("customer_id", db.ForeignKey("crm_customer.id", ondelete="CASCADE"),
+              primary_key=True, index=True),
+)
+
+
+class Competitor(db.Model):
+    __tablename__ = "crm_competitor"
+    id = db.Column(db.Integer, primary_key=True)
+    name = db.Column(db.String(200), nullable=False, unique=True, info={"label": _l("Name")})
+    website = db.Column(db.String(200), info={"label": _l("Website")})
+    strengths = db.Column(db.Text, info={"label": _l("Strengths")})
+    weaknesses = db.Column(db.Text, info={"label": _l("Weaknesses")})
+    products = db.Column(db.Text, info={"label": _l("Products")})
+    customers = db.relationship(Customer, secondary=competitor_customers,
+                                info={"label": _l("Met at customers")})
+
+
+activity_participants = db.Table(
+    "crm_activity_participant",
+    db.Column("activity_id", db.ForeignKey("crm_activity.id", ondelete="CASCADE"),
+              primary_key=True),
+    db.Column("user_id", db.ForeignKey("core_user.id", ondelete="CASCADE"), primary_key=True,
+              index=True),
+)
+
+
+class Activity(OwnedMixin, db.Model):
+    """A call, visit, meeting, email, task or work plan, done or to do."""
+
+    __tablename__ = "crm_activity"
+    __table_args__ = (
+        db.Index("ix_crm_activity_customer_start", "customer_id", "start_at"),
+        db.Index("ix_crm_activity_owner_start", "owner_id", "start_at"),
+    )
+    id = db.Column(db.Integer, primary_key=True)
+    kind = db.Column(choice(*ACTIVITY_KINDS, name="crm_activity_kind"), nullable=False,
+                     default="call", index=True, info={"label": _l("Kind")})
+    subject = db.Column(db.String(200), nullable=False, info={"label": _l("Subject")})
+    customer_id = db.Column(db.ForeignKey("crm_customer.id"), index=True)
+    customer = db.relationship(Customer, backref=db.backref("activities", lazy="dynamic"),
+                               info={"label": _l("Customer")})
+    contact_id = db.Column(db.ForeignKey("crm_contact.id"), index=True)
+    contact = db.relationship(Contact, info={"label": _l("Contact")})
+    start_at = db.Column(db.DateTime, nullable=False, index=True, info={"label": _l("Start")})
+    end_at = db.Column(db.DateTime, info={"label": _l("End")})
+    status = db.Column(choice(*ACTIVITY_STATES, name="crm_activity_status"), nullable=False,
+                       default="planned", index=True, info={"label": _l("Status")})
+    outcome = db.Column(db.Text, info={"label": _l("Outcome")})
+    next_follow_up = db.Column(db.Date, index=True, info={"label": _l("Next follow-up")})
+    participants = db.relationship(User, secondary=activity_participants,
+                                   info={"label": _l("Participants")})
+
+    def __str__(self):
+        return self.subject
+
+
+@event.listens_for(Session, "before_flush")
+def _fill_customer_fields(session, _context, _instances):
+    """Every way of saving a customer (screen, import, merge, job) keeps its duplicate
+    keys current and gives a new customer the next code."""
+    customers = [obj for obj in list(session.new) + list(session.dirty)
+                 if isinstance(obj, Customer)]
+    for customer in customers:
+        customer.refresh_keys()
+    _give_codes(session, [c for c in customers if not c.code])
+
+
+def _give_codes(session, customers):
+    """Codes from the sequence, reserved in one block; a code someone typed in by hand
+    is skipped."""
+    while customers:
+        last = Sequence.next_value(session, CODE_SEQUENCE, len(customers))
+        codes = [f"C{number:06d}" for number in range(last - len(customers) + 1, last + 1)]
+        taken = set()
+        for start in range(0, len(codes), 1000):   # databases limit the parameters
+            taken.update(session.scalars(select(Customer.code).where(
+                Customer.code.in_(codes[start:start + 1000]))))
+        free = [code for code in codes if code not in taken]
+        for customer, code in zip(customers, free):
+            customer.code = code
+        customers = customers[len(free):]

@@ -1,0 +1,87 @@
+"""The screens of customer management."""
+from flask import request
+from flask_login import current_user
+from flask_babel import gettext as _
+
+from addons.crm_contacts import duplicates
+from addons.crm_contacts.labels import LabelActions
+from addons.crm_contacts.models import Contact, Customer
+from core import permissions
+from core.admin import FormWarning, ModelView, scoped_query
+from core.db import db
+from core.util import int_ids
+
+class CustomerView(LabelActions, ModelView):
+    """Customers. The detail page is the 360° page: other addons add their panels to it
+    through the ``details.Customer`` hook."""
+
+    allow_merge = True
+    column_list = ["code", "name", "grade", "stage", "phone", "city", "owner"]
+    column_searchable_list = ["name", "code", "phone", "email"]
+    column_filters = ["name", "code", "phone", "email", "grade", "stage", "is_key",
+                      "is_supplier", "kind", "province", "city",
+                      "region.name", "industry.name", "source.name", "tags.name",
+                      "owner.username", "created_at"]
+    column_sortable_list = ["code", "name", "grade", "stage", "city", ("owner", "owner.username")]
+    form_columns = ["kind", "name", "code", "grade", "is_key", "stage", "source", "industry",
+                    "region", "tags", "credit_limit", "phone", "email", "website", "country",
+                    "province", "city", "district", "street", "postcode", "is_supplier",
+                    "owner", "notes"]
+
+    def form_warnings(self, form, record_id):
+        found = duplicates.candidates(db.session, form.name.data, form.phone.data,
+                                      form.email.data, exclude_id=record_id, limit=50)
+        if not found:
+            return []
+        visible = {c.id for c in self.get_query().filter(
+            Customer.id.in_([c.id for c, _m in found]))}
+        links = [(f"{customer} · {', '.join(str(duplicates.LABELS[m]) for m in matched)}",
+                  self.get_url(".details_view", id=customer.id))
+                 for customer, matched in found if customer.id in visible]
+        text = _("Possible duplicate: customers with the same name, phone or email exist.")
+        hidden = len(found) - len(links)
+        if hidden:
+            text += " " + _("%(count)d of them belong to other users.", count=hidden)
+        return [FormWarning(text, links)]
+
+
+class ContactView(ModelView):
+    column_list = ["name", "customer", "title", "phone", "mobile", "email", "is_primary"]
+    column_searchable_list = ["name", "phone", "mobile", "email"]
+    column_filters = ["customer.name", "is_primary", "birthday", "department", "name"]
+    form_columns = ["customer", "name", "title", "department", "phone", "mobile", "email",
+                    "birthday", "is_primary", "owner", "notes"]
+
+    def create_form(self, obj=None):
+        """?customer=ID (the link on the customer's page) fills in the customer."""
+        form = super().create_form(obj)
+        return prefill_customer(form)
+
+    def on_model_change(self, form, model, is_created):
+        # A contact belongs, by default, to whoever looks after the customer. (No
+        # autoflush: it would stamp the signed-in user as owner before this runs.)
+        with db.session.no_autoflush:
+            owner = model.customer.owner if model.customer is not None else None
+        if is_created and model.owner is None and owner is not None \
+                and permissions.may_own(current_user, Contact, owner.id):
+            model.owner = owner
+
+
+def prefill_customer(form):
+    """Set the form's customer from ?customer=ID on a GET, if the user may see it."""
+    ids = int_ids([request.args.get("customer", "")])
+    if request.method == "GET" and ids and hasattr(form, "customer"):
+        form.customer.data = scoped_query(Customer, Customer).filter(
+            Customer.id == ids[0]).one_or_none()
+    return form
+
+
+class CompetitorView(ModelView):
+    column_list = ["name", "website", "customers"]
+    form_columns = ["name", "website", "strengths", "weaknesses", "products", "customers"]
+    form_ajax_refs = {"customers": {"fields": ["name", "code"], "page_size": 10}}
+
+
+class RegionView(ModelView):
+    column_list = ["name", "parent"]
+    column_filters = ["name", "parent.name"]

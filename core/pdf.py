@@ -1,0 +1,159 @@
+"""PDF documents from Jinja templates, rendered by WeasyPrint; every addon uses this.
+
+    from core import pdf
+    return pdf.response(pdf.render("crm_sales/quote.html", quote=data), "Q2026-00042.pdf")
+
+Templates are looked up in the client's folders first ([addons] template_paths), then in
+each enabled addon's ``templates/`` folder, then in ``core/templates/``: a consultant
+changes one document for one client by copying its template into the client's folder.
+``pdf/base.html`` (core) gives the fonts (Latin and Chinese), the A4 page and page
+numbers; a document template extends it.
+
+Templates come from folders a consultant fills, so they get no more than they need:
+a sandbox with no app globals (no url_for, config, request or session), only ``_`` /
+``gettext`` / ``ngettext`` and a ``format_date`` filter. The PDF engine may load only
+``data:`` URLs and files under the template folders' ``static/`` subfolders and
+``core/static/``: no network, no other file.
+"""
+import functools
+import logging
+import mimetypes
+import re
+import unicodedata
+from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
+from urllib.request import url2pathname
+
+from flask import Response, current_app
+from flask_babel import format_date, gettext, ngettext
+from jinja2 import FileSystemLoader
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from core.app import template_folders as app_template_folders
+from core.config import PROJECT_ROOT
+
+log = logging.getLogger(__name__)
+
+CORE_TEMPLATES = PROJECT_ROOT / "core" / "templates"
+CORE_STATIC = PROJECT_ROOT / "core" / "static"
+# Relative URLs in a template (<img src="static/logo.png">) resolve against this base. It
+# names no real place: the fetcher maps it onto the static folders. ".invalid" is
+# reserved (RFC 2606) and never resolves, and the fetcher never opens a connection.
+BASE_URL = "https://pdf.invalid/"
+STATIC_PREFIX = BASE_URL + "static/"
+
+
+class ResourceRefused(ValueError):
+    """A template asked for something outside the allowed folders. WeasyPrint catches
+    ValueError, logs a warning and renders the document without that resource."""
+
+
+# -- where templates come from -------------------------------------------------------
+
+def template_folders():
+    """The folders searched for PDF templates, first match wins: the client's folders
+    ([addons] template_paths, as for pages), the enabled addons' templates/, the core's."""
+    state = current_app.extensions["crm"]
+    return [Path(folder) for folder in app_template_folders(state)] + [CORE_TEMPLATES]
+
+
+def static_roots(folders):
+    """The only folders the PDF engine may read files from."""
+    roots = [folder / "static" for folder in folders] + [CORE_STATIC]
+    return [root.resolve() for root in dict.fromkeys(roots) if root.is_dir()]
+
+
+@functools.lru_cache(maxsize=32)
+def environment(folders):
+    """One sandboxed Jinja environment per tuple of folders.
+
+    It keeps no compiled templates (cache_size=0): a template a consultant adds to a
+    client folder must win at once, and Jinja's cache would go on serving the addon's
+    copy. Compiling costs ~4 ms against ~100 ms for the PDF itself."""
+    env = ImmutableSandboxedEnvironment(loader=FileSystemLoader([str(f) for f in folders]),
+                                        autoescape=True, cache_size=0)
+    env.globals.update(_=gettext, gettext=gettext, ngettext=ngettext)
+    env.filters["format_date"] = format_date
+    return env
+
+
+# -- what the PDF engine may load ------------------------------------------------------
+
+class StaticFetcher(URLFetcher):
+    """Serves data: URLs and files under ``roots``; refuses everything else before any
+    file is opened or any connection made."""
+
+    def __init__(self, roots, **kwargs):
+        super().__init__(**kwargs)
+        self.roots = [Path(root).resolve() for root in roots]
+
+    def fetch(self, url, headers=None):
+        scheme = url.split(":", 1)[0].lower()
+        if scheme == "data":
+            return super().fetch(url, headers)   # decoded in memory, by urllib's DataHandler
+        if url.startswith(STATIC_PREFIX):
+            relative = unquote(urlsplit(url).path)[len("/static/"):]
+            for root in self.roots:
+                found = self._inside(root / relative)
+                if found:
+                    return self._file(found, url)
+        elif scheme == "file":
+            found = self._inside(Path(url2pathname(urlsplit(url).path)))
+            if found:
+                return self._file(found, url)
+        raise ResourceRefused(f"PDF templates may not load {url[:200]}")
+
+    def _inside(self, path):
+        """The resolved file if it lies in one of the roots (so no "..", and no symbolic
+        link out of them), else None."""
+        resolved = path.resolve()
+        if resolved.is_file() and any(resolved.is_relative_to(root) for root in self.roots):
+            return resolved
+        return None
+
+    def _file(self, path, url):
+        # WeasyPrint reads the type from the headers (a stylesheet must be text/css).
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": content_type})
+
+
+# -- the public API ----------------------------------------------------------------------
+
+def render(template_name, **context):
+    """The PDF (bytes) of a template, rendered with ``context``.
+
+    Pass plain data (strings, numbers, dates, lists and dicts of them), not database
+    records: the sandbox keeps templates out of Python's internals, but not out of a
+    record's own methods and relationships."""
+    folders = template_folders()
+    html = environment(tuple(folders)).get_template(template_name).render(**context)
+    fetcher = StaticFetcher(static_roots(folders))
+    return HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).write_pdf()
+
+
+def response(pdf_bytes, filename):
+    """A download of ``pdf_bytes`` named ``filename`` (any language)."""
+    name = safe_filename(filename)
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    ascii_name = re.sub(r"[^A-Za-z0-9 ._()-]", "_", ascii_name).strip(" ._") or "document"
+    if not ascii_name.lower().endswith(".pdf"):
+        ascii_name += ".pdf"
+    disposition = f'attachment; filename="{ascii_name}"'
+    if ascii_name != name:
+        # RFC 5987/6266: browsers show the real name; old ones fall back to the ASCII one.
+        disposition += f"; filename*=UTF-8''{quote(name, safe='')}"
+    return Response(pdf_bytes, mimetype="application/pdf", headers={
+        "Content-Disposition": disposition,
+        # Customer data: keep it out of shared caches and the browser's disk cache.
+        "Cache-Control": "private, no-store",
+    })
+
+
+def safe_filename(filename):
+    """The name without folders, control characters or quotes, ending in .pdf."""
+    name = str(filename).replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C" and ch not in '"')
+    name = name.strip(" .")[:150] or "document"
+    return name if name.lower().endswith(".pdf") else name + ".pdf"

@@ -1,0 +1,21 @@
+"""Fixtures for the suite's own addons: an installation with the addons folder on its
+paths and the addon under test enabled."""
+import pytest
+
+from tests.conftest import ROOT, make_suite
+
+ADDONS = ROOT / "addons"
+FIXTURES = ROOT / "tests" / "fixtures" / "addons"
+
+
+def addon_suite(tmp_path, database_url, enabled, demo=False, fixtures=False):
+    paths = [ADDONS] + ([FIXTURES] if fixtures else [])
+    return make_suite(tmp_path, database_url, addon_paths=paths, enabled=enabled, demo=demo)
+
+
+@pytest.fixture
+def contacts_suite(tmp_path, database_url):
+    """crm_contacts enabled, no demo data."""
+    installation = addon_suite(tmp_path, database_url, ["crm_contacts"])
+    yield installation
+    installation.close()

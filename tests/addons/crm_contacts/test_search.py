@@ -1,0 +1,72 @@
+"""Quick search across customers and contacts, within the user's record rules; the
+advanced search (combined filters) and saved filters of the customer list."""
+from tests.addons.crm_contacts.helpers import add_user, create_customer, import_customers
+
+
+def found(client, text):
+    return client.get("/admin/search/", query_string={"q": text}).get_data(as_text=True)
+
+
+def test_quick_search_by_name_code_phone_and_email(contacts_suite, tmp_path):
+    import_customers(contacts_suite, tmp_path, [
+        ("上海明远贸易有限公司", "021-68881234", "info@mingyuan.cn", "A"),
+        ("Northwind Traders Ltd.", "+44 20 7946 0958", "sales@northwind.example", "B"),
+        ("Acme Industrial Supply Inc.", "", "", "C")])
+    client = contacts_suite.admin_client()
+    cases = {
+        "明远": "上海明远贸易有限公司",
+        "上海明远贸易公司": "上海明远贸易有限公司",            # suffix left out
+        "ｎｏｒｔｈｗｉｎｄ": "Northwind Traders Ltd.",         # full width
+        "traders northwind": "Northwind Traders Ltd.",     # words in any order
+        "C000003": "Acme Industrial Supply Inc.",
+        "c000003": "Acme Industrial Supply Inc.",
+        "68881234": "上海明远贸易有限公司",
+        "020 7946 0958": "Northwind Traders Ltd.",
+        "SALES@northwind.example": "Northwind Traders Ltd.",
+    }
+    for text, name in cases.items():
+        page = found(client, text)
+        assert name in page, text
+    assert "Nothing found" in found(client, "Globex")
+    assert "Acme" not in found(client, "明远")
+
+
+def test_quick_search_finds_contacts_and_escapes(contacts_suite, tmp_path):
+    import_customers(contacts_suite, tmp_path, [("Acme", "", "", "A")])
+    client = contacts_suite.admin_client()
+    client.post_form("/admin/contact/new/", {"customer": "1", "name": "<i>Li Lei</i>",
+                                             "mobile": "13911112222"},
+                     token_from="/admin/contact/new/")
+    page = found(client, "Li Lei")
+    assert "&lt;i&gt;Li Lei&lt;/i&gt;" in page and "<i>Li Lei" not in page
+    assert "/admin/contact/details/?id=1" in found(client, "13911112222")
+    assert "%" not in found(client, "%") or "Nothing found" in found(client, "%")
+
+
+def test_quick_search_keeps_to_the_record_rules(contacts_suite):
+    admin = contacts_suite.admin_client()
+    create_customer(admin, name="Admin Acme")
+    sam = add_user(contacts_suite, "sam", "contacts_user")
+    create_customer(sam, name="Sam Acme")
+    page = found(sam, "acme")
+    assert "Sam Acme" in page and "Admin Acme" not in page
+    # Without any customer rights, no customer at all.
+    nobody = add_user(contacts_suite, "nobody")
+    assert "Acme" not in found(nobody, "acme")
+    # The search box is in every page's top bar.
+    assert 'action="/admin/search/"' in sam.get("/admin/").get_data(as_text=True)
+
+
+def test_advanced_search_combines_conditions_and_can_be_saved(contacts_suite, tmp_path):
+    import_customers(contacts_suite, tmp_path, [("Alpha", "", "", "A"), ("Beta", "", "", "A"),
+                                                ("Gamma", "", "", "B")],
+                     )
+    client = contacts_suite.admin_client()
+    query = "flt0_grade_equals=A&flt1_name_contains=alp"
+    page = client.get(f"/admin/customer/?{query}").get_data(as_text=True)
+    assert "Alpha" in page and "Beta" not in page and "Gamma" not in page
+    client.post_form("/admin/customer/saved-filters/", {"name": "A starting alp",
+                                                         "query": query},
+                     token_from="/admin/customer/")
+    listing = client.get("/admin/customer/").get_data(as_text=True)
+    assert "A starting alp" in listing and "flt0_grade_equals=A" in listing
