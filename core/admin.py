@@ -18,6 +18,7 @@ from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_admin.form import BaseForm
 from flask_admin.model.fields import AjaxSelectField
+from flask_admin.model.form import converts
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -35,7 +36,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from wtforms.validators import ValidationError
 
 from core import exporting, merge, permissions, transfer, uploads
@@ -179,6 +180,23 @@ class ModelView(sqla.ModelView):
         relationships = inspect(self.model).relationships
         return [name for name, _label in self._list_columns
                 if name in relationships and relationships[name].uselist]
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
+                 page_size=None):
+        count, query = super().get_list(page, sort_column, sort_desc, search, filters,
+                                        execute=False, page_size=page_size)
+        if not execute:
+            return count, query
+        # The page's ids first, then its rows: the ids of a deep page come from the
+        # indexes alone (owner, sort column, id), without reading every row skipped.
+        ids = [row[0] for row in query.with_entities(self.model.id)]
+        if not ids:
+            return count, []
+        rows = self.get_query().filter(self.model.id.in_(ids))
+        for join in self._auto_joins:
+            rows = rows.options(joinedload(join))
+        by_id = {row.id: row for row in rows}
+        return count, [by_id[i] for i in ids if i in by_id]
 
     def get_count_query(self):
         return permissions.apply_rules(super().get_count_query(), self.model)
@@ -460,6 +478,8 @@ class ModelView(sqla.ModelView):
             "column_default_sort": ("id", True) if "id" in mapper.columns else None,
             "form_excluded_columns": [c.key for c in mapper.columns
                                       if _is_hidden(c) or c.key in BOOKKEEPING],
+            "column_choices": {c.key: translated_choices(c) for c in columns
+                               if isinstance(c.type, Enum)},
             "column_details_exclude_list": hidden,
             "column_export_exclude_list": hidden,
         }
@@ -468,6 +488,11 @@ class ModelView(sqla.ModelView):
                 setattr(self, option, value)
         labels = {c.key: c.info["label"] for c in mapper.columns if "label" in c.info}
         self.column_labels = {**labels, **(getattr(self, "column_labels", None) or {})}
+
+
+def translated_choices(column):
+    """(value, label) pairs of an Enum column, labels translated when shown."""
+    return [(value, _l(value)) for value in column.type.enums]
 
 
 def _is_hidden(column):
@@ -526,7 +551,14 @@ class StrictAjaxSelectField(AjaxSelectField):
 
 
 class ScopedConverter(AdminModelConverter):
-    """Select boxes of related records offer only what the user may read."""
+    """Select boxes of related records offer only what the user may read; choices of a
+    fixed list (an Enum column) are shown translated, stored as they are."""
+
+    @converts("sqlalchemy.sql.sqltypes.Enum")
+    def convert_enum(self, column, field_args, **extra):
+        field = super().convert_enum(column, field_args, **extra)
+        field.kwargs["choices"] = translated_choices(column)
+        return field
 
     def _model_select_field(self, prop, multiple, remote_model, **kwargs):
         parent = self.view.model

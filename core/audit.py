@@ -59,14 +59,18 @@ def changes_of(obj, action):
         key = attr.key
         if key in BOOKKEEPING or key.endswith(UNRECORDED_SUFFIXES):
             continue
-        history = state.attrs[key].history
-        if action == "delete":
+        if action == "create":   # every value written; cheaper than its history
+            if attr.columns[0].primary_key:
+                continue
+            old, new = None, state.dict.get(key)
+        elif action == "delete":
             old, new = state.attrs[key].loaded_value, None
             if old is NO_VALUE:  # never loaded; nothing to record
                 continue
-        elif not history.has_changes():
-            continue
         else:
+            history = state.attrs[key].history
+            if not history.has_changes():
+                continue
             old = history.deleted[0] if history.deleted else None
             new = history.added[0] if history.added else None
         if (action == "create" and new is None) or (action == "update" and old == new):

@@ -15,7 +15,7 @@ from pathlib import Path
 from flask_babel import gettext as _
 from openpyxl import load_workbook
 from sqlalchemy import (BigInteger, Boolean, Date, DateTime, Enum, Float, Integer, Numeric,
-                        String, Text, inspect, select)
+                        String, Text, inspect, select, text)
 
 from core.audit import BOOKKEEPING
 from core.db import DISPLAY_ATTRIBUTES, db
@@ -264,9 +264,26 @@ def _date_value(value, kind):
 def write(checked, session=None):
     """Write the checked records in one transaction (the caller commits)."""
     session = session or db.session
+    _take_ids(session, checked.records)
     session.add_all(checked.records)
     session.flush()
     return len(checked.records)
+
+
+def _take_ids(session, records):
+    """On PostgreSQL, the records' ids from the table's sequence in one statement: rows
+    whose ids are known go in as a plain executemany, without RETURNING, which is much
+    faster for thousands of rows."""
+    if not records or session.get_bind().dialect.name != "postgresql":
+        return
+    table = type(records[0]).__table__
+    if "id" not in table.c or not table.c.id.autoincrement:
+        return
+    ids = session.scalars(text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                               "FROM generate_series(1, :count)"),
+                          {"table": table.name, "count": len(records)}).all()
+    for record, record_id in zip(records, ids):
+        record.id = record_id
 
 
 # -- exporting ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from wtforms.validators import ValidationError
 
 from addons.crm_contacts.models import Activity
+from addons.crm_contacts.views import prefill_customer
 from core import hooks, permissions
 from core.admin import FormWarning, ModelView
 from core.db import db
@@ -117,8 +118,9 @@ class ActivityView(ModelView):
 
     def create_form(self, obj=None):
         """The calendar's "+" links open the form with the start (and end) filled in:
-        /admin/activity/new/?start_at=2026-11-25 09:00:00."""
-        form = super().create_form(obj)
+        /admin/activity/new/?start_at=2026-11-25 09:00:00; the customer's page, with
+        the customer: ?customer=ID."""
+        form = prefill_customer(super().create_form(obj))
         if request.method == "GET":
             for name in ("start_at", "end_at"):
                 value = parse_datetime(request.args.get(name))

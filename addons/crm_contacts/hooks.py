@@ -6,7 +6,6 @@ from markupsafe import Markup
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from addons.crm_contacts import normalise
 from addons.crm_contacts.models import Activity, Contact, Customer
 from core import hooks, permissions
 from core.db import db
@@ -40,19 +39,8 @@ def activities_panel(customer):
 
 @hooks.connect("search.quick")
 def search_customers(text, limit):
-    """Customers by code, phone, email or any part of the name (in any order of words,
-    in either width, with or without the company suffix)."""
-    conditions = [Customer.code == text.strip().upper()]
-    words = [normalise.name(word) for word in text.split()]
-    if any(words):
-        conditions.append(db.and_(*[Customer.name_key.contains(word, autoescape=True)
-                                    for word in words if word]))
-    digits = normalise.phone(text)
-    if len(digits) >= 5 and digits == "".join(ch for ch in text if ch.isdigit()).lstrip("0"):
-        conditions.append(Customer.phone_key.contains(digits, autoescape=True))
-    if "@" in text:
-        conditions.append(Customer.email_key == normalise.email(text))
-    query = permissions.apply_rules(select(Customer), Customer).where(or_(*conditions))
+    """Customers by code, phone, email or any part of the name (Customer.matching)."""
+    query = permissions.apply_rules(select(Customer), Customer).where(Customer.matching(text))
     found = db.session.scalars(query.order_by(Customer.name).limit(limit)).all()
     return {"title": _("Customers"), "order": 10,
             "items": [{"title": str(c), "detail": " · ".join(filter(None, [c.phone, c.city])),

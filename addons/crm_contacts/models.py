@@ -1,17 +1,22 @@
 """Customers and the people, places and labels around them; activities with them."""
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import DDL, event, select
+import re
+
+from sqlalchemy import DDL, and_, event, or_, select
 from sqlalchemy.orm import Session
 
 from addons.crm_contacts import normalise
 from core.db import db
+from core.i18n import mark
 from core.models import OwnedMixin, Sequence, User
 
-CUSTOMER_KINDS = ("company", "individual")
+# The values are stored as they are and shown translated (mark: into the catalog).
+CUSTOMER_KINDS = (mark("company"), mark("individual"))
 GRADES = ("A", "B", "C", "D")
-STAGES = ("prospect", "active", "dormant", "lost")
-ACTIVITY_KINDS = ("call", "visit", "meeting", "email", "task", "plan")
-ACTIVITY_STATES = ("planned", "done", "cancelled")
+STAGES = (mark("prospect"), mark("active"), mark("dormant"), mark("lost"))
+ACTIVITY_KINDS = (mark("call"), mark("visit"), mark("meeting"), mark("email"), mark("task"),
+                  mark("plan"))
+ACTIVITY_STATES = (mark("planned"), mark("done"), mark("cancelled"))
 CODE_SEQUENCE = "crm_contacts.customer_code"
 
 
@@ -69,8 +74,12 @@ class Customer(OwnedMixin, db.Model):
 
     __tablename__ = "crm_customer"
     __table_args__ = (
-        # The list of a user with the "own" rule, newest first, at any depth.
-        db.Index("ix_crm_customer_owner_recent", "owner_id", "id"),
+        # The list of a user with the "own" rule, newest first, at any depth; on
+        # PostgreSQL it also carries the search keys, so that a search within one
+        # owner's customers and a deep page are answered from the index alone.
+        db.Index("ix_crm_customer_owner_recent", "owner_id", "id",
+                 postgresql_include=["name_key", "code", "phone_key", "email_key"]),
+        db.Index("ix_crm_customer_owner_name", "owner_id", "name", postgresql_include=["id"]),
         # Quick search by any part of the name or number (PostgreSQL; SQLite scans).
         db.Index("ix_crm_customer_name_trgm", "name_key", postgresql_using="gin",
                  postgresql_ops={"name_key": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
@@ -124,6 +133,24 @@ class Customer(OwnedMixin, db.Model):
         self.name_key = normalise.name(self.name)
         self.phone_key = normalise.phone(self.phone)
         self.email_key = normalise.email(self.email)
+
+    @classmethod
+    def matching(cls, text):
+        """The condition for customers that a search for ``text`` finds: the code, any
+        part of the name (every word, in any order, in either width, with or without a
+        company suffix), part of the phone number, or the email."""
+        text = text.strip()
+        conditions = [cls.code == text.upper()]
+        words = [key for key in (normalise.name(word) for word in text.split()) if key]
+        if words:
+            conditions.append(and_(*[cls.name_key.contains(key, autoescape=True)
+                                     for key in words]))
+        digits = normalise.phone(text)
+        if len(digits) >= 5 and not re.search(r"[^\d\s()+.-]", text):
+            conditions.append(cls.phone_key.contains(digits, autoescape=True))
+        if "@" in text:
+            conditions.append(cls.email_key == normalise.email(text))
+        return or_(*conditions)
 
     @classmethod
     def import_warnings(cls, records, session):

@@ -109,7 +109,9 @@ def test_360_page_has_contacts_and_activities_panels(contacts_suite):
     create_customer(client, name="Acme")
     new_contact = "/admin/contact/new/?customer=1"
     form = client.get(new_contact).get_data(as_text=True)
-    assert 'value="1"' in form           # the customer is filled in from the link
+    filled = 'name="customer" type="hidden" value="1"'   # from the link
+    assert filled in form
+    assert filled in client.get("/admin/activity/new/?customer=1").get_data(as_text=True)
     assert client.post_form("/admin/contact/new/", {"customer": "1", "name": "<b>Li Lei</b>",
                                                     "is_primary": "y"},
                             token_from=new_contact).status_code == 302
@@ -158,3 +160,16 @@ def test_create_page_offers_every_field(contacts_suite):
                   "is_supplier", "owner", "notes"):
         assert f'name="{field}"' in page, field
     assert 'name="name_key"' not in page
+
+
+def test_screens_in_chinese_show_stored_values_translated(contacts_suite):
+    client = contacts_suite.admin_client()
+    assert create_customer(client, name="Acme", stage="active").status_code == 302
+    client.post_form("/language", {"language": "zh_Hans_CN", "next": "/admin/"})
+    listing = client.get("/admin/customer/").get_data(as_text=True)
+    assert "客户" in listing and "活跃" in listing            # menu, and the stage's label
+    form = client.get(NEW).get_data(as_text=True)
+    assert 'value="prospect"' in form and "潜在" in form        # stored as is, shown in Chinese
+    assert "活跃" in client.get("/admin/customer/details/?id=1").get_data(as_text=True)
+    settings = client.get("/admin/addon-settings/").get_data(as_text=True)
+    assert "A 级客户无活动多少天后提醒跟进" in settings
