@@ -34,6 +34,16 @@ class CrmModel(Model):
 db = SQLAlchemy(model_class=CrmModel, metadata=MetaData(naming_convention=NAMING_CONVENTION))
 
 
+def link_table(name, left, right):
+    """A many-to-many link table: ``left`` and ``right`` are (column, "table.id") pairs;
+    the two foreign keys are the primary key (so led by ``left``), ``right`` is indexed
+    too, and a link goes with either record."""
+    return db.Table(name, *[
+        db.Column(column, db.ForeignKey(target, ondelete="CASCADE"), primary_key=True,
+                  index=index)
+        for (column, target), index in ((left, False), (right, True))])
+
+
 def dialect_insert(model, session=None):
     """An INSERT with ON CONFLICT (DO NOTHING / DO UPDATE), which SQLite and PostgreSQL
     both support, each through its own dialect's construct."""

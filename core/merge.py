@@ -97,9 +97,9 @@ def merge(session, model, keep, others):
         session.delete(other)
     session.flush()
     if getattr(model, "__audit__", False):
+        changes = {"merged": [", ".join(merged), str(keep)]}
         session.add(AuditEntry(user_id=acting_user_id(), model=model.__name__, record_id=keep.id,
-                               action="update", changes=json.dumps(
-                                   {"merged": [", ".join(merged), str(keep)]}, ensure_ascii=False)))
+                               action="update", changes=json.dumps(changes, ensure_ascii=False)))
     return moved
 
 

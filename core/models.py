@@ -8,7 +8,7 @@ from sqlalchemy import UniqueConstraint
 from sqlalchemy.orm import declared_attr
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from core.db import db, dialect_insert
+from core.db import db, dialect_insert, link_table
 
 ADMIN_GROUP = "admin"
 
@@ -39,8 +39,10 @@ class Sequence(db.Model):
         """The next value of the counter; with ``count``, that many values are reserved
         and the last is returned. One statement (an upsert), so it may run inside a
         flush, and two transactions never get the same value."""
-        statement = dialect_insert(cls, session).values(name=name, value=count).on_conflict_do_update(
-            index_elements=[cls.name], set_={"value": cls.value + count}).returning(cls.value)
+        statement = (dialect_insert(cls, session).values(name=name, value=count)
+                     .on_conflict_do_update(index_elements=[cls.name],
+                                            set_={"value": cls.value + count})
+                     .returning(cls.value))
         return session.execute(statement).scalar_one()
 
     @classmethod
@@ -49,12 +51,8 @@ class Sequence(db.Model):
         return row.value if row else 0
 
 
-user_groups = db.Table(
-    "core_user_group",
-    db.Column("user_id", db.ForeignKey("core_user.id", ondelete="CASCADE"), primary_key=True),
-    db.Column("group_id", db.ForeignKey("core_group.id", ondelete="CASCADE"), primary_key=True,
-              index=True),
-)
+user_groups = link_table("core_user_group", ("user_id", "core_user.id"),
+                          ("group_id", "core_group.id"))
 
 
 class Group(db.Model):
@@ -108,12 +106,8 @@ class User(UserMixin, db.Model):
         return self.full_name or self.username
 
 
-team_members = db.Table(
-    "core_team_member",
-    db.Column("team_id", db.ForeignKey("core_team.id", ondelete="CASCADE"), primary_key=True),
-    db.Column("user_id", db.ForeignKey("core_user.id", ondelete="CASCADE"), primary_key=True,
-              index=True),
-)
+team_members = link_table("core_team_member", ("team_id", "core_team.id"),
+                           ("user_id", "core_user.id"))
 
 
 class Team(db.Model):
@@ -271,21 +265,15 @@ class Notification(db.Model):
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
 
-announcement_groups = db.Table(
+announcement_groups = link_table(
     "core_announcement_group",
-    db.Column("announcement_id", db.ForeignKey("core_announcement.id", ondelete="CASCADE"),
-              primary_key=True),
-    db.Column("group_id", db.ForeignKey("core_group.id", ondelete="CASCADE"), primary_key=True,
-              index=True),
-)
+    ("announcement_id", "core_announcement.id"),
+    ("group_id", "core_group.id"))
 
-announcement_reads = db.Table(
+announcement_reads = link_table(
     "core_announcement_read",
-    db.Column("announcement_id", db.ForeignKey("core_announcement.id", ondelete="CASCADE"),
-              primary_key=True),
-    db.Column("user_id", db.ForeignKey("core_user.id", ondelete="CASCADE"), primary_key=True,
-              index=True),
-)
+    ("announcement_id", "core_announcement.id"),
+    ("user_id", "core_user.id"))
 
 
 class Announcement(db.Model):

@@ -6,7 +6,7 @@ from sqlalchemy import DDL, and_, event, or_, select
 from sqlalchemy.orm import Session
 
 from addons.crm_contacts import normalise
-from core.db import db
+from core.db import db, link_table
 from core.i18n import mark
 from core.models import OwnedMixin, Sequence, User
 
@@ -60,13 +60,8 @@ class Tag(db.Model):
     name = db.Column(db.String(50), nullable=False, unique=True, info={"label": _l("Name")})
 
 
-customer_tags = db.Table(
-    "crm_customer_tag",
-    db.Column("customer_id", db.ForeignKey("crm_customer.id", ondelete="CASCADE"),
-              primary_key=True),
-    db.Column("tag_id", db.ForeignKey("crm_tag.id", ondelete="CASCADE"), primary_key=True,
-              index=True),
-)
+customer_tags = link_table("crm_customer_tag", ("customer_id", "crm_customer.id"),
+                            ("tag_id", "crm_tag.id"))
 
 
 class Customer(OwnedMixin, db.Model):
@@ -188,13 +183,10 @@ class Contact(OwnedMixin, db.Model):
         return self.name
 
 
-competitor_customers = db.Table(
+competitor_customers = link_table(
     "crm_competitor_customer",
-    db.Column("competitor_id", db.ForeignKey("crm_competitor.id", ondelete="CASCADE"),
-              primary_key=True),
-    db.Column("customer_id", db.ForeignKey("crm_customer.id", ondelete="CASCADE"),
-              primary_key=True, index=True),
-)
+    ("competitor_id", "crm_competitor.id"),
+    ("customer_id", "crm_customer.id"))
 
 
 class Competitor(db.Model):
@@ -209,13 +201,10 @@ class Competitor(db.Model):
                                 info={"label": _l("Met at customers")})
 
 
-activity_participants = db.Table(
+activity_participants = link_table(
     "crm_activity_participant",
-    db.Column("activity_id", db.ForeignKey("crm_activity.id", ondelete="CASCADE"),
-              primary_key=True),
-    db.Column("user_id", db.ForeignKey("core_user.id", ondelete="CASCADE"), primary_key=True,
-              index=True),
-)
+    ("activity_id", "crm_activity.id"),
+    ("user_id", "core_user.id"))
 
 
 class Activity(OwnedMixin, db.Model):

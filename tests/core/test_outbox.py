@@ -8,8 +8,10 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from urllib.parse import parse_qs, urlsplit
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -233,25 +235,47 @@ def test_outbox_screen_shows_and_resends(mail):
     assert message.status == "queued" and "queued again by hand" in message.delivery_log
 
 
-def test_two_workers_share_the_queue_and_send_each_message_once(mail):
-    suite, app = mail
+class SlowGateway(BaseHTTPRequestHandler):
+    """An SMS gateway that takes 5 ms a message: a worker alone needs seconds for the
+    queue, so both workers are at it together, whichever started first."""
+
+    refs = []
+
+    def do_GET(self):
+        time.sleep(0.005)
+        SlowGateway.refs.append(parse_qs(urlsplit(self.path).query)["ref"][0])
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_two_workers_share_the_queue_and_send_each_message_once(tmp_path, database_url):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SlowGateway)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/send?to={{to}}&ref={{ref}}"
+    suite = make_suite(tmp_path, database_url, extra=f"[sms]\nbackend = http\nhttp_url = {url}\n")
     count = 600
-    engine = create_engine(suite.settings().database_url)
-    with engine.begin() as connection:
-        connection.execute(text(
-            "INSERT INTO core_message (channel, recipients, subject, body_text, status, "
-            "attempts, next_attempt_at, last_error, delivery_log, created_at) VALUES "
-            "('sms', :to, '', 'hello', 'queued', 0, '2026-01-01', '', '', '2026-01-01')"),
-            [{"to": f"+86{number:011d}"} for number in range(count)])
-    engine.dispose()
-    env = {**os.environ, **suite.env}
-    workers = [subprocess.Popen([sys.executable, "run.py", "run-job", "core.outbox"], cwd=ROOT,
-                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-               for _worker in range(2)]
-    outputs = [worker.communicate(timeout=120) for worker in workers]
+    try:
+        engine = create_engine(suite.database_url)
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO core_message (channel, recipients, subject, body_text, status, "
+                "attempts, next_attempt_at, last_error, delivery_log, created_at) VALUES "
+                "('sms', :to, '', 'hello', 'queued', 0, '2026-01-01', '', '', '2026-01-01')"),
+                [{"to": f"+86{number:011d}"} for number in range(count)])
+        engine.dispose()
+        env = {**os.environ, **suite.env}
+        workers = [subprocess.Popen([sys.executable, "run.py", "run-job", "core.outbox"],
+                                    cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+                   for _worker in range(2)]
+        outputs = [worker.communicate(timeout=120) for worker in workers]
+    finally:
+        server.shutdown()
+        suite.close()
     assert all(worker.returncode == 0 for worker in workers), [err[-3000:] for _out, err in outputs]
     sent = [int(out.split("sent ")[1].split(",")[0]) for out, _err in outputs]
     assert sum(sent) == count and min(sent) > 0, sent     # both worked, none twice
-    lines = (suite.settings().instance_path / "sms.log").read_text().splitlines()
-    refs = [line.split("\t")[1] for line in lines]
-    assert len(refs) == count and len(set(refs)) == count
+    assert len(SlowGateway.refs) == count and len(set(SlowGateway.refs)) == count
