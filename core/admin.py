@@ -6,9 +6,8 @@ request to a screen and narrows every query it makes (list rows and counts, sing
 records, bulk actions, exports, look-ups of related records) by the record rules.
 """
 import json
-from urllib.parse import parse_qsl, urlencode
-
 from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlencode
 
 from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_admin import expose
@@ -160,6 +159,10 @@ class ModelView(sqla.ModelView):
         return self.allow_export and self.permits("x")
 
     @property
+    def can_merge(self):   # and "d", checked for the merge endpoint and action
+        return self.allow_merge and self.permits("w")
+
+    @property
     def can_import(self):
         return self.allow_import and self.allow_create and self.permits("c")
 
@@ -253,7 +256,7 @@ class ModelView(sqla.ModelView):
     def is_action_allowed(self, name):
         if name == "reassign" and not (issubclass(self.model, OwnedMixin) and current_user.is_admin):
             return False
-        if name == "merge" and not (self.allow_merge and self.permits("w")):
+        if name == "merge" and not self.can_merge:
             return False
         return self.permits(self.action_letter(name)) and super().is_action_allowed(name)
 
@@ -373,7 +376,7 @@ class ModelView(sqla.ModelView):
     @expose("/merge/", methods=("GET", "POST"))
     def merge_view(self):
         """Choose which of the selected records to keep; the others are merged into it."""
-        if not (self.allow_merge and self.permits("w")):
+        if not self.can_merge:
             abort(403)
         ids = int_ids(request.values.get("ids", "").split(","))
         records = self.get_query().filter(self.model.id.in_(ids)).order_by(self.model.id).all() \

@@ -279,9 +279,10 @@ def _take_ids(session, records):
     table = type(records[0]).__table__
     if "id" not in table.c or not table.c.id.autoincrement:
         return
-    ids = session.scalars(text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
-                               "FROM generate_series(1, :count)"),
-                          {"table": table.name, "count": len(records)}).all()
+    with session.no_autoflush:   # the records are not in the session yet
+        ids = session.scalars(text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                                   "FROM generate_series(1, :count)"),
+                              {"table": table.name, "count": len(records)}).all()
     for record, record_id in zip(records, ids):
         record.id = record_id
 

@@ -52,5 +52,6 @@
         "follow_up_days_B": {"label": "Days without activity before a grade B customer is due",
                              "type": "int", "default": 60},
     },
+    "pdf": {"labels": "crm_contacts/labels.html", "envelopes": "crm_contacts/envelopes.html"},
     "demo": ["data/demo.py"],
 }
