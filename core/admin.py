@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode
 
-from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib import sqla
@@ -291,6 +291,10 @@ class ModelView(sqla.ModelView):
     details_template = "admin/crm_details.html"
 
     def render(self, template, **kwargs):
+        if g.get("crm_form_warnings"):
+            # Flask-Admin flashes "Failed to ..." for a form that did not pass; this one
+            # is valid and only waits for "Save anyway".
+            session["_flashes"] = [f for f in session.get("_flashes", []) if f[0] != "danger"]
         record = kwargs.get("model")
         if template == self.details_template and record is not None:
             kwargs["panels"] = self.detail_panels(record)

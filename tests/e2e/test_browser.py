@@ -1,44 +1,24 @@
 """The pages in a real browser (Debian's Chromium driven by Playwright): sign-in, the
 menus, and the confirmations and bulk actions that must work under the strict
 Content-Security-Policy (which blocks Flask-Admin's inline handlers)."""
-import shutil
-import threading
-
 import pytest
-from werkzeug.serving import make_server
 
-from tests.conftest import ADMIN_PASSWORD, make_suite
-
-CHROMIUM = shutil.which("chromium") and "/usr/lib/chromium/chromium"
-playwright = pytest.importorskip("playwright.sync_api")
-pytestmark = pytest.mark.skipif(not CHROMIUM, reason="Debian's chromium is not installed")
+from tests.conftest import make_suite
+from tests.e2e.conftest import serve, signed_in
 
 
 @pytest.fixture
 def site(tmp_path, database_url):
     suite = make_suite(tmp_path, database_url, enabled=["fixture_notes"], demo=True)
-    server = make_server("127.0.0.1", 0, suite.dispatcher(), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with serve(suite) as url:
+        yield url
     suite.close()
 
 
 @pytest.fixture
 def page(site):
-    with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, args=[
-            "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--no-first-run"])
-        tab = browser.new_page()
-        tab.goto(f"{site}/login")
-        tab.fill("#username", "admin")
-        tab.fill("#password", ADMIN_PASSWORD)
-        tab.click("button[type=submit]")
-        tab.wait_for_url(f"{site}/admin/")
+    with signed_in(site) as tab:
         yield tab
-        browser.close()
 
 
 def rows(page):

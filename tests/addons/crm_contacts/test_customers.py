@@ -45,7 +45,8 @@ def test_duplicate_warning_on_create_lists_the_candidates(contacts_suite):
         response = create_customer(client, **fields)
         page = response.get_data(as_text=True)
         assert response.status_code == 200, fields
-        assert "Possible duplicate" in page and "Save anyway" in page
+        assert "Possible duplicate" in page and "crm-save-anyway" in page
+        assert "Failed to create record" not in page
         assert "/admin/customer/details/?id=" in page and reason in page
     assert len(customers(contacts_suite)) == 2
     # The user goes on anyway.
