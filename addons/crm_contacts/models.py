@@ -75,6 +75,8 @@ class Customer(OwnedMixin, db.Model):
         db.Index("ix_crm_customer_owner_recent", "owner_id", "id",
                  postgresql_include=["name_key", "code", "phone_key", "email_key"]),
         db.Index("ix_crm_customer_owner_name", "owner_id", "name", postgresql_include=["id"]),
+        # "My grade A customers in Shanghai": counted from the index alone.
+        db.Index("ix_crm_customer_owner_grade_city", "owner_id", "grade", "city"),
         # Quick search by any part of the name or number (PostgreSQL; SQLite scans).
         db.Index("ix_crm_customer_name_trgm", "name_key", postgresql_using="gin",
                  postgresql_ops={"name_key": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
