@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.startup import RESULTS, fresh_database  # noqa: E402
+from bench.startup import RESULTS, site_environment  # noqa: E402
 
 USERS = 50
 PASSWORD = "bench password 1"
@@ -125,14 +125,7 @@ def main():
     db_name = "postgresql" if args.database_url else "sqlite"
     results = []
     with tempfile.TemporaryDirectory() as folder:
-        config = Path(folder) / "config.ini"
-        config.write_text("[core]\ninstance_path = instance\n[addons]\n"
-                          f"paths = {ROOT / 'addons'}\nenabled = crm_contacts\n"
-                          "[scheduler]\nrun_in_web = false\n", encoding="utf-8")
-        env = {**os.environ, "CRM_CONFIG": str(config)}
-        if args.database_url:
-            fresh_database(args.database_url)
-            env["CRM_DATABASE_URL"] = args.database_url
+        env = site_environment(folder, [ROOT / "addons"], ["crm_contacts"], args.database_url)
         os.environ.update(env)
         run = [sys.executable, str(ROOT / "run.py")]
         subprocess.run(run + ["init"], env=env, check=True, capture_output=True)

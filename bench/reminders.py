@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.startup import RESULTS, fresh_database  # noqa: E402
+from bench.startup import RESULTS, site_environment  # noqa: E402
 
 
 def main():
@@ -27,14 +27,8 @@ def main():
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        config = Path(folder) / "config.ini"
-        config.write_text("[core]\ninstance_path = instance\n[addons]\npaths = "
-                          f"{ROOT / 'tests' / 'fixtures' / 'addons'}\n"
-                          "enabled = fixture_notes, fixture_tasks\n", encoding="utf-8")
-        env = {**os.environ, "CRM_CONFIG": str(config)}
-        if args.database_url:
-            fresh_database(args.database_url)
-            env["CRM_DATABASE_URL"] = args.database_url
+        env = site_environment(folder, [ROOT / "tests" / "fixtures" / "addons"],
+                               ["fixture_notes", "fixture_tasks"], args.database_url)
         run = [sys.executable, str(ROOT / "run.py")]
         subprocess.run(run + ["init"], env=env, check=True, capture_output=True)
         os.environ.update(env)

@@ -35,6 +35,21 @@ print(status, elapsed, rss_mb)
 """
 
 
+def site_environment(folder, addon_paths, enabled, database_url=None):
+    """A config.ini in ``folder`` with those addons, and the environment that uses it
+    (on a fresh PostgreSQL database when ``database_url`` is given)."""
+    config = Path(folder) / "config.ini"
+    config.write_text("[core]\ninstance_path = instance\n[addons]\n"
+                      f"paths = {', '.join(str(p) for p in addon_paths)}\n"
+                      f"enabled = {', '.join(enabled)}\n[scheduler]\nrun_in_web = false\n",
+                      encoding="utf-8")
+    env = {**os.environ, "CRM_CONFIG": str(config)}
+    if database_url:
+        fresh_database(database_url)
+        env["CRM_DATABASE_URL"] = database_url
+    return env
+
+
 def fresh_database(url):
     """Drop and create the PostgreSQL database named in url, so every run starts empty."""
     from sqlalchemy import create_engine, text
