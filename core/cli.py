@@ -164,7 +164,9 @@ def init(demo):
             for name in enabled:
                 load_demo(state.registry.addons[name])
         password = None
-        if db.session.scalar(select(User).limit(1)) is None:
+        # No administrator yet (demo data may have brought users, never an admin).
+        if db.session.scalar(select(User.id).join(User.groups)
+                             .where(Group.code == ADMIN_GROUP).limit(1)) is None:
             password = secrets.token_urlsafe(12)
             add_admin(db.session, "admin", password, must_change=True)
         db.session.commit()
