@@ -27,6 +27,12 @@ class CustomerView(LabelActions, ModelView):
                     "region", "tags", "credit_limit", "phone", "email", "website", "country",
                     "province", "city", "district", "street", "postcode", "is_supplier",
                     "owner", "notes"]
+    # Who it is first, then how it is classified, then how to reach it.
+    column_details_list = ["code", "name", "kind", "grade", "is_key", "stage", "owner",
+                           "source", "industry", "region", "tags", "credit_limit", "phone",
+                           "email", "website", "country", "province", "city", "district",
+                           "street", "postcode", "is_supplier", "notes", "created_at",
+                           "updated_at"]
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
         # The list's search box finds what the quick search finds (Customer.matching),
