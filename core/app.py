@@ -6,6 +6,7 @@ add screens to a running app. Instead every request asks the database for the ad
 revision (one indexed read); when another process, or this one, has changed the set, a
 fresh app is built for it and takes over from the next request on.
 """
+import importlib
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -86,9 +87,10 @@ def create_app(settings=None, registry=None):
 
     app.jinja_loader = ChoiceLoader([FileSystemLoader(template_folders(state)), app.jinja_loader])
     _init_translations(app, state)
-    CSRFProtect(app)
+    csrf = CSRFProtect(app)
     auth.login_manager.init_app(app)
     app.register_blueprint(auth.blueprint)
+    _add_public_pages(app, state, csrf)
     admin = Admin(app, name=settings.site_name, url="/admin",
                   index_view=HomeView(name=i18n.mark("Home"), url="/admin", menu_icon_type="fa",
                                       menu_icon_value="fa-home"),
@@ -101,6 +103,21 @@ def create_app(settings=None, registry=None):
     security.init_app(app, settings)
     _add_pages(app, state)
     return app
+
+
+def _add_public_pages(app, state, csrf):
+    """The blueprints enabled addons list under "public": pages for visitors with no
+    login (a web-to-lead form posted from the company's website). Other sites post to
+    them, so they cannot carry this site's CSRF token: each such page checks its own
+    (a per-form token, say), and a rate limit."""
+    for name in state.enabled:
+        addon = state.registry.addons[name]
+        for target in addon.manifest["public"]:
+            module_name, attribute = target.rsplit(".", 1)
+            blueprint = getattr(importlib.import_module(f"{addon.package}.{module_name}"),
+                                attribute)
+            csrf.exempt(blueprint)
+            app.register_blueprint(blueprint)
 
 
 def template_folders(state):

@@ -1,5 +1,4 @@
 """The command line: ``python run.py COMMAND``. Each command is one transaction."""
-import importlib
 import logging
 import secrets
 import sys
@@ -15,7 +14,7 @@ from core.auth import password_problem
 from core.config import ConfigError, load_settings
 from core.db import db
 from core.models import ADMIN_GROUP, Group, Sequence, User
-from core.registry import AddonError
+from core.registry import AddonError, run_data_modules
 from core.scheduler import Scheduler, job_specs, run_job
 
 INITIALISED = "core.initialised"
@@ -162,7 +161,7 @@ def init(demo):
             fail(f"[addons] enabled in {state.settings.config_file}: {exc}")
         if demo:
             for name in enabled:
-                load_demo(state.registry.addons[name])
+                run_data_modules(state.registry.addons[name], "demo", db.session)
         password = None
         # No administrator yet (demo data may have brought users, never an admin).
         if db.session.scalar(select(User.id).join(User.groups)
@@ -173,14 +172,6 @@ def init(demo):
         click.echo(f"Database initialised; addons enabled: {', '.join(enabled) or 'none'}.")
         if password:
             click.echo(f"Administrator login (shown once): admin / {password}")
-
-
-def load_demo(addon):
-    """Run each demo module of an addon: a module with a ``load(session)`` function."""
-    for path in addon.manifest["demo"]:
-        module = importlib.import_module(
-            f"{addon.package}.{path.removesuffix('.py').replace('/', '.')}")
-        module.load(db.session)
 
 
 def admin_group(session):

@@ -154,6 +154,12 @@ def _check_pdf(check, pdf):
         check.typed(f"pdf.{name}", template, str)
 
 
+def _check_public(check, public):
+    for index, name in enumerate(check.text_list("public", public)):
+        if not re.match(r"^[\w.]+\.\w+$", name):
+            check.fail(f"public[{index}]", 'must be "module.blueprint", e.g. "webform.blueprint"')
+
+
 # key -> (required, default, checker). The checker raises ManifestError.
 SCHEMA = {
     "name": (True, None, lambda c, v: c.typed("name", v, str)),
@@ -174,7 +180,9 @@ SCHEMA = {
     "jobs": (False, [], _check_jobs),
     "pdf": (False, {}, _check_pdf),
     "settings": (False, {}, _check_settings),
+    "data": (False, [], lambda c, v: c.text_list("data", v)),
     "demo": (False, [], lambda c, v: c.text_list("demo", v)),
+    "public": (False, [], _check_public),
 }
 
 

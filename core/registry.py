@@ -249,6 +249,7 @@ class Registry:
             session.add(state)
             _add_groups(session, self.addons[addon_name].manifest["groups"])
             seed_access(session, self.addons[addon_name].manifest)
+            run_data_modules(self.addons[addon_name], "data", session)
         if new:
             self.bump_revision(session)
         return new
@@ -270,6 +271,16 @@ class Registry:
     def bump_revision(self, session):
         """Tell every process to rebuild its app (and re-read the addon folders)."""
         Sequence.next_value(session, REVISION)
+
+
+def run_data_modules(addon, key, session):
+    """Run the modules an addon lists under ``key`` ("data": the records it needs, on
+    every enable, so they must add only what is missing; "demo": the demo records),
+    each a module with a ``load(session)`` function."""
+    for path in addon.manifest[key]:
+        module = importlib.import_module(
+            f"{addon.package}.{path.removesuffix('.py').replace('/', '.')}")
+        module.load(session)
 
 
 def _add_groups(session, groups):

@@ -14,6 +14,7 @@ from wtforms import PasswordField, SelectField
 from wtforms.validators import ValidationError
 
 from core import notifications, options, reassign
+from core.company import CompanyView
 from core.admin import ModelView, deny
 from core.auth import password_problem
 from core.db import db
@@ -297,6 +298,10 @@ class AddonSettingsView(AdminOnly, BaseView):
                            errors=errors, addons=state.registry.addons)
 
 
+class CompanySettingsView(AdminOnly, CompanyView):
+    """The company's details for printed documents (core.company)."""
+
+
 class ReassignView(AdminOnly, BaseView):
     """Move all (or selected) records of one owner to another, after a preview."""
 
@@ -350,6 +355,8 @@ def add_core_views(admin):
                    url="/admin/addons"),
         AddonSettingsView(name=mark("Addon settings"), category=SETTINGS,
                           endpoint="addon_settings", url="/admin/addon-settings"),
+        CompanySettingsView(name=mark("Company"), category=SETTINGS, endpoint="company",
+                            url="/admin/company"),
     ]
     for view in views:
         admin.add_view(view)

@@ -19,3 +19,11 @@ def contacts_suite(tmp_path, database_url):
     installation = addon_suite(tmp_path, database_url, ["crm_contacts"])
     yield installation
     installation.close()
+
+
+@pytest.fixture
+def sales_suite(tmp_path, database_url):
+    """crm_sales (and so crm_contacts) enabled, no demo data."""
+    installation = addon_suite(tmp_path, database_url, ["crm_sales"])
+    yield installation
+    installation.close()

@@ -1,0 +1,16 @@
+from core.i18n import mark
+
+# Text of the manifest, which is shown translated (menus, groups, settings): marked here
+# so that `make translations` puts it in the catalog.
+MANIFEST_TEXT = (
+    mark("Sales"), mark("Dashboard"), mark("Leads"), mark("Pipeline"), mark("Opportunities"),
+    mark("Quotes"), mark("Contracts"), mark("Orders"), mark("Deliveries"), mark("Returns"),
+    mark("Payments"), mark("Balances"), mark("Expenses"), mark("Catalogue"), mark("Products"),
+    mark("Product categories"), mark("Price lists"), mark("Configuration"), mark("Stages"),
+    mark("Lost reasons"), mark("Web-to-lead forms"), mark("Lead assignment"),
+    mark("Expense categories"), mark("Sales: salesperson"), mark("Sales: manager"),
+    mark("Discount % above which a quote needs a sales manager's approval"),
+    mark("Days a new quote is valid"), mark("Terms printed on new quotes"),
+    mark("Days before a contract ends to remind its owner"),
+    mark("Leads one visitor address may send per hour through a web form"),
+)

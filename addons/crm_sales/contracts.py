@@ -1,0 +1,6 @@
+"""Contracts: PDF, renewal."""
+from core.admin import ModelView
+
+
+class ContractView(ModelView):
+    pass
