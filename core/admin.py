@@ -297,10 +297,19 @@ class ModelView(sqla.ModelView):
             session["_flashes"] = [f for f in session.get("_flashes", []) if f[0] != "danger"]
         record = kwargs.get("model")
         if template == self.details_template and record is not None:
+            kwargs["buttons"] = self.detail_buttons(record)
             kwargs["panels"] = self.detail_panels(record)
             if getattr(self.model, "__audit__", False):
                 kwargs["audit_entries"] = self.audit_entries(record)
         return super().render(template, **kwargs)
+
+    def detail_buttons(self, record):
+        """Buttons above a record's details, for what can be done with it now: each a
+        dict with ``label`` and ``url``, and optionally ``post`` (True: a form with the
+        CSRF token, for anything that changes data), ``icon``, ``style`` (a Bootstrap
+        button class) and ``confirm`` (a question asked first). The endpoints behind
+        them go through the same access checks as every other."""
+        return []
 
     def detail_panels(self, record):
         """Panels that enabled addons add to this model's detail page through the hook

@@ -1,4 +1,5 @@
 """Products and price lists."""
+from addons.crm_sales.models import PriceListItem
 from core.admin import ModelView
 
 
@@ -7,4 +8,4 @@ class ProductView(ModelView):
 
 
 class PriceListView(ModelView):
-    pass
+    inline_models = [(PriceListItem, {"form_columns": ["id", "product", "price"]})]
