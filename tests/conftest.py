@@ -49,16 +49,31 @@ def pg_base_url():
         if not exists:
             connection.execute(text(f'CREATE DATABASE "{url.database}"'))
     server.dispose()
-    # Schemas an interrupted run left behind.
+    # Schemas an interrupted run left behind: those of test processes no longer
+    # running (a schema is named test_<pid>_...), so that runs side by side on one
+    # machine leave each other's schemas alone.
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
         # Extensions live in public, which every test schema's search path ends with.
         connection.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public"))
         for schema in connection.scalars(text(
                 "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'test\\_%'")):
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+            if not _process_alive(schema.split("_")[1]):
+                connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
     engine.dispose()
     return url
+
+
+def _process_alive(pid):
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @pytest.fixture
@@ -67,7 +82,7 @@ def database_url(tmp_path, request):
         yield f"sqlite:///{tmp_path / 'crm.db'}"
         return
     base = request.getfixturevalue("pg_base_url")
-    schema = f"test_{uuid.uuid4().hex[:16]}"
+    schema = f"test_{os.getpid()}_{uuid.uuid4().hex[:12]}"
     engine = create_engine(base)
     with engine.begin() as connection:
         connection.execute(text(f"CREATE SCHEMA {schema}"))

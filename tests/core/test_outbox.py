@@ -236,13 +236,19 @@ def test_outbox_screen_shows_and_resends(mail):
 
 
 class SlowGateway(BaseHTTPRequestHandler):
-    """An SMS gateway that takes 5 ms a message: a worker alone needs seconds for the
-    queue, so both workers are at it together, whichever started first."""
+    """An SMS gateway that holds the first message until a second one arrives: a
+    worker sends one message at a time, so the second comes from the other worker,
+    and both are at the queue together however long either took to start."""
 
     refs = []
+    first_two = threading.Barrier(2, timeout=60)
 
     def do_GET(self):
-        time.sleep(0.005)
+        if len(SlowGateway.refs) < 2:
+            try:
+                SlowGateway.first_two.wait()
+            except threading.BrokenBarrierError:
+                pass
         SlowGateway.refs.append(parse_qs(urlsplit(self.path).query)["ref"][0])
         self.send_response(200)
         self.end_headers()
