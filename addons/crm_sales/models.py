@@ -37,7 +37,7 @@ EXPENSE_KINDS = (mark("expense"), mark("income"))
 EXPENSE_STATES = (mark("draft"), mark("submitted"), mark("approved"), mark("refused"))
 
 
-def money(label, **kwargs):
+def amount_column(label, **kwargs):
     return db.Column(MONEY, nullable=False, default=0, info={"label": label}, **kwargs)
 
 
@@ -58,8 +58,8 @@ class Product(db.Model):
     category_id = db.Column(db.ForeignKey("sale_product_category.id"), index=True)
     category = db.relationship(ProductCategory, info={"label": _l("Category")})
     unit = db.Column(db.String(20), nullable=False, default="pcs", info={"label": _l("Unit")})
-    price = money(_l("Price"))
-    cost = money(_l("Cost"))
+    price = amount_column(_l("Price"))
+    cost = amount_column(_l("Cost"))
     tax_rate = db.Column(PERCENT, nullable=False, default=13,
                          info={"label": _l("Tax rate %")})
     active = db.Column(db.Boolean, nullable=False, default=True, index=True,
@@ -100,7 +100,7 @@ class PriceListItem(db.Model):
     price_list = db.relationship(PriceList, back_populates="items")
     product_id = db.Column(db.ForeignKey("sale_product.id"), nullable=False, index=True)
     product = db.relationship(Product, info={"label": _l("Product")})
-    price = money(_l("Price"))
+    price = amount_column(_l("Price"))
 
 
 # -- leads --------------------------------------------------------------------------------
@@ -225,7 +225,7 @@ class Opportunity(OwnedMixin, db.Model):
     contact = db.relationship(Contact, info={"label": _l("Contact")})
     lead_id = db.Column(db.ForeignKey("sale_lead.id"), index=True)
     lead = db.relationship(Lead, info={"label": _l("Lead")})
-    amount = money(_l("Amount"))
+    amount = amount_column(_l("Amount"))
     currency = db.Column(db.String(3), nullable=False, default=DEFAULT_CURRENCY,
                          info={"label": _l("Currency")})
     stage_id = db.Column(db.ForeignKey("sale_stage.id"), nullable=False, index=True)
@@ -270,12 +270,12 @@ class LineMixin:
     description = db.Column(db.String(500), nullable=False, default="",
                             info={"label": _l("Description")})
     quantity = db.Column(QUANTITY, nullable=False, default=1, info={"label": _l("Quantity")})
-    unit_price = money(_l("Unit price"))
+    unit_price = amount_column(_l("Unit price"))
     discount = db.Column(PERCENT, nullable=False, default=0, info={"label": _l("Discount %")})
     tax_rate = db.Column(PERCENT, nullable=False, default=0, info={"label": _l("Tax rate %")})
-    subtotal = money(_l("Subtotal"))
-    tax = money(_l("Tax"))
-    total = money(_l("Total"))
+    subtotal = amount_column(_l("Subtotal"))
+    tax = amount_column(_l("Tax"))
+    total = amount_column(_l("Total"))
 
 
 class Quote(OwnedMixin, db.Model):
@@ -304,9 +304,9 @@ class Quote(OwnedMixin, db.Model):
                          info={"label": _l("Currency")})
     terms = db.Column(db.Text, info={"label": _l("Terms")})
     notes = db.Column(db.Text, info={"label": _l("Internal notes")})
-    subtotal = money(_l("Subtotal"))
-    tax = money(_l("Tax"))
-    total = money(_l("Total"))
+    subtotal = amount_column(_l("Subtotal"))
+    tax = amount_column(_l("Tax"))
+    total = amount_column(_l("Total"))
     approval = db.Column(choice(*APPROVAL_STATES, name="sale_quote_approval"),
                          nullable=False, default="not needed", index=True,
                          info={"label": _l("Approval")})
@@ -352,9 +352,9 @@ class SalesOrder(OwnedMixin, db.Model):
     currency = db.Column(db.String(3), nullable=False, default=DEFAULT_CURRENCY,
                          info={"label": _l("Currency")})
     notes = db.Column(db.Text, info={"label": _l("Notes")})
-    subtotal = money(_l("Subtotal"))
-    tax = money(_l("Tax"))
-    total = money(_l("Total"))
+    subtotal = amount_column(_l("Subtotal"))
+    tax = amount_column(_l("Tax"))
+    total = amount_column(_l("Total"))
     lines = db.relationship("OrderLine", back_populates="order", order_by="OrderLine.sequence",
                             cascade="all, delete-orphan", info={"label": _l("Lines")})
 
@@ -422,7 +422,7 @@ class CustomerReturn(OwnedMixin, db.Model):
     return_date = db.Column(db.Date, nullable=False, default=date.today, index=True,
                             info={"label": _l("Date")})
     reason = db.Column(db.Text, info={"label": _l("Reason")})
-    amount = money(_l("Credited amount"))
+    amount = amount_column(_l("Credited amount"))
     lines = db.relationship("ReturnLine", back_populates="customer_return",
                             cascade="all, delete-orphan", info={"label": _l("Lines")})
 
@@ -455,7 +455,7 @@ class Payment(OwnedMixin, db.Model):
                             info={"label": _l("Order")})
     payment_date = db.Column(db.Date, nullable=False, default=date.today,
                              info={"label": _l("Date")})
-    amount = money(_l("Amount"))
+    amount = amount_column(_l("Amount"))
     method = db.Column(choice(*PAYMENT_METHODS, name="sale_payment_method"), nullable=False,
                        default="bank transfer", info={"label": _l("Method")})
     reference = db.Column(db.String(100), info={"label": _l("Reference")})
@@ -483,7 +483,7 @@ class Contract(OwnedMixin, db.Model):
                            info={"label": _l("Start")})
     end_date = db.Column(db.Date, info={"label": _l("End")})
     signed_on = db.Column(db.Date, info={"label": _l("Signed on")})
-    value = money(_l("Value"))
+    value = amount_column(_l("Value"))
     currency = db.Column(db.String(3), nullable=False, default=DEFAULT_CURRENCY,
                          info={"label": _l("Currency")})
     payment_terms = db.Column(db.String(200), info={"label": _l("Payment terms")})
@@ -524,7 +524,7 @@ class Expense(OwnedMixin, db.Model):
     category_id = db.Column(db.ForeignKey("sale_expense_category.id"), nullable=False,
                             index=True)
     category = db.relationship(ExpenseCategory, info={"label": _l("Category")})
-    amount = money(_l("Amount"))
+    amount = amount_column(_l("Amount"))
     customer_id = db.Column(db.ForeignKey("crm_customer.id"), index=True)
     customer = db.relationship(Customer, info={"label": _l("Customer")})
     opportunity_id = db.Column(db.ForeignKey("sale_opportunity.id"), index=True)
