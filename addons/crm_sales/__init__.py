@@ -1,5 +1,7 @@
 from core.i18n import mark
 
+from . import hooks  # noqa: F401  (its hook handlers connect on import)
+
 # Text of the manifest, which is shown translated (menus, groups, settings): marked here
 # so that `make translations` puts it in the catalog.
 MANIFEST_TEXT = (

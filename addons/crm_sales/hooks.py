@@ -1,0 +1,1 @@
+"""What Sales adds to other pages: the panels of the 360° customer page."""
