@@ -46,9 +46,11 @@ bench: install
 	$(PY) bench/startup.py
 	$(PY) bench/reminders.py
 	$(PY) bench/customers.py --customers 200000
+	$(PY) bench/sales.py
 	$(PY) bench/startup.py --database-url $(CRM_BENCH_DATABASE_URL) \
 	  && $(PY) bench/reminders.py --database-url $(CRM_BENCH_DATABASE_URL) \
 	  && $(PY) bench/customers.py --customers 1000000 --database-url $(CRM_BENCH_DATABASE_URL) \
+	  && $(PY) bench/sales.py --database-url $(CRM_BENCH_DATABASE_URL) \
 	  || echo "PostgreSQL at $(CRM_BENCH_DATABASE_URL) not reachable: skipped"
 
 clean:
