@@ -1,6 +1,327 @@
-"""The Sales dashboard: forecast and won revenue per month, owner and team."""
-from core.admin import ModelView
+"""The Sales dashboard: forecast and won revenue per month, owner and team, and the
+funnel read from the stage history; plus this month's figures on the home page.
+
+Every figure is a SQL GROUP BY within the record rules (a salesperson sees their own
+deals only). Months are bucketed by extracting year and month, which SQLite and
+PostgreSQL both compile; quarters and years are folded from the months in Python."""
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal
+
+from babel.dates import format_skeleton
+from flask import render_template, request, url_for
+from flask_admin import expose
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import Integer, and_, case, cast, distinct, exists, extract, func, or_, select
+from sqlalchemy.orm import aliased
+
+from addons.crm_sales import money
+from addons.crm_sales.models import Opportunity, Stage, StageChange
+from addons.crm_sales.pipeline import label, money_text
+from core import hooks, permissions
+from core.admin import ModelView, scoped_query
+from core.db import db
+from core.models import Team, User, team_members
+from core.util import int_ids
+
+FORECAST_MONTHS = 12
+PERIODS = {"month": (_l("Month"), 12), "quarter": (_l("Quarter"), 8), "year": (_l("Year"), 5)}
+
+
+# -- periods ------------------------------------------------------------------------------
+
+def add_months(year, month, count):
+    index = year * 12 + month - 1 + count
+    return index // 12, index % 12 + 1
+
+
+def month_name(year, month):
+    return format_skeleton("yMMM", date(year, month, 1), locale=get_locale())
+
+
+def period_of(period, year, month):
+    """The key of the month, quarter or year a month falls in: 2026-03, 2026-Q1, 2026."""
+    if period == "month":
+        return f"{year}-{month:02d}"
+    if period == "quarter":
+        return f"{year}-Q{(month - 1) // 3 + 1}"
+    return str(year)
+
+
+def recent_periods(period, today):
+    """The first day and the (key, label) of the last N periods, the current one last."""
+    count = PERIODS[period][1]
+    if period == "month":
+        months = [add_months(today.year, today.month, n) for n in range(1 - count, 1)]
+        return date(*months[0], 1), [(period_of(period, y, m), month_name(y, m))
+                                     for y, m in months]
+    if period == "quarter":
+        first_month = (today.month - 1) // 3 * 3 + 1
+        starts = [add_months(today.year, first_month, 3 * n) for n in range(1 - count, 1)]
+        return date(*starts[0], 1), [(period_of(period, y, m), period_of(period, y, m))
+                                     for y, m in starts]
+    years = range(today.year - count + 1, today.year + 1)
+    return date(years[0], 1, 1), [(str(year), str(year)) for year in years]
+
+
+def forecast_buckets(today):
+    """(key, label) of the forecast's columns: overdue, the next 12 months, later, and
+    deals without a close date."""
+    months = [add_months(today.year, today.month, n) for n in range(FORECAST_MONTHS)]
+    return ([("overdue", _("Overdue"))]
+            + [(period_of("month", y, m), month_name(y, m)) for y, m in months]
+            + [("later", _("Later")), ("none", _("No date"))])
+
+
+def forecast_bucket(year, month, today):
+    if year is None:
+        return "none"
+    last = add_months(today.year, today.month, FORECAST_MONTHS - 1)
+    if (year, month) < (today.year, today.month):
+        return "overdue"
+    if (year, month) > last:
+        return "later"
+    return period_of("month", year, month)
+
+
+def year_month(column):
+    return (cast(extract("year", column), Integer), cast(extract("month", column), Integer))
+
+
+def memberships():
+    """(team_id, user_id) of every member and leader of a team."""
+    return select(team_members.c.team_id, team_members.c.user_id).union(
+        select(Team.id, Team.leader_id).where(Team.leader_id.is_not(None))).subquery()
+
+
+# -- the figures ------------------------------------------------------------------------------
+
+@dataclass
+class Table:
+    """Figures by row (owner or team) and column (month, quarter...), with totals."""
+
+    columns: list
+    cells: dict = field(default_factory=lambda: defaultdict(lambda: defaultdict(Decimal)))
+    names: dict = field(default_factory=dict)
+
+    def add(self, row, column, amount):
+        self.cells[row][column] += amount
+
+    def rows(self):
+        """(name, {column: amount}, row total) by name."""
+        found = [(self.names.get(row, str(row)), cells, sum(cells.values(), Decimal(0)))
+                 for row, cells in self.cells.items()]
+        return sorted(found, key=lambda item: str(item[0]).lower())
+
+    def column_totals(self):
+        totals = defaultdict(Decimal)
+        for cells in self.cells.values():
+            for column, amount in cells.items():
+                totals[column] += amount
+        return totals
+
+
+def expected(amount_x_probability):
+    """Expected revenue from SUM(amount x probability): divided by 100 here, in
+    Decimal, rounded half-up to cents."""
+    return money.cents(money.to_decimal(amount_x_probability or 0) / 100)
+
+
+class Figures:
+    """The dashboard's numbers for the user, narrowed by the chosen owner or team."""
+
+    def __init__(self, user, today, owner_id=None, team_id=None):
+        self.user, self.today = user, today
+        self.conditions = []
+        if owner_id is not None:
+            self.conditions.append(Opportunity.owner_id == owner_id)
+        if team_id is not None:
+            teams = memberships()
+            self.conditions.append(Opportunity.owner_id.in_(
+                select(teams.c.user_id).where(teams.c.team_id == team_id)))
+
+    def within_rules(self, statement):
+        return permissions.apply_rules(statement.where(*self.conditions), Opportunity, self.user)
+
+    def forecast(self):
+        """(by owner, by team) of expected revenue of open deals by close month."""
+        buckets = forecast_buckets(self.today)
+        owners, teams = Table(buckets), Table(buckets)
+        year, month = year_month(Opportunity.expected_close)
+        worth = func.sum(Opportunity.amount * Opportunity.probability)
+        open_deals = Opportunity.stage_id.in_(select(Stage.id).where(Stage.kind == "open"))
+        by_owner = self.within_rules(select(Opportunity.owner_id, year, month, worth)
+                                     .where(open_deals)).group_by(Opportunity.owner_id, year,
+                                                                  month)
+        for owner_id, y, m, amount in db.session.execute(by_owner):
+            owners.add(owner_id, forecast_bucket(y, m, self.today), expected(amount))
+        team = memberships()
+        by_team = self.within_rules(
+            select(team.c.team_id, year, month, worth).select_from(Opportunity)
+            .outerjoin(team, team.c.user_id == Opportunity.owner_id).where(open_deals)) \
+            .group_by(team.c.team_id, year, month)
+        for team_id, y, m, amount in db.session.execute(by_team):
+            teams.add(team_id, forecast_bucket(y, m, self.today), expected(amount))
+        return self.named(owners, teams)
+
+    def won(self, period):
+        """(by owner, by team) of won revenue per period, over the last few periods."""
+        start, columns = recent_periods(period, self.today)
+        owners, teams = Table(columns), Table(columns)
+        year, month = year_month(Opportunity.closed_on)
+        worth = func.sum(Opportunity.amount)
+        won_deals = and_(Opportunity.stage_id.in_(select(Stage.id).where(Stage.kind == "won")),
+                         Opportunity.closed_on >= start)
+        by_owner = self.within_rules(select(Opportunity.owner_id, year, month, worth)
+                                     .where(won_deals)).group_by(Opportunity.owner_id, year,
+                                                                 month)
+        for owner_id, y, m, amount in db.session.execute(by_owner):
+            owners.add(owner_id, period_of(period, y, m), money.to_decimal(amount))
+        team = memberships()
+        by_team = self.within_rules(
+            select(team.c.team_id, year, month, worth).select_from(Opportunity)
+            .outerjoin(team, team.c.user_id == Opportunity.owner_id).where(won_deals)) \
+            .group_by(team.c.team_id, year, month)
+        for team_id, y, m, amount in db.session.execute(by_team):
+            teams.add(team_id, period_of(period, y, m), money.to_decimal(amount))
+        return self.named(owners, teams)
+
+    def named(self, owners, teams):
+        """Fill in the names of the rows: one query for the users, one for the teams."""
+        user_ids = [i for i in owners.cells if i is not None]
+        users = db.session.execute(select(User.id, User.full_name, User.username)
+                                   .where(User.id.in_(user_ids))).all() if user_ids else []
+        owners.names = {uid: full or username for uid, full, username in users}
+        owners.names[None] = _("No owner")
+        team_ids = [i for i in teams.cells if i is not None]
+        teams.names = dict(db.session.execute(select(Team.id, Team.name)
+                                              .where(Team.id.in_(team_ids))).all()) \
+            if team_ids else {}
+        teams.names[None] = _("No team")
+        return owners, teams
+
+    def funnel(self, start):
+        """Per stage: the deals that entered it since ``start`` and how many of them went
+        on to a later stage (by sequence, lost stages not counting as progress)."""
+        entry, later = aliased(StageChange), aliased(StageChange)
+        this_stage, later_stage = aliased(Stage), aliased(Stage)
+        went_on = exists().where(
+            later.opportunity_id == entry.opportunity_id, later.at >= entry.at,
+            later.to_stage_id == later_stage.id, later_stage.sequence > this_stage.sequence,
+            later_stage.kind != "lost")
+        statement = self.within_rules(
+            select(entry.to_stage_id, func.count(distinct(entry.opportunity_id)),
+                   func.count(distinct(case((went_on, entry.opportunity_id)))))
+            .select_from(entry)
+            .join(this_stage, this_stage.id == entry.to_stage_id)
+            .join(Opportunity, Opportunity.id == entry.opportunity_id)
+            .where(entry.at >= datetime.combine(start, time.min))) \
+            .group_by(entry.to_stage_id)
+        counts = {stage_id: (entered, on) for stage_id, entered, on
+                  in db.session.execute(statement)}
+        stages = db.session.scalars(select(Stage).order_by(Stage.sequence, Stage.id)).all()
+        rows = []
+        for stage in stages:
+            entered, went = counts.get(stage.id, (0, 0))
+            open_stage = stage.kind == "open"
+            rows.append({"stage": label(stage), "kind": stage.kind, "entered": entered,
+                         "went_on": went if open_stage else None,
+                         "rate": round(100 * went / entered) if open_stage and entered
+                         else None})
+        return rows
+
+    def this_month(self):
+        """(expected revenue of open deals closing this month, won this month) of the
+        user's own deals: the home page panel."""
+        first = self.today.replace(day=1)
+        following = date(*add_months(first.year, first.month, 1), 1)
+        kinds = select(Stage.id, Stage.kind).subquery()
+        statement = self.within_rules(
+            select(func.sum(case((and_(kinds.c.kind == "open",
+                                       Opportunity.expected_close >= first,
+                                       Opportunity.expected_close < following),
+                                  Opportunity.amount * Opportunity.probability), else_=0)),
+                   func.sum(case((and_(kinds.c.kind == "won", Opportunity.closed_on >= first,
+                                       Opportunity.closed_on < following),
+                                  Opportunity.amount), else_=0)))
+            .join(kinds, kinds.c.id == Opportunity.stage_id)
+            .where(Opportunity.owner_id == self.user.id,
+                   or_(kinds.c.kind == "open", Opportunity.closed_on >= first)))
+        forecast, won = db.session.execute(statement).one()
+        return expected(forecast), money.cents(money.to_decimal(won or 0))
+
+
+# -- the screen ------------------------------------------------------------------------------
+
+def bars(values):
+    """[(key, label, amount, width %)] for bars drawn with plain HTML."""
+    largest = max([amount for _key, _label, amount in values] + [Decimal(0)])
+    return [(key, text, amount, float(amount / largest * 100) if largest else 0.0)
+            for key, text, amount in values]
 
 
 class DashboardView(ModelView):
-    pass
+    """Forecast, won revenue and funnel on one page, with period, owner and team
+    filters."""
+
+    # Figures only: the form pages a screen inherits stay switched off here.
+    allow_create = allow_edit = allow_delete = allow_export = allow_import = False
+    can_view_details = False
+
+    @expose("/")
+    def index_view(self):
+        period = request.args.get("period") if request.args.get("period") in PERIODS \
+            else "month"
+        owners = scoped_query(User, Opportunity).order_by(User.username).all()
+        teams = self.visible_teams()
+        owner_id = next((u.id for u in owners if [u.id] == int_ids([request.args.get(
+            "owner", "")])), None)
+        team_id = next((t.id for t in teams if [t.id] == int_ids([request.args.get(
+            "team", "")])), None)
+        figures = Figures(current_user, date.today(), owner_id, team_id)
+        forecast_owners, forecast_teams = figures.forecast()
+        won_owners, won_teams = figures.won(period)
+        start, _columns = recent_periods(period, figures.today)
+        forecast_totals = forecast_owners.column_totals()
+        won_totals = won_owners.column_totals()
+        return self.render(
+            "crm_sales/dashboard.html", period=period, periods=PERIODS, owners=owners,
+            teams=teams, owner_id=owner_id, team_id=team_id, start=start,
+            forecast_owners=forecast_owners, forecast_teams=forecast_teams,
+            forecast_totals=forecast_totals,
+            forecast_bars=bars([(key, text, forecast_totals[key])
+                                for key, text in forecast_owners.columns]),
+            won_owners=won_owners, won_teams=won_teams, won_totals=won_totals,
+            won_bars=bars([(key, text, won_totals[key]) for key, text in won_owners.columns]),
+            funnel=figures.funnel(start), money=money_text,
+            user_name=lambda user: user.full_name or user.username)
+
+    @staticmethod
+    def visible_teams():
+        """All teams for those who see every deal; otherwise the user's own teams."""
+        query = db.session.query(Team).order_by(Team.name)
+        if permissions.scope(current_user, "Opportunity") != "all":
+            mine = memberships()
+            query = query.filter(Team.id.in_(select(mine.c.team_id)
+                                             .where(mine.c.user_id == current_user.id)))
+        return query.all()
+
+
+# -- the home page ---------------------------------------------------------------------------
+
+@hooks.connect("dashboard.panels")
+def sales_this_month():
+    """This month's forecast and won amounts of the user's own deals."""
+    user = current_user
+    if not permissions.permits(user, "Opportunity", "r"):
+        return None
+    forecast, won = Figures(user, date.today()).this_month()
+    return {"title": _("My sales this month"),
+            "html": Markup(render_template(
+                "crm_sales/opportunity_home_panel.html", forecast=money_text(forecast),
+                won=money_text(won), link=url_for("sales_dashboard.index_view")))}
