@@ -433,7 +433,7 @@ def snippet(form):
     return "\n".join([
         f'<form action="{escape(action_url)}" method="post" accept-charset="UTF-8">',
         field(_("Your name") + " *", '<input name="name" maxlength="100" required>'),
-        field(_("Company"), '<input name="company" maxlength="200">'),
+        field(_("Company name"), '<input name="company" maxlength="200">'),
         field(_("Email"), '<input type="email" name="email" maxlength="254">'),
         field(_("Phone"), '<input type="tel" name="phone" maxlength="40">'),
         field(_("Message"), '<textarea name="message" rows="5" maxlength="5000"></textarea>'),

@@ -152,7 +152,7 @@ class Lead(OwnedMixin, db.Model):
     id = db.Column(db.Integer, primary_key=True)
     name = db.Column(db.String(100), nullable=False, index=True,
                      info={"label": _l("Contact name")})
-    company = db.Column(db.String(200), index=True, info={"label": _l("Company")})
+    company = db.Column(db.String(200), index=True, info={"label": _l("Company name")})
     title = db.Column(db.String(100), info={"label": _l("Job title")})
     phone = db.Column(db.String(40), index=True, info={"label": _l("Phone")})
     email = db.Column(db.String(254), index=True, info={"label": _l("Email")})
@@ -253,9 +253,9 @@ class StageChange(db.Model):
         "stage_changes", lazy="dynamic", cascade="all, delete-orphan", passive_deletes=True))
     from_stage_id = db.Column(db.ForeignKey("sale_stage.id"), index=True)
     from_stage = db.relationship(Stage, foreign_keys=[from_stage_id],
-                                 info={"label": _l("From")})
+                                 info={"label": _l("From stage")})
     to_stage_id = db.Column(db.ForeignKey("sale_stage.id"), nullable=False, index=True)
-    to_stage = db.relationship(Stage, foreign_keys=[to_stage_id], info={"label": _l("To")})
+    to_stage = db.relationship(Stage, foreign_keys=[to_stage_id], info={"label": _l("To stage")})
     user_id = db.Column(db.ForeignKey("core_user.id"), index=True)
     user = db.relationship(User, info={"label": _l("By")})
     at = db.Column(db.DateTime, nullable=False, index=True, info={"label": _l("When")})

@@ -84,7 +84,7 @@ def problems(values):
         found.append(_("Please give your name."))
     if values["email"] and not EMAIL.match(values["email"]):
         found.append(_("The email address does not look right."))
-    labels = {"name": _("Your name"), "company": _("Company"), "email": _("Email"),
+    labels = {"name": _("Your name"), "company": _("Company name"), "email": _("Email"),
               "phone": _("Phone"), "message": _("Message")}
     for name, most in FIELDS.items():
         if len(values[name]) > most:
