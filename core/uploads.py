@@ -1,7 +1,9 @@
-"""Files users upload, checked and kept under instance/uploads/ until used.
+"""Files users upload, checked and kept under instance/<area>/: instance/uploads/ until
+used (imports), instance/attachments/ for files kept with a record (receipts).
 
 A file is accepted only with an allowed extension whose content looks like that kind
 of file; it is stored under a random name, never the name the browser sent."""
+import mimetypes
 import re
 import secrets
 from pathlib import Path
@@ -10,46 +12,70 @@ from flask import current_app
 from flask_babel import gettext as _
 
 # What the first bytes of an allowed file look like.
-SIGNATURES = {"xlsx": (b"PK\x03\x04",), "pdf": (b"%PDF-",)}
+SIGNATURES = {
+    "xlsx": (b"PK\x03\x04",),
+    "pdf": (b"%PDF-",),
+    "png": (b"\x89PNG\r\n\x1a\n",),
+    "jpg": (b"\xff\xd8\xff",),
+    "jpeg": (b"\xff\xd8\xff",),
+}
+HEAD = max(len(signature) for signatures in SIGNATURES.values() for signature in signatures)
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}\.[a-z0-9]{1,8}$")
+UPLOADS = "uploads"
+AREAS = (UPLOADS, "attachments")
 
 
 class UploadRefused(Exception):
     """An upload that is not accepted; the text says why."""
 
 
-def folder():
-    path = Path(current_app.instance_path) / "uploads"
+def folder(area=UPLOADS):
+    if area not in AREAS:
+        raise ValueError(f"unknown upload area {area!r}")
+    path = Path(current_app.instance_path) / area
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def store(file, extensions):
-    """Keep an uploaded file; returns its token (random name + extension)."""
+def check(file, extensions):
+    """The file's extension if it is one of ``extensions`` and its content matches it;
+    raises UploadRefused otherwise. Leaves the file ready to be read again."""
     extension = Path(file.filename or "").suffix.lower().lstrip(".")
     if extension not in extensions:
         raise UploadRefused(_("Choose a file ending in %(endings)s.",
                               endings=", ".join("." + e for e in extensions)))
-    head = file.stream.read(8)
+    head = file.stream.read(HEAD)
     file.stream.seek(0)
     if extension in SIGNATURES and not head.startswith(SIGNATURES[extension]):
         raise UploadRefused(_("The file's content is not %(kind)s.", kind=extension.upper()))
     if b"\x00" in head and extension not in SIGNATURES:
         raise UploadRefused(_("The file is not text."))
+    return extension
+
+
+def store(file, extensions, area=UPLOADS):
+    """Keep an uploaded file; returns its token (random name + extension)."""
+    extension = check(file, extensions)
     token = f"{secrets.token_urlsafe(18)}.{extension}"
-    file.save(folder() / token)
+    file.save(folder(area) / token)
     return token
 
 
-def existing(token):
-    if not TOKEN.match(token) or not (folder() / token).is_file():
+def existing(token, area=UPLOADS):
+    if not TOKEN.match(token or "") or not (folder(area) / token).is_file():
         raise UploadRefused(_("The uploaded file is gone; upload it again."))
     return token
 
 
-def path_of(token):
-    return folder() / existing(token)
+def path_of(token, area=UPLOADS):
+    return folder(area) / existing(token, area)
 
 
-def discard(token):
-    (folder() / existing(token)).unlink(missing_ok=True)
+def mimetype_of(token):
+    """The content type a kept file is sent with, from its (checked) extension."""
+    return mimetypes.guess_type(f"file.{token.rsplit('.', 1)[-1]}")[0] \
+        or "application/octet-stream"
+
+
+def discard(token, area=UPLOADS):
+    (folder(area) / existing(token, area)).unlink(missing_ok=True)

@@ -1,6 +1,309 @@
-"""Expenses and other income, approved by a manager."""
+"""Expenses and other income, with a receipt, approved by a manager.
+
+draft -> submitted (by the owner) -> approved or refused (by a sales manager who can
+see it, never for their own expense unless an administrator). Submitted and approved
+expenses are no longer edited; a refused one may be corrected and submitted again."""
+from datetime import date
+
+from flask import abort, current_app, flash, g, redirect, request, send_file
+from flask_admin import expose
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup, escape
+from sqlalchemy import extract, func, select
+from sqlalchemy.orm import joinedload
+from wtforms import FileField
+from wtforms.validators import ValidationError
+
+from addons.crm_sales.models import Expense, ExpenseCategory
+from addons.crm_sales.orders import amount_text, keep_an_owner, more_than_zero
+from core import notifications, permissions, uploads
 from core.admin import ModelView
+from core.db import db
+from core.i18n import LANGUAGES
+from core.models import utcnow
+from core.util import int_ids
+
+AREA = "attachments"                        # instance/attachments/<random token>
+RECEIPT_TYPES = ("pdf", "png", "jpg", "jpeg")
+LOCKED = ("submitted", "approved")          # states in which an expense is not edited
+MANAGERS = "sales_manager"
+
+
+def is_manager(user):
+    return user.is_admin or any(group.code == MANAGERS for group in user.groups)
+
+
+def category_of_kind(form, field):
+    """An income needs an income category, an expense an expense category."""
+    category, kind = field.data, form.kind.data
+    if category is not None and kind and category.kind != kind:
+        raise ValidationError(_("%(category)s is a category of %(kind)s entries.",
+                                category=_(category.name), kind=_(category.kind)))
+
+
+def opportunity_of_customer(form, field):
+    opportunity, customer = field.data, form.customer.data
+    if opportunity is not None and customer is not None \
+            and opportunity.customer_id != customer.id:
+        raise ValidationError(_("This opportunity is another customer's."))
+
+
+def receipt_file():
+    """The uploaded receipt of this request, or None when no file was chosen."""
+    file = request.files.get("receipt")
+    return file if file is not None and file.filename else None
+
+
+def acceptable_receipt(form, field):
+    file = receipt_file()
+    if file is not None:
+        try:
+            uploads.check(file, RECEIPT_TYPES)
+        except uploads.UploadRefused as refused:
+            raise ValidationError(str(refused)) from None
 
 
 class ExpenseView(ModelView):
-    pass
+    column_list = ["expense_date", "kind", "category", "amount", "description", "customer",
+                   "state", "owner"]
+    column_sortable_list = ["expense_date", "kind", ("category", "category.name"), "amount",
+                            "state", ("owner", "owner.username")]
+    column_searchable_list = ["description"]
+    column_filters = ["expense_date", "kind", "state", "amount", "category.name",
+                      "customer.name", "owner.username"]
+    column_details_list = ["expense_date", "kind", "category", "amount", "description",
+                           "customer", "opportunity", "attachment_name", "state", "owner",
+                           "approved_by", "approved_at", "created_at"]
+    column_export_list = ["expense_date", "kind", "category", "amount", "description",
+                          "customer", "opportunity", "state", "owner", "approved_by",
+                          "approved_at"]
+    column_labels = {"attachment_name": _l("Receipt")}
+    column_default_sort = ("expense_date", True)
+    form_columns = ["expense_date", "kind", "category", "amount", "customer", "opportunity",
+                    "description", "owner", "receipt"]
+    form_extra_fields = {"receipt": FileField(
+        _l("Receipt"), validators=[acceptable_receipt],
+        description=_l("PDF, PNG or JPEG. A new file replaces the one kept."))}
+    form_args = {"amount": {"validators": [more_than_zero(_l("The amount must be more than 0."))]},
+                 "category": {"validators": [category_of_kind]},
+                 "opportunity": {"validators": [opportunity_of_customer]}}
+    # Categories are few: a plain select, which the page narrows to the chosen kind.
+    form_ajax_refs = {"customer": {"fields": ["name"], "page_size": 10},
+                      "opportunity": {"fields": ["name"], "page_size": 10},
+                      "owner": {"fields": ["username"], "page_size": 10}}
+    list_template = "crm_sales/expense_list.html"
+    create_template = "crm_sales/expense_create.html"
+    edit_template = "crm_sales/expense_edit.html"
+
+    column_formatters = {
+        "amount": lambda view, context, expense, name: amount_text(expense.amount),
+    }
+    column_formatters_detail = {
+        **column_formatters,
+        "attachment_name": lambda view, context, expense, name: view.receipt_link(expense),
+    }
+
+    def get_query(self):
+        return super().get_query().options(joinedload(Expense.category),
+                                           joinedload(Expense.owner))
+
+    def receipt_link(self, expense):
+        if not expense.attachment_token:
+            return ""
+        return Markup('<a href="{}" class="crm-receipt"><i class="fa fa-paperclip"></i> {}</a>').format(
+            self.get_url(".attachment_view", id=expense.id), escape(expense.attachment_name))
+
+    def render(self, template, **kwargs):
+        if template in (self.create_template, self.edit_template):
+            kwargs["category_kinds"] = {str(row.id): row.kind for row in db.session.execute(
+                select(ExpenseCategory.id, ExpenseCategory.kind))}
+        return super().render(template, **kwargs)
+
+    # -- editing: not once submitted; the receipt kept under a random name ------------------
+
+    @expose("/edit/", methods=("GET", "POST"))
+    def edit_view(self):
+        expense = self.get_one(request.args.get("id", ""))
+        if expense.state in LOCKED:
+            flash(_("This expense is %(state)s: it can no longer be changed.",
+                    state=_(expense.state)), "error")
+            return redirect(self.get_url(".details_view", id=expense.id))
+        return super().edit_view()
+
+    def on_model_change(self, form, model, is_created):
+        file = receipt_file()
+        if file is not None:
+            g.expense_old_receipt = None if is_created else model.attachment_token
+            # Written now, named by a random token; removed again if the save fails.
+            model.attachment_token = g.expense_new_receipt = uploads.store(
+                file, RECEIPT_TYPES, area=AREA)
+            model.attachment_name = (file.filename or "").replace("\\", "/").rsplit("/", 1)[-1][:255]
+        if model.opportunity is not None and model.customer is None:
+            model.customer = model.opportunity.customer
+        keep_an_owner(model)
+
+    def after_model_change(self, form, model, is_created):
+        old = g.pop("expense_old_receipt", None)
+        g.pop("expense_new_receipt", None)
+        if old:
+            _discard(old)
+
+    def create_model(self, form):
+        return self._removing_receipt_on_failure(super().create_model(form))
+
+    def update_model(self, form, model):
+        return self._removing_receipt_on_failure(super().update_model(form, model))
+
+    @staticmethod
+    def _removing_receipt_on_failure(result):
+        new = g.pop("expense_new_receipt", None)
+        if not result and new:
+            _discard(new)
+        return result
+
+    def on_model_delete(self, model):
+        if model.state in LOCKED:
+            raise ValidationError(_("This expense is %(state)s: it cannot be deleted.",
+                                    state=_(model.state)))
+
+    def after_model_delete(self, model):
+        if model.attachment_token:
+            _discard(model.attachment_token)
+
+    @expose("/attachment/")
+    def attachment_view(self):
+        """The receipt, to users who may read the expense (404 to anyone else)."""
+        expense = self.get_one(request.args.get("id", ""))
+        if not expense.attachment_token:
+            abort(404)
+        try:
+            path = uploads.path_of(expense.attachment_token, area=AREA)
+        except uploads.UploadRefused:
+            abort(404)
+        return send_file(path, mimetype=uploads.mimetype_of(expense.attachment_token),
+                         as_attachment=True,
+                         download_name=expense.attachment_name or path.name)
+
+    # -- submit, approve, refuse ------------------------------------------------------------------
+
+    def detail_buttons(self, expense):
+        buttons = []
+        if not self.can_edit:
+            return buttons
+        if expense.state in ("draft", "refused") and self.may_submit(expense):
+            buttons.append({"label": _("Submit"), "icon": "fa-paper-plane", "post": True,
+                            "url": self.get_url(".submit_view", id=expense.id)})
+        if expense.state == "submitted" and self.decision_refusal(expense) is None:
+            buttons.append({"label": _("Approve"), "icon": "fa-check", "post": True,
+                            "style": "btn-outline-success",
+                            "url": self.get_url(".approve_view", id=expense.id)})
+            buttons.append({"label": _("Refuse"), "icon": "fa-times", "post": True,
+                            "style": "btn-outline-danger",
+                            "url": self.get_url(".refuse_view", id=expense.id),
+                            "confirm": _("Refuse this expense?")})
+        return buttons
+
+    @staticmethod
+    def may_submit(expense):
+        return expense.owner_id == current_user.id or current_user.is_admin
+
+    @staticmethod
+    def decision_refusal(expense):
+        """Why the current user may not approve or refuse the expense, or None."""
+        if not is_manager(current_user):
+            return _("Only a sales manager may approve or refuse expenses.")
+        if expense.owner_id == current_user.id and not current_user.is_admin:
+            return _("You cannot approve or refuse your own expense.")
+        return None
+
+    @expose("/submit/", methods=("POST",))
+    def submit_view(self):
+        expense = self._locked_expense()
+        if not self.may_submit(expense):
+            flash(_("Only its owner may submit an expense."), "error")
+        elif expense.state not in ("draft", "refused"):
+            flash(_("This expense is already %(state)s.", state=_(expense.state)), "error")
+        else:
+            expense.state = "submitted"
+            db.session.commit()
+            flash(_("Expense submitted for approval."), "success")
+        return redirect(self.get_url(".details_view", id=expense.id))
+
+    @expose("/approve/", methods=("POST",))
+    def approve_view(self):
+        return self._decide("approved")
+
+    @expose("/refuse/", methods=("POST",))
+    def refuse_view(self):
+        return self._decide("refused")
+
+    def _decide(self, state):
+        expense = self._locked_expense()
+        refusal = self.decision_refusal(expense)
+        if refusal is None and expense.state != "submitted":
+            refusal = _("Only a submitted expense can be approved or refused.")
+        if refusal:
+            flash(refusal, "error")
+            return redirect(self.get_url(".details_view", id=expense.id))
+        expense.state = state
+        if state == "approved":
+            expense.approved_by_id, expense.approved_at = current_user.id, utcnow()
+        self._tell_owner(expense)
+        db.session.commit()
+        flash(_("Expense approved.") if state == "approved" else _("Expense refused."),
+              "success")
+        return redirect(self.get_url(".details_view", id=expense.id))
+
+    def _tell_owner(self, expense):
+        owner = expense.owner
+        if owner is None or owner.id == current_user.id:
+            return
+        language = owner.language if owner.language in LANGUAGES else \
+            current_app.extensions["crm"].settings.default_language
+        with force_locale(language):
+            title = (_("Expense approved: %(description)s", description=expense.description)
+                     if expense.state == "approved" else
+                     _("Expense refused: %(description)s", description=expense.description))
+        notifications.notify(owner.id, title, link=self.get_url(".details_view", id=expense.id),
+                             key=f"expense:{expense.id}:{expense.state}:{utcnow().isoformat()}")
+
+    def _locked_expense(self):
+        ids = int_ids([request.args.get("id", "")])
+        expense = self.get_query().filter(Expense.id == ids[0]).with_for_update(
+            of=Expense).one_or_none() if ids else None
+        if expense is None:
+            abort(404)
+        return expense
+
+    # -- totals of approved entries per month and category --------------------------------------
+
+    @expose("/summary/")
+    def summary_view(self):
+        year = next(iter(int_ids([request.args.get("year", "")])), None) or date.today().year
+        year_of, month_of = extract("year", Expense.expense_date), extract("month", Expense.expense_date)
+        statement = permissions.apply_rules(
+            select(month_of.label("month"), ExpenseCategory.kind, ExpenseCategory.name,
+                   func.sum(Expense.amount).label("total"))
+            .join(Expense.category)
+            .where(Expense.state == "approved", year_of == year)
+            .group_by(month_of, ExpenseCategory.kind, ExpenseCategory.name)
+            .order_by(ExpenseCategory.kind, ExpenseCategory.name, month_of), Expense)
+        table = {}
+        for month, kind, name, total in db.session.execute(statement):
+            row = table.setdefault((kind, name), [0] * 13)
+            row[int(month) - 1] += total
+            row[12] += total
+        kinds = {kind: [sum(row[index] for (k, _n), row in table.items() if k == kind)
+                        for index in range(13)] for kind in ("expense", "income")}
+        return self.render("crm_sales/expense_summary.html", year=year, table=table,
+                           kinds=kinds, amount=amount_text)
+
+
+def _discard(token):
+    try:
+        uploads.discard(token, area=AREA)
+    except uploads.UploadRefused:
+        pass   # already gone
