@@ -144,7 +144,10 @@ def check_screen(client, app, view, who, letters, problems):
     expected = count(app, view.model)
     expect("list", client.get(f"{url}/"), "r")
     expect("detail", client.get(f"{url}/details/?id={record_id}"), "r")
-    expect("export", client.get(f"{url}/export/csv/"), "x")
+    if view.allow_export:
+        expect("export", client.get(f"{url}/export/csv/"), "x")
+    elif outcome(client.get(f"{url}/export/csv/")) == "ok":
+        problems.append(f"{who} export {url}: ok, but the screen offers no export")
     for name in (view._form_ajax_refs or {}):
         expect(f"lookup {name}", client.get(f"{url}/ajax/lookup/?name={name}&query="), "r")
     if view.allow_create and view.allow_import:
