@@ -50,3 +50,49 @@ def compute(document):
 
 def largest_discount(document):
     return max((to_decimal(line.discount) for line in document.lines), default=Decimal(0))
+
+
+# The amount in Chinese capital numerals (大写), as printed on Chinese business papers
+# next to the figures, so that no one can alter them: 12,345.60 -> 壹万贰仟叁佰肆拾伍元陆角整.
+DIGITS = "零壹贰叁肆伍陆柒捌玖"
+SMALL_UNITS = ("", "拾", "佰", "仟")
+LARGE_UNITS = ("", "万", "亿", "万亿")
+
+
+def in_chinese_words(amount):
+    value = cents(amount)
+    sign = "负" if value < 0 else ""
+    yuan, fen_total = divmod(int(abs(value) * 100), 100)
+    jiao, fen = divmod(fen_total, 10)
+    words = _integer_in_words(yuan) + "元" if yuan else ""
+    if not jiao and not fen:
+        return sign + (words or "零元") + "整"
+    if jiao:
+        words += DIGITS[jiao] + "角"
+    elif yuan:
+        words += "零"            # 壹元零伍分
+    words += DIGITS[fen] + "分" if fen else "整"
+    return sign + words
+
+
+def _integer_in_words(number):
+    """Digits with their units, one 零 for any run of zeros inside the number, and 万 /
+    亿 after each group of four that is not all zeros."""
+    digits = str(number)
+    words, zero_pending, group_has_digits = "", False, False
+    for index, character in enumerate(digits):
+        position = len(digits) - 1 - index
+        digit = int(character)
+        if digit == 0:
+            zero_pending = True
+        else:
+            if zero_pending and words:
+                words += "零"
+            zero_pending = False
+            words += DIGITS[digit] + SMALL_UNITS[position % 4]
+            group_has_digits = True
+        if position % 4 == 0 and position > 0:
+            if group_has_digits:
+                words += LARGE_UNITS[position // 4]
+            group_has_digits = False
+    return words

@@ -1,6 +1,793 @@
-"""Quotes: lines, totals, versions, approval, PDF, sending, the order they become."""
-from core.admin import ModelView
+"""Quotes: lines, totals, versions, approval, PDF, sending, the order they become.
+
+A quote changes only while it is a draft. Sending it (by email, or marking it sent by
+hand) freezes it; the customer's answer accepts or rejects it; the daily job expires it
+when its validity date passes. "Revise" makes the next version (same number, version
++ 1) as a new draft and keeps the old one, marked "revised". A quote whose largest line
+discount is above the setting ``approval_discount`` needs a sales manager's approval
+before it can be sent. Totals are worked out by money.compute on every save
+(models.py), never typed in."""
+import re
+from datetime import date, timedelta
+from decimal import Decimal
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_admin import expose
+from flask_admin.form.widgets import RenderTemplateWidget
+from flask_admin.model.form import InlineFormAdmin
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import func, inspect, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
+from wtforms import DecimalField, StringField
+from wtforms.validators import Length, Optional, StopValidation, ValidationError
+
+from addons.crm_contacts.labels import looks_chinese
+from addons.crm_contacts.views import prefill_customer
+from addons.crm_sales import money
+from addons.crm_sales.models import (Opportunity, OrderLine, Product, Quote, QuoteLine,
+                                     SalesOrder)
+from addons.crm_sales.products import price_for
+from core import company, options, outbox, pdf, permissions, security
+from core.admin import ModelView, ScopedAjaxLoader, scoped_query
+from core.db import db
+from core.models import utcnow
+from core.util import int_ids
+
+ADDON = "crm_sales"
+REVISABLE = ("sent", "rejected", "expired")
+SENDABLE = ("draft", "sent")          # a sent quote may be emailed again
+LARGEST_AMOUNT = Decimal("999999999999.99")   # what a MONEY column (14, 2) holds
+LARGEST_QUANTITY = Decimal("999999999.999")   # QUANTITY (12, 3)
+EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+
+
+# -- amounts as people read them --------------------------------------------------------
+
+def amount_text(value, currency=None):
+    """12345.6 -> "12,345.60" (with the currency code in front when given)."""
+    text = f"{money.cents(value):,.2f}"
+    return f"{currency} {text}" if currency else text
+
+
+def number_text(value):
+    """A quantity or a percentage without useless zeros: 2.000 -> "2", 12.50 -> "12.5"."""
+    value = money.to_decimal(value)
+    if value == value.to_integral_value():
+        return f"{value.quantize(Decimal(1)):,}"
+    return f"{value.normalize():,f}"
+
+
+# -- rules of the quote's life ------------------------------------------------------------
+
+def is_sales_manager(user):
+    return user.is_admin or any(group.code == "sales_manager" for group in user.groups)
+
+
+def approval_limit():
+    return Decimal(options.get(ADDON, "approval_discount"))
+
+
+def needs_approval(quote):
+    return money.largest_discount(quote) > approval_limit()
+
+
+def sending_problem(quote):
+    """Why the quote cannot be sent now, or None."""
+    if quote.state not in SENDABLE:
+        return _("A quote in state %(state)s cannot be sent.", state=_(quote.state))
+    if not quote.lines:
+        return _("Add at least one line before sending the quote.")
+    if needs_approval(quote) and quote.approval != "approved":
+        return _("A discount of %(discount)s %% is above the %(limit)s %% that needs a sales "
+                 "manager's approval: request approval and wait for it before sending.",
+                 discount=number_text(money.largest_discount(quote)),
+                 limit=number_text(approval_limit()))
+    return None
+
+
+def set_sent(quote):
+    quote.state = "sent"
+    quote.sent_at = utcnow()
+
+
+def lines_changed(session, quote):
+    """Did this save add, change or remove any of the quote's lines?"""
+    for line in quote.lines:
+        state = inspect(line)
+        if state.transient or state.pending or session.is_modified(line):
+            return True
+    return any(isinstance(record, QuoteLine) and record.quote_id == quote.id
+               for record in session.deleted)
+
+
+def settle_approval(quote, changed):
+    """After the lines were saved: a quote within the limit needs no approval; one above
+    it whose lines changed must be approved again (the manager approved those lines, not
+    these). A pending request stays pending: the manager will see the current lines."""
+    if not needs_approval(quote):
+        quote.approval = "not needed"
+    elif changed and quote.approval in ("approved", "refused"):
+        quote.approval = "not needed"
+    else:
+        return
+    quote.approved_by, quote.approved_at = None, None
+
+
+def approval_text(quote):
+    """The approval as shown: "not needed" above the limit reads "to be requested"."""
+    if quote.approval == "not needed" and quote.state == "draft" and needs_approval(quote):
+        return _("to be requested")
+    return _(quote.approval)
+
+
+def fill_line_defaults(session, quote):
+    """What a line left blank takes from its product: price (the customer's price list),
+    tax rate and name. Runs before the flush, which needs every amount."""
+    for index, line in enumerate(quote.lines, start=1):
+        line.sequence = index * 10
+        product = line.product
+        if line.unit_price is None and product is not None:
+            line.unit_price = price_for(session, product, quote.customer, on=quote.quote_date)
+        if line.tax_rate is None:
+            line.tax_rate = product.tax_rate if product is not None else 0
+        if line.discount is None:
+            line.discount = 0
+        if not (line.description or "").strip() and product is not None:
+            line.description = product.name
+
+
+def next_version(session, quote):
+    """A new draft: the same number, the next version, the same lines."""
+    latest = session.scalar(select(func.max(Quote.version)).where(Quote.number == quote.number))
+    today = date.today()
+    revision = Quote(
+        number=quote.number, version=latest + 1, previous=quote, customer=quote.customer,
+        contact=quote.contact, opportunity=quote.opportunity, quote_date=today,
+        valid_until=today + timedelta(days=options.get(ADDON, "quote_validity_days")),
+        currency=quote.currency, terms=quote.terms, notes=quote.notes, owner=quote.owner,
+        state="draft", approval="not needed")
+    for line in quote.lines:
+        revision.lines.append(QuoteLine(
+            sequence=line.sequence, product=line.product, description=line.description,
+            quantity=line.quantity, unit_price=line.unit_price, discount=line.discount,
+            tax_rate=line.tax_rate))
+    return revision
+
+
+def order_from_quote(quote):
+    """A sales order for an accepted quote: its customer, currency, owner and lines."""
+    order = SalesOrder(customer=quote.customer, quote=quote, currency=quote.currency,
+                       owner=quote.owner, order_date=date.today(),
+                       notes=_("From quote %(quote)s", quote=quote.title))
+    for line in quote.lines:
+        order.lines.append(OrderLine(
+            sequence=line.sequence, product=line.product, description=line.description,
+            quantity=line.quantity, unit_price=line.unit_price, discount=line.discount,
+            tax_rate=line.tax_rate))
+    return order
+
+
+# -- the printed quote --------------------------------------------------------------------
+
+def join_places(parts):
+    """Chinese places run together (广东省深圳市); Latin ones take a comma."""
+    return "".join(parts) if all(looks_cjk(part) for part in parts) else ", ".join(parts)
+
+
+def looks_cjk(text):
+    return bool(re.search("[\u3400-\u9fff]", text))
+
+
+def address_of(customer):
+    """The customer's address as printed under its name, in its country's order."""
+    def field(name):
+        return (getattr(customer, name, None) or "").strip()
+    if looks_chinese(customer):
+        places = []
+        for name in ("province", "city", "district", "street"):
+            if field(name) and field(name) not in places:   # 北京市北京市 once
+                places.append(field(name))
+        lines = [join_places(places) if places else "", field("postcode")]
+        if field("country") and field("country").lower() not in ("中国", "china", "cn"):
+            lines.append(field("country"))
+    else:
+        lines = [field("street"), field("district"),
+                 " ".join(filter(None, (field("city"), field("province"), field("postcode")))),
+                 field("country").upper()]
+    return [line for line in lines if line]
+
+
+def company_letterhead():
+    """The company's details from Settings > Company; its name falls back on the
+    site's, so that a fresh installation still prints a heading."""
+    details = company.details()
+    details["name"] = details["name"] or current_app.extensions["crm"].settings.site_name
+    return details
+
+
+def person(user):
+    if user is None:
+        return {"name": "", "email": ""}
+    return {"name": user.full_name or user.username, "email": user.email or ""}
+
+
+def quote_document(quote):
+    """The plain data quote.html prints (strings, not database records)."""
+    tax_by_rate = {}
+    for line in quote.lines:
+        rate = money.to_decimal(line.tax_rate)
+        tax_by_rate[rate] = tax_by_rate.get(rate, Decimal(0)) + money.to_decimal(line.tax)
+    contact = quote.contact
+    return {
+        "company": company_letterhead(),
+        "number": quote.number, "version": quote.version, "title": quote.title,
+        "date": quote.quote_date.isoformat(),
+        "valid_until": quote.valid_until.isoformat() if quote.valid_until else "",
+        "currency": quote.currency,
+        "customer": {
+            "name": quote.customer.name, "code": quote.customer.code or "",
+            "address": address_of(quote.customer),
+            "phone": quote.customer.phone or "", "email": quote.customer.email or "",
+            "contact": contact.name if contact else "",
+            "contact_phone": (contact.mobile or contact.phone or "") if contact else "",
+            "contact_email": (contact.email or "") if contact else "",
+        },
+        "salesperson": person(quote.owner),
+        "lines": [{
+            "no": index,
+            "code": line.product.code if line.product else "",
+            "description": line.description,
+            "quantity": number_text(line.quantity),
+            "unit": line.product.unit if line.product else "",
+            "unit_price": amount_text(line.unit_price),
+            "discount": number_text(line.discount),
+            "tax_rate": number_text(line.tax_rate),
+            "amount": amount_text(line.subtotal),
+        } for index, line in enumerate(quote.lines, start=1)],
+        "subtotal": amount_text(quote.subtotal),
+        "taxes": [{"rate": number_text(rate), "amount": amount_text(amount)}
+                  for rate, amount in sorted(tax_by_rate.items())],
+        "tax": amount_text(quote.tax),
+        "total": amount_text(quote.total, quote.currency),
+        "total_in_words": money.in_chinese_words(quote.total)
+        if quote.currency == "CNY" else "",
+        "terms": quote.terms or "",
+    }
+
+
+# What printing a quote reads, loaded with it.
+PRINTED = (joinedload(Quote.customer), joinedload(Quote.contact), joinedload(Quote.owner),
+           selectinload(Quote.lines).joinedload(QuoteLine.product))
+
+
+def quote_pdf(quote):
+    return pdf.render("crm_sales/quote.html", quote=quote_document(quote))
+
+
+def pdf_filename(quote):
+    """Q2026-00042.pdf; later versions Q2026-00042-v2.pdf, so that two versions a
+    customer received do not bear the same name."""
+    suffix = f"-v{quote.version}" if quote.version > 1 else ""
+    return f"{quote.number}{suffix}.pdf"
+
+
+# -- the line form -----------------------------------------------------------------------
+
+def at_most_places(places):
+    def check(form, field):
+        if field.data is not None and field.data.as_tuple().exponent < -places:
+            raise ValidationError(_("At most %(places)d decimal places.", places=places))
+    return check
+
+
+# Messages are translated when a form is checked, and given as plain text: Flask-Admin
+# shows only errors that are strings (a lazy translation would be dropped silently).
+
+def within(low, high, message, low_included=True):
+    """The value (when given) lies between low and high (None: no upper bound)."""
+    def check(form, field):
+        value = field.data
+        if value is None:
+            return
+        if value < low or (not low_included and value == low) \
+                or (high is not None and value > high):
+            raise ValidationError(str(message))
+    return check
+
+
+def at_most(high):
+    """No more than the column holds (a database error otherwise)."""
+    def check(form, field):
+        if field.data is not None and field.data > high:
+            raise ValidationError(_("At most %(limit)s.", limit=f"{high:,}"))
+    return check
+
+
+def stripped(text):
+    return text.strip() if isinstance(text, str) else text
+
+
+def required(message):
+    def check(form, field):
+        if not field.raw_data or not str(field.raw_data[0]).strip():
+            field.errors[:] = []
+            raise StopValidation(str(message))
+    return check
+
+
+def currency_code(form, field):
+    if not re.fullmatch(r"[A-Z]{3}", field.data or ""):
+        raise ValidationError(_("A three-letter code, such as CNY."))
+
+
+class QuoteLineInline(InlineFormAdmin):
+    """The lines under the quote's form (posted as lines-0-product, lines-0-quantity...).
+    Price, tax rate and description may be left blank: the product's apply."""
+
+    form_columns = ["id", "product", "description", "quantity", "unit_price", "discount",
+                    "tax_rate"]
+    form_args = {"product": {"label": _l("Product")}}
+
+    def __init__(self):
+        super().__init__(QuoteLine, form_ajax_refs={
+            "product": ActiveProductLoader("product", db, QuoteLine,
+                                           {"fields": ["code", "name"], "page_size": 10})})
+
+    def postprocess_form(self, form_class):
+        form_class.description = StringField(
+            _l("Description"), filters=[stripped], validators=[Optional(), Length(max=500)],
+            description=_l("Blank: the product's name."))
+        form_class.quantity = DecimalField(_l("Quantity"), default=1, validators=[
+            required(_l("Enter a quantity.")),
+            within(0, None, _l("The quantity must be more than 0."), low_included=False),
+            at_most(LARGEST_QUANTITY), at_most_places(3)])
+        form_class.unit_price = DecimalField(
+            _l("Unit price"), description=_l("Blank: the product's price for this customer."),
+            validators=[Optional(), within(0, None, _l("A price cannot be negative.")),
+                        at_most(LARGEST_AMOUNT), at_most_places(2)])
+        form_class.discount = DecimalField(_l("Discount %"), default=0, validators=[
+            Optional(), within(0, 100, _l("A discount is between 0 and 100 %.")),
+            at_most_places(2)])
+        form_class.tax_rate = DecimalField(
+            _l("Tax rate %"), description=_l("Blank: the product's tax rate."), validators=[
+                Optional(), within(0, 100, _l("A tax rate is between 0 and 100 %.")),
+                at_most_places(2)])
+        return form_class
+
+
+class LinesTable(RenderTemplateWidget):
+    """The lines as a table, a row each, instead of Flask-Admin's stacked boxes; its
+    "Add line" script carries the page's CSP nonce."""
+
+    def __init__(self):
+        super().__init__("crm_sales/quote_lines_form.html")
+
+    def __call__(self, field, **kwargs):
+        return super().__call__(field, nonce=security.csp_nonce(), **kwargs)
+
+
+class ActiveProductLoader(ScopedAjaxLoader):
+    """Look-ups offer active products only; a line keeps an inactive product it has."""
+
+    def get_list(self, term, offset=0, limit=10):
+        query = self.get_query().filter(Product.active.is_(True))
+        pattern = f"%{term}%"
+        query = query.filter(Product.code.ilike(pattern) | Product.name.ilike(pattern))
+        return query.order_by(Product.code).offset(offset).limit(limit).all()
+
+
+def check_quote(form):
+    """The contact and the opportunity are the customer's; the validity follows the
+    date. True when so."""
+    fine = True
+    customer = form.customer.data
+    for name, message in (("contact", _("This contact works for another customer.")),
+                          ("opportunity", _("This opportunity is another customer's."))):
+        field = getattr(form, name)
+        if field.data is not None and customer is not None \
+                and field.data.customer_id != customer.id:
+            field.errors.append(message)
+            fine = False
+    valid_until, quote_date = form.valid_until.data, form.quote_date.data
+    if valid_until and quote_date and valid_until < quote_date:
+        form.valid_until.errors.append(_("A quote cannot expire before its date."))
+        fine = False
+    return fine
+
+
+def check_lines(form):
+    """What the line fields cannot check alone; errors go on the line's fields. True
+    when every line is fine. (A price taken from the product is checked by the column:
+    product prices are no larger than a line's.)"""
+    fine = True
+    total = Decimal(0)
+    for entry in form.lines.entries:
+        if form.lines.should_delete(entry):
+            continue
+        line = entry.form
+        if line.product.data is None:
+            if line.unit_price.data is None:
+                line.unit_price.errors.append(_("Give a price or choose a product."))
+                fine = False
+            if not (line.description.data or "").strip():
+                line.description.errors.append(_("Describe the line or choose a product."))
+                fine = False
+        if line.errors or line.quantity.data is None or line.unit_price.data is None:
+            continue
+        total += money.line_amounts(line.quantity.data, line.unit_price.data,
+                                    line.discount.data or 0, line.tax_rate.data or 0)[2]
+        if total > LARGEST_AMOUNT:   # more than the totals' columns hold
+            line.quantity.errors.append(_("The quote's total would be too large."))
+            return False
+    return fine
+
+
+# -- the screen ---------------------------------------------------------------------------
+
+def formatted_amount(view, context, quote, name):
+    return amount_text(getattr(quote, name), quote.currency)
 
 
 class QuoteView(ModelView):
-    pass
+    column_list = ["number", "customer", "opportunity", "state", "total", "valid_until",
+                   "owner"]
+    column_searchable_list = ["number", "customer.name"]
+    column_filters = ["state", "approval", "quote_date", "valid_until", "total", "currency",
+                      "number", "customer.name", "opportunity.name", "owner.username"]
+    column_sortable_list = ["number", "state", "total", "valid_until", "quote_date",
+                            ("customer", "customer.name"), ("owner", "owner.username")]
+    column_default_sort = ("id", True)
+    column_labels = {"number": _l("Number"), "customer": _l("Customer"),
+                     "contact": _l("Contact"), "opportunity": _l("Opportunity"),
+                     "owner": _l("Owner"), "approved_by": _l("Approved by"),
+                     "previous": _l("Previous version"), "lines": _l("Lines"),
+                     "customer.name": _l("Customer"), "opportunity.name": _l("Opportunity"),
+                     "owner.username": _l("Owner")}
+    column_details_list = ["number", "version", "state", "customer", "contact", "opportunity",
+                           "quote_date", "valid_until", "currency", "subtotal", "tax", "total",
+                           "approval", "approved_by", "approved_at", "sent_at", "previous",
+                           "terms", "notes", "owner", "created_at", "updated_at"]
+    column_formatters = {
+        "number": lambda view, context, quote, name: quote.title,
+        "subtotal": formatted_amount, "tax": formatted_amount, "total": formatted_amount,
+        "approval": lambda view, context, quote, name: approval_text(quote),
+    }
+    form_columns = ["customer", "contact", "opportunity", "quote_date", "valid_until",
+                    "currency", "terms", "notes", "owner", "lines"]
+    form_ajax_refs = {
+        "customer": {"fields": ["name", "code"], "page_size": 10},
+        "contact": {"fields": ["name"], "page_size": 10},
+        "opportunity": {"fields": ["name"], "page_size": 10},
+        "owner": {"fields": ["username", "full_name"], "page_size": 10},
+    }
+    form_args = {
+        "currency": {"filters": [lambda text: (text or "").strip().upper()],
+                     "validators": [currency_code]},
+        "lines": {"widget": LinesTable()},
+    }
+    inline_models = [QuoteLineInline()]
+
+    # -- forms ---------------------------------------------------------------------------
+
+    def create_form(self, obj=None):
+        """Defaults from the settings; ?customer=ID or ?opportunity=ID (links from those
+        pages) fill in who the quote is for."""
+        form = prefill_customer(super().create_form(obj))
+        if request.method == "GET":
+            form.valid_until.data = date.today() + timedelta(
+                days=options.get(ADDON, "quote_validity_days"))
+            form.terms.data = options.get(ADDON, "quote_terms")
+            ids = int_ids([request.args.get("opportunity", "")])
+            opportunity = scoped_query(Opportunity, Quote).filter(
+                Opportunity.id == ids[0]).one_or_none() if ids else None
+            if opportunity is not None:
+                form.opportunity.data = opportunity
+                form.customer.data = opportunity.customer
+                form.contact.data = opportunity.contact
+                form.currency.data = opportunity.currency
+        return form
+
+    def validate_form(self, form):
+        # The quote's own form, when posted: the checks across fields first, all at once
+        # (each message on its field), then the base's (warnings).
+        if not hasattr(form, "lines") or request.method != "POST":
+            return super().validate_form(form)
+        fine = form.validate()
+        fine = check_quote(form) and fine
+        fine = check_lines(form) and fine
+        return fine and super().validate_form(form)
+
+    # Saving runs without autoflush, from the form's values to the commit: a query on
+    # the way (the owner check, the price list) must not write a line that still lacks
+    # its price, nor wipe the history that tells which lines changed.
+    def create_model(self, form):
+        with db.session.no_autoflush:
+            return super().create_model(form)
+
+    def update_model(self, form, model):
+        with db.session.no_autoflush:
+            return super().update_model(form, model)
+
+    def on_model_change(self, form, quote, is_created):
+        changed = is_created or lines_changed(db.session, quote)
+        # Lines removed on the form are deleted, but still in the collection until the
+        # flush: out of it now, so that neither the totals nor the approval count them.
+        for line in [line for line in quote.lines if line in db.session.deleted]:
+            quote.lines.remove(line)
+        fill_line_defaults(db.session, quote)
+        settle_approval(quote, changed)
+
+    def on_model_delete(self, quote):
+        if quote.state != "draft":
+            raise ValidationError(_("Only a draft quote can be deleted."))
+
+    @expose("/edit/", methods=("GET", "POST"))
+    def edit_view(self):
+        """Only a draft may be changed; a sent quote is revised into a new version."""
+        quote = self.get_one(request.args.get("id", ""))
+        if quote.state != "draft":
+            flash(_("Quote %(quote)s is %(state)s and can no longer be changed: revise it "
+                    "to make a new version.", quote=quote.title, state=_(quote.state)),
+                  "error")
+            return redirect(self.get_url(".details_view", id=quote.id))
+        return super().edit_view()
+
+    # -- the detail page -------------------------------------------------------------------
+
+    def detail_buttons(self, quote):
+        buttons = []
+        writable = self.permits("w")
+
+        def add(label, endpoint, icon, post=True, style="btn-outline-primary", confirm=None):
+            buttons.append({"label": label, "url": self.get_url(endpoint, id=quote.id),
+                            "post": post, "icon": icon, "style": style,
+                            "confirm": confirm})
+
+        add(_("Print PDF"), ".print_pdf", "fa-file-pdf-o", post=False,
+            style="btn-outline-secondary")
+        if not writable:
+            return buttons
+        state, approval = quote.state, quote.approval
+        if state == "draft" and needs_approval(quote) and approval in ("not needed", "refused"):
+            add(_("Request approval"), ".request_approval", "fa-hand-paper-o")
+        if approval == "pending" and state == "draft" and is_sales_manager(current_user):
+            add(_("Approve"), ".approve", "fa-check", style="btn-success")
+            add(_("Refuse"), ".refuse", "fa-ban", style="btn-outline-danger",
+                confirm=_("Refuse this discount?"))
+        awaiting_approval = needs_approval(quote) and approval != "approved"
+        if state in SENDABLE and not awaiting_approval:
+            add(_("Send by email"), ".send", "fa-envelope-o", post=False, style="btn-primary")
+        if state == "draft" and not awaiting_approval:
+            add(_("Mark as sent"), ".mark_sent", "fa-paper-plane-o",
+                confirm=_("Mark this quote as sent to the customer?"))
+        if state == "sent":
+            add(_("Accept"), ".accept", "fa-thumbs-o-up", style="btn-success",
+                confirm=_("The customer accepted this quote?"))
+            add(_("Reject"), ".reject", "fa-thumbs-o-down", style="btn-outline-danger",
+                confirm=_("The customer rejected this quote?"))
+        if state in REVISABLE:
+            add(_("Revise"), ".revise", "fa-files-o",
+                confirm=_("Make a new version of this quote?"))
+        if state == "accepted":
+            order = next(iter(self._orders(quote)), None)
+            if order is None:
+                add(_("Create order"), ".create_order", "fa-shopping-cart", style="btn-success")
+            else:
+                buttons.append({"label": _("Open order %(order)s", order=order.number),
+                                "url": url_for("sales_order.details_view", id=order.id),
+                                "icon": "fa-shopping-cart", "style": "btn-outline-success"})
+            if permissions.permits(current_user, "Contract", "c"):
+                buttons.append({"label": _("Create contract"), "icon": "fa-pencil-square-o",
+                                "url": url_for("contract.create_view", quote=quote.id),
+                                "style": "btn-outline-primary"})
+        return buttons
+
+    def _orders(self, quote):
+        """The orders made from the quote that the user may see."""
+        query = permissions.apply_rules(select(SalesOrder), SalesOrder).where(
+            SalesOrder.quote_id == quote.id).order_by(SalesOrder.id)
+        return db.session.scalars(query).all()
+
+    def detail_panels(self, quote):
+        versions = self.get_query().filter(Quote.number == quote.number).order_by(
+            Quote.version.desc()).all()
+        own = [
+            {"title": _("Lines"), "order": 0, "width": "col-12",
+             "html": Markup(render_template("crm_sales/quote_lines.html", quote=quote,
+                                            amount_text=amount_text, number_text=number_text))},
+            {"title": _("Versions"), "order": 1, "width": "col-lg-6",
+             "html": Markup(render_template("crm_sales/quote_versions.html", quote=quote,
+                                            versions=versions, amount_text=amount_text))},
+        ]
+        found = self._orders(quote)
+        if found:
+            own.append({"title": _("Orders"), "order": 2, "width": "col-lg-6",
+                        "html": Markup(render_template("crm_sales/quote_orders.html",
+                                                       orders=found, amount_text=amount_text))})
+        return own + super().detail_panels(quote)
+
+    # -- what can be done with a quote ------------------------------------------------------
+
+    def _quote(self, lock=True, printing=False):
+        """The quote of ?id= (404 outside the user's rules). ``lock``: its row is locked
+        first, then read, so that two clicks at once wait for each other and the second
+        sees what the first did. ``printing``: with what the PDF prints, in three queries
+        whatever the number of lines."""
+        ids = int_ids([request.args.get("id", "")])
+        if not ids:
+            abort(404)
+        query = self.get_query().filter(Quote.id == ids[0])
+        if lock and query.with_entities(Quote.id).with_for_update().first() is None:
+            abort(404)
+        if printing:
+            query = query.options(*PRINTED)
+        quote = query.populate_existing().one_or_none()
+        if quote is None:
+            abort(404)
+        return quote
+
+    def _back(self, quote):
+        return redirect(self.get_url(".details_view", id=quote.id))
+
+    def _refuse(self, quote, message):
+        db.session.rollback()
+        flash(message, "error")
+        return self._back(quote)
+
+    def _done(self, quote, message):
+        db.session.commit()
+        flash(message, "success")
+        return self._back(quote)
+
+    @expose("/pdf/")
+    def print_pdf(self):
+        quote = self._quote(lock=False, printing=True)
+        return pdf.response(quote_pdf(quote), pdf_filename(quote))
+
+    @expose("/mark-sent/", methods=("POST",))
+    def mark_sent(self):
+        quote = self._quote()
+        problem = sending_problem(quote)
+        if problem or quote.state != "draft":
+            return self._refuse(quote, problem or _("This quote was sent already."))
+        set_sent(quote)
+        return self._done(quote, _("Quote %(quote)s marked as sent.", quote=quote.title))
+
+    @expose("/send/", methods=("GET", "POST"))
+    def send(self):
+        """A form with the recipients, subject and text, then the email with the PDF
+        into the outbox and the quote marked sent: one transaction."""
+        if not self.permits("w"):
+            abort(403)
+        quote = self._quote(lock=request.method == "POST", printing=True)
+        problem = sending_problem(quote)
+        if problem:
+            return self._refuse(quote, problem)
+        values, errors = self._email_defaults(quote), {}
+        if request.method == "POST":
+            values = {key: request.form.get(key, "").strip() for key in values}
+            recipients = [address.strip() for address in re.split(r"[,;\s]+", values["to"])
+                          if address.strip()]
+            if not recipients:
+                errors["to"] = _("Enter the customer's email address.")
+            elif any(not EMAIL.match(address) for address in recipients):
+                errors["to"] = _("Not a valid email address: %(address)s", address=next(
+                    address for address in recipients if not EMAIL.match(address)))
+            if not values["subject"]:
+                errors["subject"] = _("Enter a subject.")
+            if not errors:
+                outbox.send_email(recipients, values["subject"][:255], values["text"],
+                                  attachments=[(pdf_filename(quote), quote_pdf(quote),
+                                                "application/pdf")], related=quote)
+                set_sent(quote)
+                return self._done(quote, _("Quote %(quote)s sent to %(to)s.", quote=quote.title,
+                                           to=", ".join(recipients)))
+            db.session.rollback()
+        return self.render("crm_sales/quote_send.html", quote=quote, values=values,
+                           errors=errors, filename=pdf_filename(quote),
+                           back=self.get_url(".details_view", id=quote.id))
+
+    def _email_defaults(self, quote):
+        contact_email = quote.contact.email if quote.contact is not None else ""
+        sender = company_letterhead()["name"]
+        greeting = _("Dear %(name)s,", name=quote.contact.name) if quote.contact is not None \
+            else _("Dear customer,")
+        text = "\n\n".join([
+            greeting,
+            _("Please find attached our quotation %(quote)s, valid until %(date)s.",
+              quote=quote.title,
+              date=quote.valid_until.isoformat() if quote.valid_until else "-"),
+            _("Kind regards,") + "\n" + (person(quote.owner)["name"] or sender) + "\n" + sender])
+        return {"to": contact_email or quote.customer.email or "",
+                "subject": _("Quotation %(quote)s from %(company)s", quote=quote.title,
+                             company=sender),
+                "text": text}
+
+    @expose("/accept/", methods=("POST",))
+    def accept(self):
+        quote = self._quote()
+        if quote.state != "sent":
+            return self._refuse(quote, _("Only a sent quote can be accepted."))
+        quote.state = "accepted"
+        return self._done(quote, _("Quote %(quote)s accepted: create the order.",
+                                   quote=quote.title))
+
+    @expose("/reject/", methods=("POST",))
+    def reject(self):
+        quote = self._quote()
+        if quote.state != "sent":
+            return self._refuse(quote, _("Only a sent quote can be rejected."))
+        quote.state = "rejected"
+        return self._done(quote, _("Quote %(quote)s rejected.", quote=quote.title))
+
+    @expose("/revise/", methods=("POST",))
+    def revise(self):
+        quote = self._quote()
+        if quote.state not in REVISABLE:
+            return self._refuse(quote, _("Only a sent, rejected or expired quote can be "
+                                         "revised."))
+        revision = next_version(db.session, quote)
+        quote.state = "revised"
+        db.session.add(revision)
+        try:
+            db.session.commit()
+        except IntegrityError:   # someone revised it at the same moment
+            return self._refuse(quote, _("This quote has just been revised by someone else."))
+        flash(_("Version %(version)d of %(number)s made; the previous one is kept.",
+                version=revision.version, number=revision.number), "success")
+        return redirect(self.get_url(".edit_view", id=revision.id))
+
+    @expose("/request-approval/", methods=("POST",))
+    def request_approval(self):
+        quote = self._quote()
+        if quote.state != "draft" or not needs_approval(quote):
+            return self._refuse(quote, _("This quote needs no approval."))
+        if quote.approval not in ("not needed", "refused"):
+            return self._refuse(quote, _("Approval was requested already."))
+        quote.approval = "pending"
+        return self._done(quote, _("Approval requested from the sales managers."))
+
+    @expose("/approve/", methods=("POST",))
+    def approve(self):
+        return self._decide("approved", _("Discount approved: the quote may be sent."))
+
+    @expose("/refuse/", methods=("POST",))
+    def refuse(self):
+        return self._decide("refused", _("Discount refused."))
+
+    def _decide(self, decision, message):
+        if not is_sales_manager(current_user):
+            abort(403)
+        quote = self._quote()
+        if quote.approval != "pending" or quote.state != "draft":
+            return self._refuse(quote, _("No approval is waiting for this quote."))
+        quote.approval = decision
+        quote.approved_by_id, quote.approved_at = current_user.id, utcnow()
+        return self._done(quote, message)
+
+    @expose("/create-order/", methods=("POST",))
+    def create_order(self):
+        """One order per quote: a second click opens the order the first one made."""
+        quote = self._quote()
+        existing = db.session.scalar(select(SalesOrder).where(SalesOrder.quote_id == quote.id)
+                                     .order_by(SalesOrder.id).limit(1))
+        if existing is not None:
+            db.session.rollback()
+            flash(_("Quote %(quote)s became order %(order)s already.", quote=quote.title,
+                    order=existing.number), "info")
+            return redirect(url_for("sales_order.details_view", id=existing.id))
+        if quote.state != "accepted":
+            return self._refuse(quote, _("Only an accepted quote becomes an order."))
+        if not permissions.permits(current_user, "SalesOrder", "c"):
+            return self._refuse(quote, _("You may not create sales orders."))
+        with db.session.no_autoflush:   # the order is complete before it is written
+            order = order_from_quote(quote)
+        db.session.add(order)
+        db.session.commit()
+        flash(_("Order %(order)s created from quote %(quote)s.", order=order.number,
+                quote=quote.title), "success")
+        return redirect(url_for("sales_order.details_view", id=order.id))
