@@ -1,7 +1,7 @@
 /* The pages run under a Content-Security-Policy that blocks inline event handlers.
    Flask-Admin writes a few of them (onclick="..."); this script carries out those few
-   known forms itself, and asks for confirmation before destructive submits (ours carry
-   data-confirm). */
+   known forms itself (bulk actions, adding an inline line), and asks for confirmation
+   before destructive submits (ours carry data-confirm). */
 (function () {
   'use strict';
 
@@ -25,9 +25,13 @@
     if (!element) { return; }
     var inline = element.getAttribute('onclick');
     var action = /^return modelActions\.execute\('((?:[^'\\]|\\.)*)'\);?$/.exec(inline);
+    var addLine = /^faForm\.addInlineField\(this, '((?:[^'\\]|\\.)*)'\);?$/.exec(inline);
     if (action) {
       event.preventDefault();
       window.modelActions.execute(unquote(action[1]));
+    } else if (addLine) {   // "Add ..." under a form's inline lines (price list items)
+      event.preventDefault();
+      window.faForm.addInlineField(element, unquote(addLine[1]));
     } else if (/^return false;?$/.test(inline)) {
       event.preventDefault();
     }
