@@ -15,10 +15,13 @@ a sandbox with no app globals (no url_for, config, request or session), only ``_
 ``data:`` URLs and files under the template folders' ``static/`` subfolders and
 ``core/static/``: no network, no other file.
 """
+import contextlib
 import functools
+import gc
 import logging
 import mimetypes
 import re
+import threading
 import unicodedata
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
@@ -28,7 +31,8 @@ from flask import Response, current_app
 from flask_babel import format_date, gettext, ngettext
 from jinja2 import FileSystemLoader
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from weasyprint import HTML
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from core.app import template_folders as app_template_folders
@@ -43,6 +47,10 @@ CORE_STATIC = PROJECT_ROOT / "core" / "static"
 # reserved (RFC 2606) and never resolves, and the fetcher never opens a connection.
 BASE_URL = "https://pdf.invalid/"
 STATIC_PREFIX = BASE_URL + "static/"
+USER_AGENT_CSS = PROJECT_ROOT / "core" / "pdf_user_agent.css"
+# Documents a thread renders with one font configuration before it takes a fresh one
+# (a template's own @font-face fonts are added to it and would otherwise pile up).
+FONT_CONFIGURATION_USES = 200
 
 
 class ResourceRefused(ValueError):
@@ -119,6 +127,37 @@ class StaticFetcher(URLFetcher):
         return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": content_type})
 
 
+# -- the engine ---------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=1)
+def user_agent_stylesheet():
+    return CSS(filename=str(USER_AGENT_CSS))
+
+
+class Document(HTML):
+    """WeasyPrint's HTML with the suite's lean user-agent style sheet
+    (core/pdf_user_agent.css). WeasyPrint matches every rule of its own sheet against
+    every element; a ten-page quote has thousands of cells. (Overrides a private
+    method: WeasyPrint is pinned in requirements.txt, and tests/core/test_pdf.py checks
+    the sheet is in use.)"""
+
+    def _ua_stylesheets(self, forms=False):
+        return [user_agent_stylesheet()]
+
+
+_fonts = threading.local()
+
+
+def font_configuration():
+    """One font configuration per thread, reused: making one loads the fonts again
+    (Noto Sans CJK is large), a tenth of a one-page quote's time. Pango's font maps are
+    not shared between threads, so neither is this."""
+    if getattr(_fonts, "uses", FONT_CONFIGURATION_USES) >= FONT_CONFIGURATION_USES:
+        _fonts.config, _fonts.uses = FontConfiguration(), 0
+    _fonts.uses += 1
+    return _fonts.config
+
+
 # -- the public API ----------------------------------------------------------------------
 
 def render(template_name, **context):
@@ -130,7 +169,24 @@ def render(template_name, **context):
     folders = template_folders()
     html = environment(tuple(folders)).get_template(template_name).render(**context)
     fetcher = StaticFetcher(static_roots(folders))
-    return HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).write_pdf()
+    document = Document(string=html, base_url=BASE_URL, url_fetcher=fetcher)
+    with collector_paused():
+        return document.write_pdf(font_config=font_configuration())
+
+
+@contextlib.contextmanager
+def collector_paused():
+    """Python's cycle collector off while WeasyPrint works: it makes millions of
+    short-lived objects, and each collection they trigger walks the whole application's
+    heap, a sixth of a long quote's time. Reference counting frees nearly all of them
+    anyway; what is left goes at the next collection after this."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def response(pdf_bytes, filename):

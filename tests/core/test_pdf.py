@@ -146,3 +146,23 @@ def test_the_response_is_a_pdf_download_with_a_safe_name():
     assert "no-store" in response.headers["Cache-Control"]
     plain = pdf.response(b"%PDF-1.7", 'labels"\r\n.pdf')
     assert plain.headers["Content-Disposition"] == 'attachment; filename="labels.pdf"'
+
+
+def test_documents_use_the_lean_user_agent_sheet_and_it_keeps_the_basics(site):
+    """The suite's user-agent sheet replaces WeasyPrint's (speed): hidden things stay
+    hidden, headings bold and lists numbered, and the collector is back on after."""
+    assert pdf.Document(string="<p>x</p>")._ua_stylesheets() == [pdf.user_agent_stylesheet()]
+    site.template("basics.html", '{% extends "pdf/base.html" %}{% block body %}'
+                                 '<p hidden>secret</p><title>no</title><ol><li>first</li>'
+                                 '<li>second</li></ol>{% endblock %}')
+    text = text_of(site.render("basics.html"))
+    assert "secret" not in text and "first" in text and "1." in text and "2." in text
+    import gc
+    assert gc.isenabled()
+
+
+def test_a_thread_reuses_its_font_configuration_for_a_while(monkeypatch):
+    monkeypatch.setattr(pdf, "FONT_CONFIGURATION_USES", 2)
+    monkeypatch.setattr(pdf, "_fonts", pdf.threading.local())
+    first, second, third = (pdf.font_configuration() for _ in range(3))
+    assert first is second and third is not first
