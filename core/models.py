@@ -209,7 +209,7 @@ class Message(db.Model):
                       db.Index("ix_core_message_related", "related_model", "related_id"))
     id = db.Column(db.Integer, primary_key=True)
     channel = db.Column(db.String(8), nullable=False, info={"label": _l("Channel")})
-    recipients = db.Column(db.Text, nullable=False, info={"label": _l("To")})
+    recipients = db.Column(db.Text, nullable=False, info={"label": _l("Recipients")})
     subject = db.Column(db.String(255), nullable=False, default="",
                         info={"label": _l("Subject")})
     body_text = db.Column(db.Text, nullable=False, default="", info={"label": _l("Text")})

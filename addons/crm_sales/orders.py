@@ -18,16 +18,17 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import and_, case, exists, func, literal, select, union, update
 from sqlalchemy.orm import joinedload, selectinload
-from wtforms.validators import Optional, ValidationError
+from wtforms.validators import ValidationError
 
 from addons.crm_contacts.models import Customer
 from addons.crm_contacts.views import prefill_customer
 from addons.crm_sales import money
 from addons.crm_sales.models import (CustomerReturn, Delivery, DeliveryLine, OrderLine,
                                      Payment, ReturnLine, SalesOrder)
-from addons.crm_sales.products import price_for
+from addons.crm_sales.lines import (LineInline, LinesFormMixin, LinesTable, check_lines,
+                                    drop_deleted_lines, fill_line_defaults)
 from core import exporting, permissions
-from core.admin import FormWarning, ModelView, ScopedAjaxLoader, scoped_query
+from core.admin import FormWarning, ModelView, scoped_query
 from core.db import db
 from core.i18n import mark
 from core.util import int_ids
@@ -257,27 +258,6 @@ def more_than_zero(message):
     return check
 
 
-def at_least_zero(message):
-    def check(form, field):
-        if field.data is not None and field.data < 0:
-            raise ValidationError(str(message))
-    return check
-
-
-def percent(message):
-    def check(form, field):
-        if field.data is not None and not 0 <= field.data <= 100:
-            raise ValidationError(str(message))
-    return check
-
-
-def required_quantity(form, field):
-    if field.data is None:
-        raise ValidationError(_("Enter a quantity."))
-    if field.data <= 0:
-        raise ValidationError(_("The quantity must be more than 0."))
-
-
 def parse_quantity(text):
     """(Decimal or None, error text or None) from what a user typed; blank is None."""
     text = (text or "").strip()
@@ -337,51 +317,6 @@ DUE_CONDITIONS = {
 
 # -- orders ------------------------------------------------------------------------------------
 
-LINE_FIELDS = ["id", "product", "description", "quantity", "unit_price", "discount", "tax_rate"]
-
-
-def _line_form():
-    return {
-        "form_columns": LINE_FIELDS,
-        # Inline fields get no labels from the model: given here.
-        "form_args": {
-            "product": {"label": _l("Product")},
-            "description": {"label": _l("Description")},
-            "quantity": {"label": _l("Quantity"), "validators": [required_quantity]},
-            # Left blank: the product's price and tax rate; no discount.
-            "unit_price": {"label": _l("Unit price"), "validators": [Optional(), at_least_zero(
-                _l("The unit price cannot be negative."))]},
-            "discount": {"label": _l("Discount %"), "validators": [Optional(), percent(
-                _l("The discount must be between 0 and 100 %."))]},
-            "tax_rate": {"label": _l("Tax rate %"), "validators": [Optional(), percent(
-                _l("The tax rate must be between 0 and 100 %."))]},
-        },
-        "form_ajax_refs": {"product": ScopedAjaxLoader(
-            "product", db.session, OrderLine, {"fields": ["code", "name"], "page_size": 10})},
-    }
-
-
-def fill_line_defaults(form):
-    """Blank price on a line with a product: the customer's price on the order date
-    (price lists, products.price_for); blank tax rate: the product's; blank discount:
-    none; a blank description: the product's name. Before saving, so nothing is
-    written empty."""
-    for entry in form.lines:
-        line = entry.form
-        product = line.product.data
-        if line.description.data in (None, "") and product is not None:
-            line.description.data = product.name
-        if line.unit_price.data is None:
-            line.unit_price.data = Decimal(0) if product is None else price_for(
-                db.session, product, form.customer.data, on=form.order_date.data)
-        if line.tax_rate.data is None:
-            line.tax_rate.data = product.tax_rate if product is not None else Decimal(0)
-        if line.discount.data is None:
-            line.discount.data = Decimal(0)
-        if line.description.data is None:
-            line.description.data = ""
-
-
 def keep_an_owner(record):
     """A form whose owner was emptied gives the record to the user saving it, as on
     creation: a record without an owner would fall out of everyone's own scope."""
@@ -409,7 +344,7 @@ def lines_locked(order):
     return None
 
 
-class OrderView(ModelView):
+class OrderView(LinesFormMixin, ModelView):
     """Sales orders: made from an accepted quote, or entered directly. The detail page
     shows what was delivered, returned and paid, and what is due."""
 
@@ -434,9 +369,8 @@ class OrderView(ModelView):
     form_columns = ["customer", "order_date", "currency", "notes", "owner", "lines"]
     column_default_sort = ("id", True)
 
-    def __init__(self, *args, **kwargs):
-        self.inline_models = [(OrderLine, _line_form())]
-        super().__init__(*args, **kwargs)
+    form_args = {"lines": {"widget": LinesTable()}}
+    inline_models = [LineInline(OrderLine)]
 
     # -- the list: the page's figures in one query ------------------------------------------
 
@@ -501,14 +435,11 @@ class OrderView(ModelView):
             return False
         if not super().validate_form(form):
             return False
-        if getattr(form, "lines", None) is not None:   # (None once locked)
-            fill_line_defaults(form)
-        return True
+        return getattr(form, "lines", None) is None or check_lines(form)   # (None: locked)
 
     def on_model_change(self, form, model, is_created):
-        # A line the form removed goes with its order; renumber the rest in form order.
-        for position, line in enumerate(model.lines, start=1):
-            line.sequence = position * 10
+        drop_deleted_lines(db.session, model)
+        fill_line_defaults(db.session, model.lines, model.customer, model.order_date)
         keep_an_owner(model)
 
     def on_model_delete(self, model):

@@ -13,8 +13,6 @@ from decimal import Decimal
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_admin import expose
-from flask_admin.form.widgets import RenderTemplateWidget
-from flask_admin.model.form import InlineFormAdmin
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -22,17 +20,16 @@ from markupsafe import Markup
 from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
-from wtforms import DecimalField, StringField
-from wtforms.validators import Length, Optional, StopValidation, ValidationError
+from wtforms.validators import ValidationError
 
 from addons.crm_contacts.labels import looks_chinese
 from addons.crm_contacts.views import prefill_customer
 from addons.crm_sales import money
-from addons.crm_sales.models import (Opportunity, OrderLine, Product, Quote, QuoteLine,
-                                     SalesOrder)
-from addons.crm_sales.products import price_for
-from core import company, options, outbox, pdf, permissions, security
-from core.admin import ModelView, ScopedAjaxLoader, scoped_query
+from addons.crm_sales.lines import (LineInline, LinesFormMixin, LinesTable, check_lines,
+                                    copied_lines, drop_deleted_lines, fill_line_defaults)
+from addons.crm_sales.models import Opportunity, OrderLine, Quote, QuoteLine, SalesOrder
+from core import company, options, outbox, pdf, permissions
+from core.admin import ModelView, scoped_query
 from core.db import db
 from core.models import utcnow
 from core.util import int_ids
@@ -40,8 +37,6 @@ from core.util import int_ids
 ADDON = "crm_sales"
 REVISABLE = ("sent", "rejected", "expired")
 SENDABLE = ("draft", "sent")          # a sent quote may be emailed again
-LARGEST_AMOUNT = Decimal("999999999999.99")   # what a MONEY column (14, 2) holds
-LARGEST_QUANTITY = Decimal("999999999.999")   # QUANTITY (12, 3)
 EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 
 
@@ -124,22 +119,6 @@ def approval_text(quote):
     return _(quote.approval)
 
 
-def fill_line_defaults(session, quote):
-    """What a line left blank takes from its product: price (the customer's price list),
-    tax rate and name. Runs before the flush, which needs every amount."""
-    for index, line in enumerate(quote.lines, start=1):
-        line.sequence = index * 10
-        product = line.product
-        if line.unit_price is None and product is not None:
-            line.unit_price = price_for(session, product, quote.customer, on=quote.quote_date)
-        if line.tax_rate is None:
-            line.tax_rate = product.tax_rate if product is not None else 0
-        if line.discount is None:
-            line.discount = 0
-        if not (line.description or "").strip() and product is not None:
-            line.description = product.name
-
-
 def next_version(session, quote):
     """A new draft: the same number, the next version, the same lines."""
     latest = session.scalar(select(func.max(Quote.version)).where(Quote.number == quote.number))
@@ -150,11 +129,7 @@ def next_version(session, quote):
         valid_until=today + timedelta(days=options.get(ADDON, "quote_validity_days")),
         currency=quote.currency, terms=quote.terms, notes=quote.notes, owner=quote.owner,
         state="draft", approval="not needed")
-    for line in quote.lines:
-        revision.lines.append(QuoteLine(
-            sequence=line.sequence, product=line.product, description=line.description,
-            quantity=line.quantity, unit_price=line.unit_price, discount=line.discount,
-            tax_rate=line.tax_rate))
+    revision.lines = copied_lines(quote.lines, QuoteLine)
     return revision
 
 
@@ -163,11 +138,7 @@ def order_from_quote(quote):
     order = SalesOrder(customer=quote.customer, quote=quote, currency=quote.currency,
                        owner=quote.owner, order_date=date.today(),
                        notes=_("From quote %(quote)s", quote=quote.title))
-    for line in quote.lines:
-        order.lines.append(OrderLine(
-            sequence=line.sequence, product=line.product, description=line.description,
-            quantity=line.quantity, unit_price=line.unit_price, discount=line.discount,
-            tax_rate=line.tax_rate))
+    order.lines = copied_lines(quote.lines, OrderLine)
     return order
 
 
@@ -277,107 +248,9 @@ def pdf_filename(quote):
 
 # -- the line form -----------------------------------------------------------------------
 
-def at_most_places(places):
-    def check(form, field):
-        if field.data is not None and field.data.as_tuple().exponent < -places:
-            raise ValidationError(_("At most %(places)d decimal places.", places=places))
-    return check
-
-
-# Messages are translated when a form is checked, and given as plain text: Flask-Admin
-# shows only errors that are strings (a lazy translation would be dropped silently).
-
-def within(low, high, message, low_included=True):
-    """The value (when given) lies between low and high (None: no upper bound)."""
-    def check(form, field):
-        value = field.data
-        if value is None:
-            return
-        if value < low or (not low_included and value == low) \
-                or (high is not None and value > high):
-            raise ValidationError(str(message))
-    return check
-
-
-def at_most(high):
-    """No more than the column holds (a database error otherwise)."""
-    def check(form, field):
-        if field.data is not None and field.data > high:
-            raise ValidationError(_("At most %(limit)s.", limit=f"{high:,}"))
-    return check
-
-
-def stripped(text):
-    return text.strip() if isinstance(text, str) else text
-
-
-def required(message):
-    def check(form, field):
-        if not field.raw_data or not str(field.raw_data[0]).strip():
-            field.errors[:] = []
-            raise StopValidation(str(message))
-    return check
-
-
 def currency_code(form, field):
     if not re.fullmatch(r"[A-Z]{3}", field.data or ""):
         raise ValidationError(_("A three-letter code, such as CNY."))
-
-
-class QuoteLineInline(InlineFormAdmin):
-    """The lines under the quote's form (posted as lines-0-product, lines-0-quantity...).
-    Price, tax rate and description may be left blank: the product's apply."""
-
-    form_columns = ["id", "product", "description", "quantity", "unit_price", "discount",
-                    "tax_rate"]
-    form_args = {"product": {"label": _l("Product")}}
-
-    def __init__(self):
-        super().__init__(QuoteLine, form_ajax_refs={
-            "product": ActiveProductLoader("product", db, QuoteLine,
-                                           {"fields": ["code", "name"], "page_size": 10})})
-
-    def postprocess_form(self, form_class):
-        form_class.description = StringField(
-            _l("Description"), filters=[stripped], validators=[Optional(), Length(max=500)],
-            description=_l("Blank: the product's name."))
-        form_class.quantity = DecimalField(_l("Quantity"), default=1, validators=[
-            required(_l("Enter a quantity.")),
-            within(0, None, _l("The quantity must be more than 0."), low_included=False),
-            at_most(LARGEST_QUANTITY), at_most_places(3)])
-        form_class.unit_price = DecimalField(
-            _l("Unit price"), description=_l("Blank: the product's price for this customer."),
-            validators=[Optional(), within(0, None, _l("A price cannot be negative.")),
-                        at_most(LARGEST_AMOUNT), at_most_places(2)])
-        form_class.discount = DecimalField(_l("Discount %"), default=0, validators=[
-            Optional(), within(0, 100, _l("A discount is between 0 and 100 %.")),
-            at_most_places(2)])
-        form_class.tax_rate = DecimalField(
-            _l("Tax rate %"), description=_l("Blank: the product's tax rate."), validators=[
-                Optional(), within(0, 100, _l("A tax rate is between 0 and 100 %.")),
-                at_most_places(2)])
-        return form_class
-
-
-class LinesTable(RenderTemplateWidget):
-    """The lines as a table, a row each, instead of Flask-Admin's stacked boxes; its
-    "Add line" script carries the page's CSP nonce."""
-
-    def __init__(self):
-        super().__init__("crm_sales/quote_lines_form.html")
-
-    def __call__(self, field, **kwargs):
-        return super().__call__(field, nonce=security.csp_nonce(), **kwargs)
-
-
-class ActiveProductLoader(ScopedAjaxLoader):
-    """Look-ups offer active products only; a line keeps an inactive product it has."""
-
-    def get_list(self, term, offset=0, limit=10):
-        query = self.get_query().filter(Product.active.is_(True))
-        pattern = f"%{term}%"
-        query = query.filter(Product.code.ilike(pattern) | Product.name.ilike(pattern))
-        return query.order_by(Product.code).offset(offset).limit(limit).all()
 
 
 def check_quote(form):
@@ -399,40 +272,13 @@ def check_quote(form):
     return fine
 
 
-def check_lines(form):
-    """What the line fields cannot check alone; errors go on the line's fields. True
-    when every line is fine. (A price taken from the product is checked by the column:
-    product prices are no larger than a line's.)"""
-    fine = True
-    total = Decimal(0)
-    for entry in form.lines.entries:
-        if form.lines.should_delete(entry):
-            continue
-        line = entry.form
-        if line.product.data is None:
-            if line.unit_price.data is None:
-                line.unit_price.errors.append(_("Give a price or choose a product."))
-                fine = False
-            if not (line.description.data or "").strip():
-                line.description.errors.append(_("Describe the line or choose a product."))
-                fine = False
-        if line.errors or line.quantity.data is None or line.unit_price.data is None:
-            continue
-        total += money.line_amounts(line.quantity.data, line.unit_price.data,
-                                    line.discount.data or 0, line.tax_rate.data or 0)[2]
-        if total > LARGEST_AMOUNT:   # more than the totals' columns hold
-            line.quantity.errors.append(_("The quote's total would be too large."))
-            return False
-    return fine
-
-
 # -- the screen ---------------------------------------------------------------------------
 
 def formatted_amount(view, context, quote, name):
     return amount_text(getattr(quote, name), quote.currency)
 
 
-class QuoteView(ModelView):
+class QuoteView(LinesFormMixin, ModelView):
     column_list = ["number", "customer", "opportunity", "state", "total", "valid_until",
                    "owner"]
     column_searchable_list = ["number", "customer.name"]
@@ -469,7 +315,7 @@ class QuoteView(ModelView):
                      "validators": [currency_code]},
         "lines": {"widget": LinesTable()},
     }
-    inline_models = [QuoteLineInline()]
+    inline_models = [LineInline(QuoteLine)]
 
     # -- forms ---------------------------------------------------------------------------
 
@@ -501,24 +347,10 @@ class QuoteView(ModelView):
         fine = check_lines(form) and fine
         return fine and super().validate_form(form)
 
-    # Saving runs without autoflush, from the form's values to the commit: a query on
-    # the way (the owner check, the price list) must not write a line that still lacks
-    # its price, nor wipe the history that tells which lines changed.
-    def create_model(self, form):
-        with db.session.no_autoflush:
-            return super().create_model(form)
-
-    def update_model(self, form, model):
-        with db.session.no_autoflush:
-            return super().update_model(form, model)
-
     def on_model_change(self, form, quote, is_created):
         changed = is_created or lines_changed(db.session, quote)
-        # Lines removed on the form are deleted, but still in the collection until the
-        # flush: out of it now, so that neither the totals nor the approval count them.
-        for line in [line for line in quote.lines if line in db.session.deleted]:
-            quote.lines.remove(line)
-        fill_line_defaults(db.session, quote)
+        drop_deleted_lines(db.session, quote)   # (nor may the approval count them)
+        fill_line_defaults(db.session, quote.lines, quote.customer, quote.quote_date)
         settle_approval(quote, changed)
 
     def on_model_delete(self, quote):

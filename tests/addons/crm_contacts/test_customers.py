@@ -168,9 +168,9 @@ def test_screens_in_chinese_show_stored_values_translated(contacts_suite):
     assert create_customer(client, name="Acme", stage="active").status_code == 302
     client.post_form("/language", {"language": "zh_Hans_CN", "next": "/admin/"})
     listing = client.get("/admin/customer/").get_data(as_text=True)
-    assert "客户" in listing and "活跃" in listing            # menu, and the stage's label
+    assert "客户" in listing and "有效" in listing            # menu, and the stage's label
     form = client.get(NEW).get_data(as_text=True)
     assert 'value="prospect"' in form and "潜在" in form        # stored as is, shown in Chinese
-    assert "活跃" in client.get("/admin/customer/details/?id=1").get_data(as_text=True)
+    assert "有效" in client.get("/admin/customer/details/?id=1").get_data(as_text=True)
     settings = client.get("/admin/addon-settings/").get_data(as_text=True)
     assert "A 级客户无活动多少天后提醒跟进" in settings

@@ -20,6 +20,7 @@ def flashes(response):
     page = text(response)
     found = re.findall(r'class="alert[^"]*"[^>]*>(.*?)</div>', page, re.S)
     found += re.findall(r'class="(?:invalid-feedback|help-block)[^"]*"[^>]*>(.*?)</div>', page, re.S)
+    found += re.findall(r'class="form-text text-danger[^"]*"[^>]*>(.*?)</ul>', page, re.S)
     return " | ".join(html.unescape(re.sub(r"<[^>]+>|\s+", " ", item)).strip()
                       for item in found)
 

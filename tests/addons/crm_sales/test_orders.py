@@ -65,10 +65,10 @@ def test_direct_order_totals_and_line_defaults(shop):
 @pytest.mark.parametrize("line, message", [
     ((1, "-1", "100", "0", "13"), "The quantity must be more than 0."),
     ((1, "0", "100", "0", "13"), "The quantity must be more than 0."),
-    ((1, "2", "100", "101", "13"), "The discount must be between 0 and 100 %."),
-    ((1, "2", "100", "-5", "13"), "The discount must be between 0 and 100 %."),
-    ((1, "2", "-1", "0", "13"), "The unit price cannot be negative."),
-    ((1, "2", "100", "0", "150"), "The tax rate must be between 0 and 100 %."),
+    ((1, "2", "100", "101", "13"), "A discount is between 0 and 100 %."),
+    ((1, "2", "100", "-5", "13"), "A discount is between 0 and 100 %."),
+    ((1, "2", "-1", "0", "13"), "A price cannot be negative."),
+    ((1, "2", "100", "0", "150"), "A tax rate is between 0 and 100 %."),
 ])
 def test_bad_lines_are_refused_and_nothing_saved(shop, line, message):
     suite, admin, customer, product = shop
