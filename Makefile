@@ -3,6 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 CRM_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/crm_test
+# Tests run in one process per core (pytest-xdist), a test file each at a time; each
+# test has its own database (a file, or a schema), so they cannot meet. TEST_WORKERS=0
+# runs them in this process (for a debugger).
+TEST_WORKERS ?= auto
+PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 .PHONY: run test test-pg bench install system-packages clean translations
 
@@ -34,11 +39,11 @@ run: install
 	$(PY) run.py serve
 
 test: install
-	$(PY) -m pytest
+	$(PYTEST)
 
 # The same suite on PostgreSQL; the database is created when absent.
 test-pg: install
-	CRM_TEST_DATABASE_URL=$(CRM_TEST_DATABASE_URL) $(PY) -m pytest
+	CRM_TEST_DATABASE_URL=$(CRM_TEST_DATABASE_URL) $(PYTEST)
 
 # Benchmarks (see BENCHMARKS.md): SQLite, then PostgreSQL when it is reachable.
 CRM_BENCH_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/crm_bench
