@@ -94,6 +94,17 @@ def add_related(db, Activity, Contact, customer_id, owner_id):
          "updated_at": stamp} for n in range(200)])
 
 
+def signed_in_client(dispatcher, username, password):
+    """A test client of the WSGI application, signed in through the login form."""
+    from werkzeug.test import Client
+    client = Client(dispatcher)
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    assert client.post("/login", data={"username": username, "password": password,
+                                       "csrf_token": token}).status_code == 302
+    return client
+
+
 def measure(client, engine, path, runs):
     from sqlalchemy import event
     for _warm in range(3):
@@ -157,12 +168,7 @@ def main():
             sample = db.session.scalar(db.select(Customer.name).where(Customer.id == busy))
         print(f"loaded {args.customers} customers in {time.perf_counter() - started:.0f} s")
 
-        from werkzeug.test import Client
-        client = Client(dispatcher)
-        page = client.get("/login").get_data(as_text=True)
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-        assert client.post("/login", data={"username": "sales0", "password": PASSWORD,
-                                           "csrf_token": token}).status_code == 302
+        client = signed_in_client(dispatcher, "sales0", PASSWORD)
         own = args.customers // USERS
         word = re.match(r"\D+?(?=\d)", sample).group(0)[:2]
         checks = [

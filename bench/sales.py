@@ -13,7 +13,6 @@ import io
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.customers import measure  # noqa: E402
+from bench.customers import measure, signed_in_client  # noqa: E402
 from bench.startup import RESULTS, site_environment  # noqa: E402
 
 PASSWORD = "bench password 1"
@@ -106,12 +105,7 @@ def main():
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(db.text("VACUUM ANALYZE" if args.database_url else "ANALYZE"))
 
-        from werkzeug.test import Client
-        client = Client(dispatcher)
-        page = client.get("/login").get_data(as_text=True)
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-        assert client.post("/login", data={"username": "seller", "password": PASSWORD,
-                                           "csrf_token": token}).status_code == 302
+        client = signed_in_client(dispatcher, "seller", PASSWORD)
         checks = [
             (f"kanban board, {args.opportunities:,} open opportunities", "/admin/pipeline/",
              args.opportunities),
