@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.test import Client
 
 from core.app import Dispatcher
@@ -59,7 +59,10 @@ def pg_base_url():
         for schema in connection.scalars(text(
                 "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'test\\_%'")):
             if not _process_alive(schema.split("_")[1]):
-                connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+                try:   # another test process may be dropping it at the same moment
+                    connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                except DBAPIError:
+                    pass
     engine.dispose()
     return url
 
