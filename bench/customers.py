@@ -16,7 +16,6 @@ import platform
 import random
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.startup import RESULTS, site_environment  # noqa: E402
+from bench.startup import RESULTS, run_cli, site_environment  # noqa: E402
 
 USERS = 50
 PASSWORD = "bench password 1"
@@ -138,8 +137,7 @@ def main():
     with tempfile.TemporaryDirectory() as folder:
         env = site_environment(folder, [ROOT / "addons"], ["crm_contacts"], args.database_url)
         os.environ.update(env)
-        run = [sys.executable, str(ROOT / "run.py")]
-        subprocess.run(run + ["init"], env=env, check=True, capture_output=True)
+        run_cli(env, "init")
         from core.app import Dispatcher
         from core.db import db
         dispatcher = Dispatcher()
@@ -204,10 +202,8 @@ def main():
             for row in customer_rows(args.import_rows, [0], seed=11, start=10_000_000):
                 writer.writerow([row[c] for c in columns])
         started = time.perf_counter()
-        result = subprocess.run(run + ["import", "customer", str(path)], env=env,
-                                capture_output=True, text=True)
+        run_cli(env, "import", "customer", str(path))
         elapsed = (time.perf_counter() - started) * 1000
-        assert result.returncode == 0, result.stderr[-2000:]
         results.append({"name": f"CSV import of {args.import_rows:,} customers (whole command)",
                         "db": db_name, "rows": args.customers, "median_ms": round(elapsed),
                         "p95_ms": round(elapsed), "queries": None})

@@ -39,7 +39,6 @@ then each table's id sequence is set past them; executemany on SQLite.
 import argparse
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -388,7 +387,7 @@ def generate(session_or_connection, customers, seed=7, users=50, progress=None,
 def initialise(url):
     """Drop and create the database (PostgreSQL) or remove the file (SQLite), then run
     ``run.py init`` with crm_contacts and crm_sales enabled on a temporary site."""
-    from bench.startup import site_environment
+    from bench.startup import run_cli, site_environment
     postgresql = url.startswith(("postgresql", "postgres"))
     with tempfile.TemporaryDirectory(prefix="crm-generate-") as folder:
         env = site_environment(folder, [ROOT / "addons"], ["crm_contacts", "crm_sales"],
@@ -398,8 +397,7 @@ def initialise(url):
             if os.path.exists(path):
                 os.remove(path)
             env["CRM_DATABASE_URL"] = url
-        subprocess.run([sys.executable, str(ROOT / "run.py"), "init"], env=env, check=True,
-                       capture_output=True)
+        run_cli(env, "init")
 
 
 def main():

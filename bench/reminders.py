@@ -7,7 +7,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.startup import RESULTS, site_environment  # noqa: E402
+from bench.startup import RESULTS, run_cli, site_environment  # noqa: E402
 
 
 def main():
@@ -29,8 +28,7 @@ def main():
     with tempfile.TemporaryDirectory() as folder:
         env = site_environment(folder, [ROOT / "tests" / "fixtures" / "addons"],
                                ["fixture_notes", "fixture_tasks"], args.database_url)
-        run = [sys.executable, str(ROOT / "run.py")]
-        subprocess.run(run + ["init"], env=env, check=True, capture_output=True)
+        run_cli(env, "init")
         os.environ.update(env)
         from core.app import create_app
         from core.db import db
@@ -50,8 +48,7 @@ def main():
             db.session.commit()
             db.engine.dispose()
         started = time.perf_counter()
-        result = subprocess.run(run + ["run-job", "tasks.remind_open"], env=env, check=True,
-                                capture_output=True, text=True).stdout.strip()
+        result = run_cli(env, "run-job", "tasks.remind_open").strip()
         elapsed = time.perf_counter() - started
     db_name = "postgresql" if args.database_url else "sqlite"
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,6 @@ import io
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 from datetime import date, datetime, timedelta
@@ -24,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.customers import measure, signed_in_client  # noqa: E402
-from bench.startup import RESULTS, site_environment  # noqa: E402
+from bench.startup import RESULTS, run_cli, site_environment  # noqa: E402
 
 PASSWORD = "bench password 1"
 CUSTOMERS = 1000
@@ -95,8 +94,7 @@ def main():
     with tempfile.TemporaryDirectory() as folder:
         env = site_environment(folder, [ROOT / "addons"], ["crm_sales"], args.database_url)
         os.environ.update(env)
-        subprocess.run([sys.executable, str(ROOT / "run.py"), "init"], env=env, check=True,
-                       capture_output=True)
+        run_cli(env, "init")
         from core.app import Dispatcher
         from core.db import db
         dispatcher = Dispatcher()

@@ -50,6 +50,16 @@ def site_environment(folder, addon_paths, enabled, database_url=None):
     return env
 
 
+def run_cli(env, *args):
+    """``python run.py ARGS`` on the benchmark's site; its output (an error with the
+    command's own when it fails)."""
+    result = subprocess.run([sys.executable, str(ROOT / "run.py"), *args], env=env,
+                            capture_output=True, text=True)
+    if result.returncode:
+        raise RuntimeError(f"run.py {' '.join(args)} failed:\n{result.stderr[-2000:]}")
+    return result.stdout
+
+
 def fresh_database(url):
     """Drop and create the PostgreSQL database named in url, so every run starts empty."""
     from sqlalchemy import create_engine, text
@@ -66,21 +76,12 @@ def fresh_database(url):
 
 
 def prepare(folder, database_url):
-    config = folder / "config.ini"
-    config.write_text("[core]\ninstance_path = instance\n[addons]\npaths = "
-                      + ", ".join(str(p) for p in ADDON_PATHS) + "\n", encoding="utf-8")
-    env = {**os.environ, "CRM_CONFIG": str(config)}
-    if database_url:
-        fresh_database(database_url)
-        env["CRM_DATABASE_URL"] = database_url
-    run = [sys.executable, str(ROOT / "run.py")]
-    subprocess.run(run + ["init"], env=env, check=True, capture_output=True)
-    listing = subprocess.run(run + ["addons", "list"], env=env, check=True,
-                             capture_output=True, text=True).stdout
-    names = [line.split("\t")[0] for line in listing.splitlines()
+    env = site_environment(folder, ADDON_PATHS, [], database_url)
+    run_cli(env, "init")
+    names = [line.split("\t")[0] for line in run_cli(env, "addons", "list").splitlines()
              if "\t" in line and "\tnot installable" not in line]
     for name in names:
-        subprocess.run(run + ["addons", "enable", name], env=env, check=True, capture_output=True)
+        run_cli(env, "addons", "enable", name)
     return env, names
 
 

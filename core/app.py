@@ -11,7 +11,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
-from flask import Flask, jsonify, redirect, render_template, url_for
+from flask import Flask, g, jsonify, redirect, render_template, request, url_for
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import Babel, get_locale
@@ -109,7 +109,8 @@ def _add_public_pages(app, state, csrf):
     """The blueprints enabled addons list under "public": pages for visitors with no
     login (a web-to-lead form posted from the company's website). Other sites post to
     them, so they cannot carry this site's CSRF token: each such page checks its own
-    (a per-form token, say), and a rate limit."""
+    (a per-form token, say), and a rate limit. They act for no one."""
+    public = set()
     for name in state.enabled:
         addon = state.registry.addons[name]
         for target in addon.manifest["public"]:
@@ -118,6 +119,14 @@ def _add_public_pages(app, state, csrf):
                                 attribute)
             csrf.exempt(blueprint)
             app.register_blueprint(blueprint)
+            public.add(blueprint.name)
+
+    @app.before_request
+    def public_pages_act_for_no_one():
+        """Even for a signed-in user who opens one: what a visitor sends there must not
+        become that user's (core.audit stamps the acting user as owner)."""
+        if request.blueprint in public:
+            g._login_user = auth.login_manager.anonymous_user()
 
 
 def template_folders(state):

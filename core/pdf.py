@@ -19,21 +19,16 @@ import contextlib
 import functools
 import gc
 import logging
-import mimetypes
 import re
 import threading
 import unicodedata
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit
-from urllib.request import url2pathname
+from urllib.parse import quote
 
 from flask import Response, current_app
 from flask_babel import format_date, gettext, ngettext
 from jinja2 import FileSystemLoader
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from weasyprint import CSS, HTML
-from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from core.app import template_folders as app_template_folders
 from core.config import PROJECT_ROOT
@@ -87,62 +82,15 @@ def environment(folders):
     return env
 
 
-# -- what the PDF engine may load ------------------------------------------------------
+# -- the engine: WeasyPrint, loaded with the first document ---------------------------------
 
-class StaticFetcher(URLFetcher):
-    """Serves data: URLs and files under ``roots``; refuses everything else before any
-    file is opened or any connection made."""
-
-    def __init__(self, roots, **kwargs):
-        super().__init__(**kwargs)
-        self.roots = [Path(root).resolve() for root in roots]
-
-    def fetch(self, url, headers=None):
-        scheme = url.split(":", 1)[0].lower()
-        if scheme == "data":
-            return super().fetch(url, headers)   # decoded in memory, by urllib's DataHandler
-        if url.startswith(STATIC_PREFIX):
-            relative = unquote(urlsplit(url).path)[len("/static/"):]
-            for root in self.roots:
-                found = self._inside(root / relative)
-                if found:
-                    return self._file(found, url)
-        elif scheme == "file":
-            found = self._inside(Path(url2pathname(urlsplit(url).path)))
-            if found:
-                return self._file(found, url)
-        raise ResourceRefused(f"PDF templates may not load {url[:200]}")
-
-    def _inside(self, path):
-        """The resolved file if it lies in one of the roots (so no "..", and no symbolic
-        link out of them), else None."""
-        resolved = path.resolve()
-        if resolved.is_file() and any(resolved.is_relative_to(root) for root in self.roots):
-            return resolved
-        return None
-
-    def _file(self, path, url):
-        # WeasyPrint reads the type from the headers (a stylesheet must be text/css).
-        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": content_type})
-
-
-# -- the engine ---------------------------------------------------------------------------
-
-@functools.lru_cache(maxsize=1)
-def user_agent_stylesheet():
-    return CSS(filename=str(USER_AGENT_CSS))
-
-
-class Document(HTML):
-    """WeasyPrint's HTML with the suite's lean user-agent style sheet
-    (core/pdf_user_agent.css). WeasyPrint matches every rule of its own sheet against
-    every element; a ten-page quote has thousands of cells. (Overrides a private
-    method: WeasyPrint is pinned in requirements.txt, and tests/core/test_pdf.py checks
-    the sheet is in use.)"""
-
-    def _ua_stylesheets(self, forms=False):
-        return [user_agent_stylesheet()]
+def __getattr__(name):
+    """``pdf.Document`` and ``pdf.StaticFetcher`` live in core/pdf_engine.py, which
+    imports WeasyPrint: 0.4 s and ~20 MB that a web process pays only once it prints."""
+    if name in ("Document", "StaticFetcher", "user_agent_stylesheet"):
+        from core import pdf_engine
+        return getattr(pdf_engine, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 _fonts = threading.local()
@@ -153,6 +101,7 @@ def font_configuration():
     (Noto Sans CJK is large), a tenth of a one-page quote's time. Pango's font maps are
     not shared between threads, so neither is this."""
     if getattr(_fonts, "uses", FONT_CONFIGURATION_USES) >= FONT_CONFIGURATION_USES:
+        from weasyprint.text.fonts import FontConfiguration
         _fonts.config, _fonts.uses = FontConfiguration(), 0
     _fonts.uses += 1
     return _fonts.config
@@ -166,6 +115,7 @@ def render(template_name, **context):
     Pass plain data (strings, numbers, dates, lists and dicts of them), not database
     records: the sandbox keeps templates out of Python's internals, but not out of a
     record's own methods and relationships."""
+    from core.pdf_engine import Document, StaticFetcher
     folders = template_folders()
     html = environment(tuple(folders)).get_template(template_name).render(**context)
     fetcher = StaticFetcher(static_roots(folders))

@@ -113,6 +113,12 @@ def apply_rules(query, model, user=None):
     return query.filter(condition) if hasattr(query, "filter") else query.where(condition)
 
 
+def assignable(user, model, owner):
+    """``owner`` if ``user`` may give them a record of ``model``, else None: a new record
+    takes the owner of the record it belongs to (a contact its customer's) when allowed."""
+    return owner if owner is not None and may_own(user, model, owner.id) else None
+
+
 def may_own(user, model, owner_id):
     """May ``user`` give a record of ``model`` to ``owner_id`` (on create or edit)?"""
     condition = owner_condition(user, model.__name__, literal(owner_id))

@@ -75,9 +75,8 @@ class ContactView(ModelView):
         # autoflush: it would stamp the signed-in user as owner before this runs.)
         with db.session.no_autoflush:
             owner = model.customer.owner if model.customer is not None else None
-        if is_created and model.owner is None and owner is not None \
-                and permissions.may_own(current_user, Contact, owner.id):
-            model.owner = owner
+        if is_created and model.owner is None:
+            model.owner = permissions.assignable(current_user, Contact, owner)
 
 
 def prefill_customer(form):

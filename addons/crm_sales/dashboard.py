@@ -150,45 +150,40 @@ class Figures:
 
     def forecast(self):
         """(by owner, by team) of expected revenue of open deals by close month."""
-        buckets = forecast_buckets(self.today)
-        owners, teams = Table(buckets), Table(buckets)
-        year, month = year_month(Opportunity.expected_close)
-        worth = func.sum(Opportunity.amount * Opportunity.probability)
         open_deals = Opportunity.stage_id.in_(select(Stage.id).where(Stage.kind == "open"))
-        by_owner = self.within_rules(select(Opportunity.owner_id, year, month, worth)
-                                     .where(open_deals)).group_by(Opportunity.owner_id, year,
-                                                                  month)
-        for owner_id, y, m, amount in db.session.execute(by_owner):
-            owners.add(owner_id, forecast_bucket(y, m, self.today), expected(amount))
-        team = memberships()
-        by_team = self.within_rules(
-            select(team.c.team_id, year, month, worth).select_from(Opportunity)
-            .outerjoin(team, team.c.user_id == Opportunity.owner_id).where(open_deals)) \
-            .group_by(team.c.team_id, year, month)
-        for team_id, y, m, amount in db.session.execute(by_team):
-            teams.add(team_id, forecast_bucket(y, m, self.today), expected(amount))
-        return self.named(owners, teams)
+        return self.per_owner_and_team(
+            forecast_buckets(self.today), Opportunity.expected_close,
+            Opportunity.amount * Opportunity.probability, open_deals,
+            lambda y, m, amount: (forecast_bucket(y, m, self.today), expected(amount)))
 
     def won(self, period):
         """(by owner, by team) of won revenue per period, over the last few periods."""
         start, columns = recent_periods(period, self.today)
-        owners, teams = Table(columns), Table(columns)
-        year, month = year_month(Opportunity.closed_on)
-        worth = func.sum(Opportunity.amount)
         won_deals = and_(Opportunity.stage_id.in_(select(Stage.id).where(Stage.kind == "won")),
                          Opportunity.closed_on >= start)
-        by_owner = self.within_rules(select(Opportunity.owner_id, year, month, worth)
-                                     .where(won_deals)).group_by(Opportunity.owner_id, year,
+        return self.per_owner_and_team(
+            columns, Opportunity.closed_on, Opportunity.amount, won_deals,
+            lambda y, m, amount: (period_of(period, y, m), money.to_decimal(amount)))
+
+    def per_owner_and_team(self, columns, date_column, worth, condition, cell):
+        """Two tables of SUM(worth) by year and month of ``date_column``: per owner, and
+        per team (the teams the owner is in). Two GROUP BY queries; ``cell`` turns a
+        (year, month, sum) into the column key and the figure."""
+        owners, teams = Table(columns), Table(columns)
+        year, month = year_month(date_column)
+        total = func.sum(worth)
+        by_owner = self.within_rules(select(Opportunity.owner_id, year, month, total)
+                                     .where(condition)).group_by(Opportunity.owner_id, year,
                                                                  month)
         for owner_id, y, m, amount in db.session.execute(by_owner):
-            owners.add(owner_id, period_of(period, y, m), money.to_decimal(amount))
+            owners.add(owner_id, *cell(y, m, amount))
         team = memberships()
         by_team = self.within_rules(
-            select(team.c.team_id, year, month, worth).select_from(Opportunity)
-            .outerjoin(team, team.c.user_id == Opportunity.owner_id).where(won_deals)) \
+            select(team.c.team_id, year, month, total).select_from(Opportunity)
+            .outerjoin(team, team.c.user_id == Opportunity.owner_id).where(condition)) \
             .group_by(team.c.team_id, year, month)
         for team_id, y, m, amount in db.session.execute(by_team):
-            teams.add(team_id, period_of(period, y, m), money.to_decimal(amount))
+            teams.add(team_id, *cell(y, m, amount))
         return self.named(owners, teams)
 
     def named(self, owners, teams):

@@ -17,7 +17,7 @@ from sqlalchemy.orm import joinedload
 from wtforms import FileField
 from wtforms.validators import ValidationError
 
-from addons.crm_sales.models import Expense, ExpenseCategory
+from addons.crm_sales.models import Expense, ExpenseCategory, is_sales_manager
 from addons.crm_sales.orders import amount_text, keep_an_owner, more_than_zero
 from core import notifications, permissions, uploads
 from core.admin import ModelView
@@ -29,13 +29,6 @@ from core.util import int_ids
 AREA = "attachments"                        # instance/attachments/<random token>
 RECEIPT_TYPES = ("pdf", "png", "jpg", "jpeg")
 LOCKED = ("submitted", "approved")          # states in which an expense is not edited
-MANAGERS = "sales_manager"
-
-
-def is_manager(user):
-    return user.is_admin or any(group.code == MANAGERS for group in user.groups)
-
-
 def category_of_kind(form, field):
     """An income needs an income category, an expense an expense category."""
     category, kind = field.data, form.kind.data
@@ -213,7 +206,7 @@ class ExpenseView(ModelView):
     @staticmethod
     def decision_refusal(expense):
         """Why the current user may not approve or refuse the expense, or None."""
-        if not is_manager(current_user):
+        if not is_sales_manager(current_user):
             return _("Only a sales manager may approve or refuse expenses.")
         if expense.owner_id == current_user.id and not current_user.is_admin:
             return _("You cannot approve or refuse your own expense.")

@@ -9,7 +9,7 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, declared_attr
 
 from addons.crm_contacts.models import (GRADES, Competitor, Contact, Customer, Region,
                                         Source, choice)
@@ -35,6 +35,13 @@ PAYMENT_METHODS = (mark("bank transfer"), mark("cash"), mark("cheque"), mark("ca
                    mark("alipay"), mark("wechat pay"), mark("other"))
 EXPENSE_KINDS = (mark("expense"), mark("income"))
 EXPENSE_STATES = (mark("draft"), mark("submitted"), mark("approved"), mark("refused"))
+
+
+SALES_MANAGERS = "sales_manager"   # the group that approves discounts and expenses
+
+
+def is_sales_manager(user):
+    return user.is_admin or any(group.code == SALES_MANAGERS for group in user.groups)
 
 
 def amount_column(label, **kwargs):
@@ -378,6 +385,20 @@ class OrderLine(LineMixin, db.Model):
         return self.description or str(self.product or "")
 
 
+class OrderLineQuantityMixin:
+    """So much of one order line: a line of a delivery or of a customer return."""
+
+    quantity = db.Column(QUANTITY, nullable=False, info={"label": _l("Quantity")})
+
+    @declared_attr
+    def order_line_id(cls):
+        return db.Column(db.ForeignKey("sale_order_line.id"), nullable=False, index=True)
+
+    @declared_attr
+    def order_line(cls):
+        return db.relationship(OrderLine, info={"label": _l("Order line")})
+
+
 class Delivery(OwnedMixin, db.Model):
     """Goods sent for an order: all of it, or part (then more deliveries follow)."""
 
@@ -399,15 +420,12 @@ class Delivery(OwnedMixin, db.Model):
         return self.number or _l("New delivery")
 
 
-class DeliveryLine(db.Model):
+class DeliveryLine(OrderLineQuantityMixin, db.Model):
     __tablename__ = "sale_delivery_line"
     id = db.Column(db.Integer, primary_key=True)
     delivery_id = db.Column(db.ForeignKey("sale_delivery.id", ondelete="CASCADE"),
                             nullable=False, index=True)
     delivery = db.relationship(Delivery, back_populates="lines")
-    order_line_id = db.Column(db.ForeignKey("sale_order_line.id"), nullable=False, index=True)
-    order_line = db.relationship(OrderLine, info={"label": _l("Order line")})
-    quantity = db.Column(QUANTITY, nullable=False, info={"label": _l("Quantity")})
 
 
 class CustomerReturn(OwnedMixin, db.Model):
@@ -430,15 +448,12 @@ class CustomerReturn(OwnedMixin, db.Model):
         return self.number or _l("New return")
 
 
-class ReturnLine(db.Model):
+class ReturnLine(OrderLineQuantityMixin, db.Model):
     __tablename__ = "sale_return_line"
     id = db.Column(db.Integer, primary_key=True)
     return_id = db.Column(db.ForeignKey("sale_return.id", ondelete="CASCADE"),
                           nullable=False, index=True)
     customer_return = db.relationship(CustomerReturn, back_populates="lines")
-    order_line_id = db.Column(db.ForeignKey("sale_order_line.id"), nullable=False, index=True)
-    order_line = db.relationship(OrderLine, info={"label": _l("Order line")})
-    quantity = db.Column(QUANTITY, nullable=False, info={"label": _l("Quantity")})
 
 
 class Payment(OwnedMixin, db.Model):

@@ -696,8 +696,8 @@ class OrderDocumentView(ModelView):
             name: value or None for name, value in values.items() if name != self.date_field})
         setattr(document, self.date_field, date.fromisoformat(values[self.date_field]))
         with db.session.no_autoflush:
-            document.owner = order.owner if order.owner is not None and permissions.may_own(
-                current_user, self.model, order.owner_id) else current_user
+            document.owner = permissions.assignable(current_user, self.model, order.owner) \
+                or current_user
         by_id = {line.id: line for line in order.lines}
         for line_id, text in quantities.items():
             value, _problem = parse_quantity(text)
@@ -891,9 +891,8 @@ class PaymentView(ModelView):
         # A payment on an order belongs, by default, to whoever looks after the order.
         with db.session.no_autoflush:
             owner = model.order.owner if model.order is not None else None
-            if is_created and model.owner is None and owner is not None \
-                    and permissions.may_own(current_user, Payment, owner.id):
-                model.owner = owner
+            if is_created and model.owner is None:
+                model.owner = permissions.assignable(current_user, Payment, owner)
         keep_an_owner(model)
 
 

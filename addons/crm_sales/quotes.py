@@ -27,7 +27,8 @@ from addons.crm_contacts.views import prefill_customer
 from addons.crm_sales import money
 from addons.crm_sales.lines import (LineInline, LinesFormMixin, LinesTable, check_lines,
                                     copied_lines, drop_deleted_lines, fill_line_defaults)
-from addons.crm_sales.models import Opportunity, OrderLine, Quote, QuoteLine, SalesOrder
+from addons.crm_sales.models import (Opportunity, OrderLine, Quote, QuoteLine, SalesOrder,
+                                     is_sales_manager)
 from core import company, options, outbox, pdf, permissions
 from core.admin import ModelView, scoped_query
 from core.db import db
@@ -57,10 +58,6 @@ def number_text(value):
 
 
 # -- rules of the quote's life ------------------------------------------------------------
-
-def is_sales_manager(user):
-    return user.is_admin or any(group.code == "sales_manager" for group in user.groups)
-
 
 def approval_limit():
     return Decimal(options.get(ADDON, "approval_discount"))

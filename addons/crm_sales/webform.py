@@ -32,14 +32,6 @@ _limiters = {}   # one per storage URI per process, like core.throttle's
 
 # -- the pages ------------------------------------------------------------------------------
 
-@blueprint.before_request
-def act_for_no_one():
-    """A public page acts for no one, even when a signed-in user happens to open it: a
-    lead sent here must not become theirs (core.audit would make the signed-in user the
-    owner of a lead the rules leave unowned)."""
-    g._login_user = current_app.login_manager.anonymous_user()
-
-
 @blueprint.route("/lead/<token>", methods=("GET", "POST"))
 def lead_form(token):
     form = active_form(token)
