@@ -13,9 +13,10 @@ PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # Debian packages the suite uses: Pango and HarfBuzz for WeasyPrint's PDFs (the subset
 # library keeps font embedding fast), a CJK font for Chinese text in PDFs, poppler-utils
-# to read PDFs back in tests, Chromium for the browser tests.
+# to read PDFs back in tests, Chromium for the browser tests, wrk for the benchmarks'
+# throughput run.
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk \
-	poppler-utils chromium
+	poppler-utils chromium wrk
 
 # The virtual environment, rebuilt when requirements.txt changes.
 $(VENV)/.installed: requirements.txt
@@ -45,18 +46,14 @@ test: install
 test-pg: install
 	CRM_TEST_DATABASE_URL=$(CRM_TEST_DATABASE_URL) $(PYTEST)
 
-# Benchmarks (see BENCHMARKS.md): SQLite, then PostgreSQL when it is reachable.
+# Benchmarks (see BENCHMARKS.md): SQLite, then PostgreSQL when it is reachable (its
+# database is dropped and created for the run). SCALE=large: 200,000 customers on SQLite,
+# 1,000,000 on PostgreSQL. Results: bench/results/latest.json and latest.md.
+SCALE ?= small
 CRM_BENCH_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/crm_bench
 bench: install
-	$(PY) bench/startup.py
-	$(PY) bench/reminders.py
-	$(PY) bench/customers.py --customers 200000
-	$(PY) bench/sales.py
-	$(PY) bench/startup.py --database-url $(CRM_BENCH_DATABASE_URL) \
-	  && $(PY) bench/reminders.py --database-url $(CRM_BENCH_DATABASE_URL) \
-	  && $(PY) bench/customers.py --customers 1000000 --database-url $(CRM_BENCH_DATABASE_URL) \
-	  && $(PY) bench/sales.py --database-url $(CRM_BENCH_DATABASE_URL) \
-	  || echo "PostgreSQL at $(CRM_BENCH_DATABASE_URL) not reachable: skipped"
+	$(PY) bench/run.py --scale $(SCALE)
+	$(PY) bench/run.py --scale $(SCALE) --database-url $(CRM_BENCH_DATABASE_URL) --if-reachable
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,9 +1,10 @@
 """The one SQLAlchemy object every model uses: ``from core.db import db``."""
 import sqlite3
+from itertools import chain
 
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.model import Model
-from sqlalchemy import MetaData, event
+from sqlalchemy import ARRAY, MetaData, any_, event, literal
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
@@ -15,6 +16,9 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+# SQLite's page cache during a bulk insert, in KiB (its default is 2 MB).
+SQLITE_BULK_CACHE_KB = 64 * 1024
 
 # Attributes tried, in order, to show a record as text (select boxes, exports, titles).
 DISPLAY_ATTRIBUTES = ("name", "title", "code", "subject", "username")
@@ -49,6 +53,51 @@ def dialect_insert(model, session=None):
     both support, each through its own dialect's construct."""
     dialect = (session or db.session).get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+def one_of(session, column, values):
+    """Conditions "column is one of values", for any number of values: on PostgreSQL
+    one, the values passed as one array; elsewhere an IN per thousand values, since
+    databases limit the parameters of a statement. (On PostgreSQL, a hundred IN lists of
+    a thousand took twice as long as one array of 100,000 values.)"""
+    values = list(values)
+    if session.get_bind().dialect.name == "postgresql":
+        return [column == any_(literal(values, ARRAY(column.type)))] if values else []
+    return [column.in_(values[start:start + 1000]) for start in range(0, len(values), 1000)]
+
+
+def insert_many(connection, table, rows):
+    """INSERT ``rows`` (dicts with the same keys; any iterable) into ``table`` in the
+    connection's transaction, for thousands of rows: COPY on PostgreSQL, half the time
+    of the fastest INSERT there; on SQLite one executemany, with a page cache big enough
+    for the indexes the rows go into. Values are converted as an INSERT converts them."""
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
+        return
+    dialect, keys = connection.dialect, list(first)
+    columns = [table.c[key] for key in keys]
+    processors = [column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns]
+    values = ([row[key] if process is None else process(row[key])
+               for key, process in zip(keys, processors)] for row in chain([first], rows))
+    quote = dialect.identifier_preparer.quote
+    into = (f"{dialect.identifier_preparer.format_table(table)} "
+            f"({', '.join(quote(column.name) for column in columns)})")
+    if dialect.name == "postgresql":
+        with connection.connection.driver_connection.cursor() as cursor:
+            with cursor.copy(f"COPY {into} FROM STDIN") as copy:
+                for value in values:
+                    copy.write_row(value)
+        return
+    # SQLite's page cache, 2 MB by default, is far smaller than the indexes of a big
+    # table: without more, inserting 100,000 rows reads most index pages again and again.
+    cache_size = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+    connection.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_BULK_CACHE_KB}")   # KiB
+    try:
+        connection.exec_driver_sql(f"INSERT INTO {into} VALUES ({', '.join('?' * len(keys))})",
+                                   [tuple(value) for value in values])
+    finally:
+        connection.exec_driver_sql(f"PRAGMA cache_size = {int(cache_size)}")
 
 
 @event.listens_for(Engine, "connect")

@@ -1,16 +1,25 @@
 """The parts of core.pdf that need WeasyPrint, imported with the first document (see
-core.pdf): the fetcher that limits what a template may load, and the document class
-with the suite's user-agent style sheet."""
+core.pdf): the fetcher that limits what a template may load, the document class with
+the suite's user-agent style sheet, and three caches the engine lacks (see
+"the engine's time per cell" below)."""
 import functools
+import importlib.metadata
+import logging
 import mimetypes
+import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
+import tinyhtml5.inputstream
+import weasyprint.layout.inline
+import weasyprint.text.line_break
 from weasyprint import CSS, HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from core.pdf import STATIC_PREFIX, USER_AGENT_CSS, ResourceRefused
+
+log = logging.getLogger(__name__)
 
 
 # -- what the PDF engine may load ------------------------------------------------------
@@ -67,3 +76,92 @@ class Document(HTML):
 
     def _ua_stylesheets(self, forms=False):
         return [user_agent_stylesheet()]
+
+
+# -- the engine's time per cell --------------------------------------------------------------
+#
+# A quote's time goes into its table cells: each is parsed, styled, laid out and drawn
+# on its own. Three things the engine does again for every cell, although the answer is
+# the same for all the cells of a column (they share one style object):
+#
+# - tinyhtml5 means to keep one regular expression per set of characters it scans for,
+#   but files it under the wrong key (the expression, not the characters), so it builds
+#   and looks up the expression again at every tag and text: ~5 % of a long quote.
+# - WeasyPrint's strut (a line's height and baseline from the font) builds a string key
+#   of 14 font properties for its cache, for every line and every text: ~4 %.
+# - Each text's Pango layout gets a new font description, built from the same style: ~3 %.
+#
+# Together about a tenth of a long quote's time (measured on 250 and 354 lines).
+#
+# The fixes keep each answer where the engine would compute it again: the expressions in
+# tinyhtml5's own cache, under the right key; the strut and the font description on the
+# style object (WeasyPrint makes a new object for a changed style; it never changes the
+# font of one whose text it has laid out). The PDF is the same to the byte
+# (tests/core/test_pdf.py checks it). They are written for the versions pinned in
+# requirements.txt; with any other version the engine runs as it is.
+
+ENGINE_VERSIONS = {"weasyprint": "70.0", "tinyhtml5": "2.1.0"}
+_stock = {}
+
+
+class _CharactersRegex(dict):
+    """tinyhtml5's cache of "the characters up to one of these" expressions, filled on
+    first use under the key it looks them up by: (characters, opposite)."""
+
+    def __missing__(self, key):
+        characters, opposite = key
+        regex = "".join(f"\\x{ord(character):02x}" for character in characters)
+        expression = self[key] = re.compile(f"[{regex}]+" if opposite else f"[^{regex}]+")
+        return expression
+
+
+def _strut(style):
+    """weasyprint.text.line_break.strut, once per style object."""
+    try:
+        return style.__dict__["_crm_strut"]
+    except KeyError:
+        result = style.__dict__["_crm_strut"] = _stock["strut"](style)
+        return result
+
+
+def _font_description(style):
+    """weasyprint.text.fonts.get_font_description, once per style object (Pango copies
+    the description into each layout: one object serves them all)."""
+    try:
+        return style.__dict__["_crm_font_description"]
+    except KeyError:
+        result = style.__dict__["_crm_font_description"] = _stock["font_description"](style)
+        return result
+
+
+def engine_is_pinned():
+    return all(importlib.metadata.version(name) == version
+               for name, version in ENGINE_VERSIONS.items())
+
+
+def speed_up_engine():
+    """Puts the three caches in place; True when they are (the pinned versions)."""
+    if _stock:
+        return True
+    if not engine_is_pinned():
+        log.info("PDF engine caches off: they are written for %s", ENGINE_VERSIONS)
+        return False
+    line_break = weasyprint.text.line_break
+    _stock.update(regex=tinyhtml5.inputstream.characters_until_regex,
+                  strut=weasyprint.layout.inline.strut,
+                  font_description=line_break.get_font_description)
+    tinyhtml5.inputstream.characters_until_regex = _CharactersRegex()
+    weasyprint.layout.inline.strut = _strut
+    line_break.get_font_description = _font_description
+    return True
+
+
+def stock_engine():
+    """Takes the caches out again (tests compare the PDFs with and without them)."""
+    if _stock:
+        tinyhtml5.inputstream.characters_until_regex = _stock.pop("regex")
+        weasyprint.layout.inline.strut = _stock.pop("strut")
+        weasyprint.text.line_break.get_font_description = _stock.pop("font_description")
+
+
+speed_up_engine()

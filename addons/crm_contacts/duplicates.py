@@ -7,6 +7,7 @@ from sqlalchemy import or_, select
 
 from addons.crm_contacts import normalise
 from addons.crm_contacts.models import Customer
+from core.db import one_of
 
 # Too short a number (an extension, "110") says nothing about who it is.
 MIN_PHONE_DIGITS = 6
@@ -42,7 +43,7 @@ def candidates(session, name=None, phone=None, email=None, exclude_id=None, limi
 
 def import_warnings(records, session):
     """(index, column, message) for each imported record that matches an existing
-    customer or an earlier row of the same file. One query per thousand keys."""
+    customer or an earlier row of the same file. Few queries (see core.db.one_of)."""
     warnings = []
     first_row = {}      # (column, key) -> index of the first record with it
     wanted = {column: set() for column, _key in KEYS}
@@ -72,9 +73,9 @@ def _existing(session, wanted):
     found = {}
     for column, key_column in KEYS:
         keys, attribute = sorted(wanted[column]), getattr(Customer, key_column)
-        for start in range(0, len(keys), 1000):
+        for condition in one_of(session, attribute, keys):
             rows = session.execute(select(attribute, Customer.name, Customer.code)
-                                   .where(attribute.in_(keys[start:start + 1000])))
+                                   .where(condition))
             for key, name, code in rows:
                 found.setdefault((column, key), f"{name} ({code})")
     return found

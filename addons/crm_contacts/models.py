@@ -256,10 +256,10 @@ def _give_codes(session, customers):
     while customers:
         last = Sequence.next_value(session, CODE_SEQUENCE, len(customers))
         codes = [f"C{number:06d}" for number in range(last - len(customers) + 1, last + 1)]
-        taken = set()
-        for start in range(0, len(codes), 1000):   # databases limit the parameters
-            taken.update(session.scalars(select(Customer.code).where(
-                Customer.code.in_(codes[start:start + 1000]))))
+        # One range query, not a list of 100,000 codes to look up (databases limit the
+        # parameters of one statement); what else lies in the range is left out below.
+        taken = set(session.scalars(select(Customer.code).where(
+            Customer.code.between(min(codes), max(codes)))))
         free = [code for code in codes if code not in taken]
         for customer, code in zip(customers, free):
             customer.code = code

@@ -74,6 +74,9 @@ def test_a_client_template_overrides_the_addons_and_the_cores(site):
     assert "Greeting for ACME <Ltd>" in text_of(document)
     width, height = PdfReader(io.BytesIO(document)).pages[0].mediabox.upper_right
     assert (round(float(width)), round(float(height))) == (420, 595)   # A5 in points
+    # Changed in place (compiled code is kept by the file's text): the change shows.
+    site.template("pdfdemo/greeting.html", "Regards to {{ client }}")
+    assert "Regards to ACME" in text_of(site.render("pdfdemo/doc.html", client="ACME"))
 
 
 def test_values_are_escaped(site):
@@ -166,3 +169,53 @@ def test_a_thread_reuses_its_font_configuration_for_a_while(monkeypatch):
     monkeypatch.setattr(pdf, "_fonts", pdf.threading.local())
     first, second, third = (pdf.font_configuration() for _ in range(3))
     assert first is second and third is not first
+
+
+# Text that goes through every path of the engine the caches touch: several sizes and
+# line heights (number, length, normal, %), letter and word spacing, justified and
+# wrapped lines, ::first-line and ::first-letter, decorations, languages, features,
+# preserved spaces and tabs, a table header repeated over pages, comments, attributes in
+# both quotes, character references, CDATA-like text in <pre>, an SVG with text.
+VARIED = """{% extends "pdf/base.html" %}{% block style %}
+body { line-height: 1.4; }
+.a { font-size: 14pt; line-height: 20px; letter-spacing: 0.5pt; word-spacing: 2pt; }
+.b { text-align: justify; line-height: normal; hyphens: auto; }
+.b::first-line { font-size: 12pt; }
+.c::first-letter { font-size: 24pt; }
+.d { text-decoration: underline line-through; font-variant-numeric: tabular-nums;
+     font-kerning: none; line-height: 150%; }
+.e { white-space: pre-wrap; tab-size: 3; overflow-wrap: anywhere; width: 30mm; }
+table.t { border-collapse: separate; border-spacing: 0; }
+table.t td { padding: 1mm; } tr.odd { background: #eee; }
+{% endblock %}{% block body %}
+<!-- a comment --><p class="a" title='single "quoted"'>Spaced &amp; letters &lt;here&gt; &#x4E2D;文</p>
+<p class="b" lang="en">{{ long }}</p>
+<p class="c" lang="zh">中文段落，首字放大。{{ long[:200] }}</p>
+<p class="d" lang="de">Durchgestrichen 0123456789 Fußgängerübergänge</p>
+<pre>pre	tabs  and   spaces</pre>
+<div class="e">	tab-indented averyveryveryverylongwordwithoutanybreak 长长长长长长长长长长</div>
+<svg width="60" height="20"><text x="0" y="15" font-size="12">SVG 文本</text></svg>
+<table class="t"><thead><tr><th>No.</th><th>Item</th><th>Amount</th></tr></thead><tbody>
+{% for n in range(120) %}<tr{% if n is odd %} class="odd"{% endif %}><td>{{ n }}</td><td>产品 Product {{ n }}</td><td>{{ n * 7 }}.00</td></tr>{% endfor %}
+</tbody></table>{% endblock %}"""
+
+
+def test_the_engine_caches_change_nothing_in_the_pdf(site):
+    """core.pdf_engine keeps three answers the engine would work out again for every
+    cell (see there): the document must come out the same to the byte without them."""
+    from core import pdf_engine
+    assert pdf_engine.speed_up_engine() == pdf_engine.engine_is_pinned()
+    site.template("varied.html", VARIED)
+    long = " ".join(f"word{n} 词{n} extraordinarily" for n in range(80))
+    documents = {}
+    for name in ("varied.html", "pdfdemo/doc.html"):
+        with_caches = site.render(name, long=long)
+        pdf_engine.stock_engine()
+        try:
+            without = site.render(name, long=long)
+        finally:
+            pdf_engine.speed_up_engine()
+        assert with_caches == without, name
+        documents[name] = with_caches
+    assert len(PdfReader(io.BytesIO(documents["varied.html"])).pages) >= 3
+    assert "Product 119" in text_of(documents["varied.html"])

@@ -1,6 +1,7 @@
 """Import and export of any model: all rows or none, every bad cell named by row and
 column, CSV and XLSX, and files that an export writes an import reads back."""
 import io
+import json
 
 import pytest
 from openpyxl import Workbook
@@ -208,3 +209,111 @@ def test_import_needs_create_rights(office):
     assert viewer.get("/admin/task/import/").status_code == 403
     assert "/admin/task/import/" not in viewer.get("/admin/task/").get_data(as_text=True)
     assert "/admin/note/import/" in suite.admin_client().get("/admin/note/").get_data(as_text=True)
+
+
+# -- the bulk write: what a save does, for every row, all or nothing ---------------------
+
+def audit_changes(sql, model):
+    """{record id: changes} of the create rows of ``model`` in the audit trail."""
+    rows = sql("SELECT record_id, changes FROM core_audit WHERE model = :m AND action = 'create'",
+               m=model)
+    return {record_id: json.loads(changes) for record_id, changes in rows}
+
+
+def fixture_model(app, name):
+    state = app.extensions["crm"]
+    return next(addon.models[name] for addon in state.registry.addons.values()
+                if name in addon.models)
+
+
+def test_imported_records_are_stamped_and_audited_as_on_the_screen(office):
+    suite, sql, tmp = office
+    admin = suite.admin_client()
+    admin.post_form("/admin/task/new/", {"title": "Plan"}, token_from="/admin/task/new/")
+    by_screen = sql("SELECT id FROM fixture_task")[0][0]
+    page = upload(admin, "tasks.csv", "title,done\nPlan,no\nShip,yes\n".encode(),
+                  path="/admin/task/import/").get_data(as_text=True)
+    fields = form_fields(page)
+    response = admin.post_form("/admin/task/import/", dict(fields, step="commit"),
+                               token_from="/admin/task/import/")
+    assert response.status_code == 302
+    tasks = {title: rest for title, *rest in sql(
+        "SELECT title, id, owner_id, created_by_id, updated_by_id, created_at, updated_at "
+        "FROM fixture_task WHERE id != :i", i=by_screen)}
+    assert set(tasks) == {"Plan", "Ship"}
+    for task_id, owner, created_by, updated_by, created_at, updated_at in tasks.values():
+        assert (owner, created_by, updated_by) == (1, 1, 1)
+        assert created_at is not None and updated_at is not None
+    changes = audit_changes(sql, "Task")
+    assert set(changes) == {by_screen, tasks["Plan"][0], tasks["Ship"][0]}   # one each
+    # The same values saved on the screen and by the import: the same audit row.
+    assert changes[tasks["Plan"][0]] == changes[by_screen]
+    assert changes[tasks["Ship"][0]] == {"title": [None, "Ship"], "done": [None, True],
+                                         "owner_id": [None, 1]}
+    assert sql("SELECT DISTINCT user_id FROM core_audit WHERE model = 'Task'") == [(1,)]
+
+
+def test_a_failed_write_leaves_nothing_even_if_the_caller_commits(office, monkeypatch):
+    from core import transfer
+    from core.db import db
+    from core.models import AuditEntry
+
+    suite, sql, tmp = office
+    app = suite.dispatcher().app
+    real_insert = transfer.insert_many
+
+    def audit_fails(connection, table, rows):
+        if table is AuditEntry.__table__:
+            raise RuntimeError("the disk is full")
+        real_insert(connection, table, rows)
+
+    with app.app_context():
+        Task, Project = fixture_model(app, "Task"), fixture_model(app, "Project")
+        # The rows are in, then their audit rows fail.
+        checked = transfer.check(Task, ["title"], [["One"], ["Two"]])
+        monkeypatch.setattr(transfer, "insert_many", audit_fails)
+        with pytest.raises(RuntimeError):
+            transfer.write(checked)
+        db.session.commit()
+        monkeypatch.setattr(transfer, "insert_many", real_insert)
+        # The database refuses a row (two projects of one name, past the check).
+        checked = transfer.Checked(records=[Project(name="Same"), Project(name="Same")])
+        with pytest.raises(Exception):
+            transfer.write(checked)
+        db.session.commit()
+        db.session.remove()
+    assert sql("SELECT count(*) FROM fixture_task")[0][0] == 0
+    assert sql("SELECT count(*) FROM fixture_project")[0][0] == 0
+    assert sql("SELECT count(*) FROM core_audit WHERE model IN ('Task', 'Project')")[0][0] == 0
+
+
+def test_records_that_listeners_add_for_imported_ones_are_written_too(office):
+    """A before_flush listener may add records pointing at the imported ones (a first
+    task for each new project), or give an imported record a new related one (a project
+    for each task without): both are written, linked and audited."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    suite, sql, tmp = office
+    app = suite.dispatcher().app
+    Task, Project = fixture_model(app, "Task"), fixture_model(app, "Project")
+
+    def add_related(session, _context, _instances):
+        for record in list(session.new):
+            if isinstance(record, Project) and record.name.startswith("P"):
+                session.add(Task(title=f"Kick-off {record.name}", project=record))
+            elif isinstance(record, Task) and record.project is None:
+                record.project = Project(name=f"For {record.title}")
+
+    event.listen(Session, "before_flush", add_related)
+    try:
+        (tmp / "projects.csv").write_text("name\nP1\nP2\n", encoding="utf-8")
+        assert suite.run("import", "project", str(tmp / "projects.csv")).exit_code == 0
+        (tmp / "tasks.csv").write_text("title\nLoose\n", encoding="utf-8")
+        assert suite.run("import", "task", str(tmp / "tasks.csv")).exit_code == 0
+    finally:
+        event.remove(Session, "before_flush", add_related)
+    assert sql("SELECT t.title, p.name FROM fixture_task t JOIN fixture_project p "
+               "ON p.id = t.project_id ORDER BY t.title") == [
+        ("Kick-off P1", "P1"), ("Kick-off P2", "P2"), ("Loose", "For Loose")]
+    assert len(audit_changes(sql, "Project")) == 3 and len(audit_changes(sql, "Task")) == 3

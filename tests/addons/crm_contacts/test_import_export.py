@@ -130,3 +130,50 @@ def test_export_of_the_list_keeps_its_filter(contacts_suite, tmp_path):
     manager = add_user(contacts_suite, "meg", "contacts_manager")
     body = manager.get("/admin/customer/export/csv/?flt0_grade_equals=A").get_data(as_text=True)
     assert "Acme" in body and "Globex" not in body
+
+
+def test_an_imported_customer_is_saved_as_by_any_other_way(contacts_suite, tmp_path):
+    """The bulk write of an import gives each row what a save gives a customer: the
+    duplicate keys and the code (addon listeners), defaults, dates, and an audit row;
+    the same row and audit content as a customer saved one by one."""
+    import json
+
+    from addons.crm_contacts.models import Customer
+    from core.db import db
+
+    values = {"name": "ＡＣＭＥ 有限公司", "phone": "+86 138-1234-5678", "email": "Sales@ACME.cn"}
+    app = contacts_suite.dispatcher().app
+    with app.app_context():
+        db.session.add(Customer(**values))
+        db.session.commit()
+        db.session.remove()
+    path = write_csv(tmp_path / "one.csv", ["name", "phone", "email", "grade"],
+                     [[values["name"], values["phone"], values["email"], ""],
+                      ["Globex", "", "", "B"]])
+    assert contacts_suite.run("import", "customer", path).exit_code == 0
+    with app.app_context():   # after the import, a save takes the next id and code
+        db.session.add(Customer(name="After"))
+        db.session.commit()
+        db.session.remove()
+    columns = [c.name for c in Customer.__table__.columns]
+    rows = [dict(zip(columns, row)) for row in contacts_suite.sql(
+        "SELECT * FROM crm_customer ORDER BY id")]
+    assert [(row["id"], row["code"], row["name"]) for row in rows] == [
+        (1, "C000001", values["name"]), (2, "C000002", values["name"]),
+        (3, "C000003", "Globex"), (4, "C000004", "After")]
+    saved, imported, globex = rows[:3]
+    assert (imported["name_key"], imported["phone_key"], imported["email_key"]) == (
+        "acme", "13812345678", "sales@acme.cn")
+    assert (globex["kind"], globex["stage"], globex["grade"], globex["phone_key"]) == (
+        "company", "prospect", "B", "")
+    assert imported["created_at"] is not None and imported["updated_at"] is not None
+    differ = {"id", "code", "created_at", "updated_at"}
+    assert {k: v for k, v in imported.items() if k not in differ} == \
+        {k: v for k, v in saved.items() if k not in differ}
+    changes = {record_id: json.loads(text) for record_id, text in contacts_suite.sql(
+        "SELECT record_id, changes FROM core_audit WHERE model = 'Customer' "
+        "AND action = 'create'")}
+    assert sorted(changes) == [1, 2, 3, 4]
+    assert changes[2].pop("code") == [None, "C000002"]
+    assert changes[1].pop("code") == [None, "C000001"]
+    assert changes[2] == changes[1] and changes[2]["name_key"] == [None, "acme"]

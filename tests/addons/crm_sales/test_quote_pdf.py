@@ -100,9 +100,11 @@ def test_the_printed_quote(sales_suite):
             "sales@yunfan.example.cn", "91310115MA1K4ABCDE", "招商银行上海分行",
             # the customer and the contact
             "北京星辰贸易有限公司", "朝阳区建国路88号", "100022", "王丽",
-            # lines: code, description, quantity and unit, price, discount, amount
-            "SRV-001", "云服务器 标准版", "LIC-100", "user", "12,800.00", "12.5", "33,600.00",
-            "24,500.00", "实施服务", "Implementation", "4,800.00",
+            # lines: code, description, quantity and unit, price, discount, amount (seven
+            # cells a line: the code leads the description, the unit follows the quantity)
+            "SRV-001 · 云服务器 标准版", "3 pcs", "LIC-100 · CRM licence", "25 user",
+            "12,800.00", "12.5", "33,600.00", "24,500.00", "实施服务", "Implementation",
+            "4,800.00",
             # totals: 62,900.00 + tax 4,368.00 (13 %) + 1,758.00 (6 %)
             "62,900.00", "4,368.00", "1,758.00", "CNY 69,026.00", "陆万玖仟零贰拾陆元整",
             "付款方式：合同签订后预付50%。", "Authorised signature", "1 / 1"]:

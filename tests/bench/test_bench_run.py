@@ -1,0 +1,78 @@
+"""bench/run.py, the benchmark harness, end to end at a tiny scale: every measure runs
+through the application and lands in latest.json and latest.md. Timings are not
+asserted (bench/ measures them); what the harness promises is."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from core.config import normalise_database_url
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGES = ["customer list, first page", "customer list, page size 100", "customer list, deep page",
+         "customer list, sorted by name", "customer list, sorted by name, deep",
+         "customer list, filtered (grade A, Shanghai)", "customer list, searched",
+         "opportunity list, first page", "activity list, first page", "quick search, a name",
+         "quick search, a code", "quick search, a phone number",
+         "360° customer page (10 contacts, 200 activities)",
+         "kanban board, 10,000 open opportunities", "Sales dashboard, by month",
+         "Sales dashboard, by year", "quote PDF, 1 page", "quote PDF, 2 pages"]
+
+
+@pytest.fixture
+def bench_database():
+    """None (SQLite), or a PostgreSQL database of this test's own, dropped afterwards."""
+    url = os.environ.get("CRM_TEST_DATABASE_URL")
+    if not url:
+        yield None
+        return
+    target = make_url(normalise_database_url(url)).set(database=f"crm_bench_test_{os.getpid()}")
+    yield target.render_as_string(hide_password=False)
+    server = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+    server.dispose()
+
+
+def test_every_measure_is_recorded(tmp_path, bench_database):
+    command = [sys.executable, str(ROOT / "bench" / "run.py"), "--customers", "300",
+               "--import-rows", "30", "--runs", "2", "--throughput-seconds", "3", "--due-items", "2000",
+               "--users", "5", "--pdf-pages", "2", "--connections", "10",
+               "--no-startup", "--results", str(tmp_path)]
+    if bench_database:
+        command += ["--database-url", bench_database]
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=600,
+                              env={k: v for k, v in os.environ.items()
+                                   if not k.startswith("CRM_")})
+    assert finished.returncode == 0, finished.stderr[-3000:]
+
+    db = "postgresql" if bench_database else "sqlite"
+    results = {r["name"]: r for r in json.loads((tmp_path / "latest.json").read_text())}
+    assert {r["db"] for r in results.values()} == {db}
+    for name in PAGES:
+        page = results[name]
+        assert page["median_ms"] > 0 and page["p95_ms"] >= page["median_ms"], name
+        assert page["queries"] > 0 and page["peak_mb"] > 0, name
+    # A list page costs the same statements whatever its size.
+    assert results["customer list, first page"]["queries"] == \
+        results["customer list, page size 100"]["queries"]
+    assert results["quote PDF, 2 pages"]["rows"] > results["quote PDF, 1 page"]["rows"]
+    job = next(r for name, r in results.items() if name.startswith("reminder job"))
+    assert job["name"].startswith("reminder job (2000 follow-ups") and job["rows"] == 2000
+    for fmt in ("CSV", "XLSX"):
+        imported = results[f"{fmt} import of 30 customers (upload and commit)"]
+        assert imported["queries"] > 0 and imported["median_ms"] > 0
+    assert results["generate 300 customers"]["median_ms"] > 0
+    throughput = [r for name, r in results.items() if name.startswith("throughput")]
+    if shutil.which("wrk"):
+        assert len(throughput) == 2 and all(r["rps"] > 0 for r in throughput)
+
+    table = (tmp_path / "latest.md").read_text(encoding="utf-8").splitlines()
+    assert sum(line.startswith("| ") for line in table) == len(results) + 1   # and the header
+    assert any("| kanban board" in line and "median < 300 ms" in line for line in table)
