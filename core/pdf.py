@@ -15,9 +15,7 @@ a sandbox with no app globals (no url_for, config, request or session), only ``_
 ``data:`` URLs and files under the template folders' ``static/`` subfolders and
 ``core/static/``: no network, no other file.
 """
-import contextlib
 import functools
-import gc
 import logging
 import re
 import threading
@@ -32,6 +30,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from core.app import template_folders as app_template_folders
 from core.config import PROJECT_ROOT
+from core.util import collector_paused
 
 log = logging.getLogger(__name__)
 
@@ -146,21 +145,6 @@ def render(template_name, **context):
     document = Document(string=html, base_url=BASE_URL, url_fetcher=fetcher)
     with collector_paused():
         return document.write_pdf(font_config=font_configuration())
-
-
-@contextlib.contextmanager
-def collector_paused():
-    """Python's cycle collector off while WeasyPrint works: it makes millions of
-    short-lived objects, and each collection they trigger walks the whole application's
-    heap, a sixth of a long quote's time. Reference counting frees nearly all of them
-    anyway; what is left goes at the next collection after this."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def response(pdf_bytes, filename):

@@ -6,12 +6,10 @@ An import is checked whole before anything is written: every bad cell is reporte
 (row, column, message), rows are written in one transaction, all or none.
 """
 import csv
-import gc
 import io
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from functools import wraps
 from pathlib import Path
 
 from flask_babel import gettext as _
@@ -25,6 +23,7 @@ from core import audit
 from core.audit import BOOKKEEPING
 from core.db import DISPLAY_ATTRIBUTES, db, insert_many, one_of
 from core.models import AuditEntry, utcnow
+from core.util import collector_paused
 
 FORMATS = ("csv", "xlsx")
 TRUE = {"1", "true", "yes", "y", "是", "对", "x"}
@@ -77,25 +76,9 @@ def _display_column(mapper):
                  and isinstance(mapper.columns[name].type, String)), None)
 
 
-def _without_cycle_collection(func):
-    """Run ``func`` with Python's cyclic garbage collector paused. Reading, checking and
-    writing 100,000 rows makes millions of objects, none of them garbage yet, and the
-    collector would go through all of them again and again: 2 s of such an import."""
-    @wraps(func)
-    def paused(*args, **kwargs):
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return func(*args, **kwargs)
-        finally:
-            if was_enabled:
-                gc.enable()
-    return paused
-
-
 # -- reading files --------------------------------------------------------------------
 
-@_without_cycle_collection
+@collector_paused()
 def read_rows(path_or_file, fmt):
     """(header, rows) from a CSV (UTF-8, with or without BOM) or XLSX file."""
     if fmt == "csv":
@@ -131,7 +114,7 @@ def format_of(filename):
 
 # -- checking -------------------------------------------------------------------------
 
-@_without_cycle_collection
+@collector_paused()
 def check(model, header, rows, mapping=None, session=None):
     """Turn rows into unsaved records of ``model``, or report every problem.
 
@@ -284,7 +267,7 @@ def _date_value(value, kind):
     return parsed if kind is datetime else parsed.date()
 
 
-@_without_cycle_collection
+@collector_paused()
 def write(checked, session=None):
     """Write the checked records in one transaction (the caller commits).
 
