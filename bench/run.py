@@ -168,14 +168,18 @@ def salesperson(session):
     users = session.execute(select(User.id, User.username).where(
         User.username.like("bench\\_%", escape="\\")).order_by(User.id)).all()
     user_id, username = users[1]
-    first = session.scalars(select(Customer).where(Customer.owner_id == user_id)
-                            .order_by(Customer.id).limit(1)).one()
+    own = session.scalars(select(Customer).where(Customer.owner_id == user_id)
+                          .order_by(Customer.id).limit(50)).all()
+    first = own[0]
+    chinese = next(customer.name for customer in own if not customer.name.isascii())
     return {"user_id": user_id, "username": username, "users": [tuple(user) for user in users],
             "own_customers": session.scalar(select(func.count()).where(
                 Customer.owner_id == user_id)),
             "customer_id": first.id, "code": first.code, "phone": first.phone,
             # a word of the name, as a user types it: 西湖 or Northwind
             "word": first.name.split()[0] if first.name.isascii() else first.name[:2],
+            # two Chinese characters, too short for a trigram index: 西湖
+            "chinese": chinese[:2],
             # {user id: the id of their first customer}, for pages every user may open
             "customer_of": dict(session.execute(select(Customer.owner_id, func.min(Customer.id))
                                                 .group_by(Customer.owner_id)).all())}
@@ -318,9 +322,13 @@ def page_checks(facts, pdf_pages):
         ("customer list, filtered (grade A, Shanghai)",
          "/admin/customer/?flt0_grade_equals=A&flt1_city_equals=上海市", customers),
         ("customer list, searched", f"/admin/customer/?search={facts['word']}", customers),
+        ("customer list, searched (two Chinese characters)",
+         f"/admin/customer/?search={facts['chinese']}", customers),
         ("opportunity list, first page", "/admin/opportunity/", customers // 2),
         ("activity list, first page", "/admin/activity/", customers * 3),
         ("quick search, a name", f"/admin/search/?q={facts['word']}", customers),
+        ("quick search, two Chinese characters", f"/admin/search/?q={facts['chinese']}",
+         customers),
         ("quick search, a code", f"/admin/search/?q={facts['code']}", customers),
         ("quick search, a phone number", f"/admin/search/?q={facts['phone']}", customers),
         ("360° customer page (10 contacts, 200 activities)",

@@ -70,3 +70,14 @@ def test_advanced_search_combines_conditions_and_can_be_saved(contacts_suite, tm
                      token_from="/admin/customer/")
     listing = client.get("/admin/customer/").get_data(as_text=True)
     assert "A starting alp" in listing and "flt0_grade_equals=A" in listing
+
+
+def test_quick_search_lists_the_first_found_by_name(contacts_suite, tmp_path, monkeypatch):
+    # Ids first, then rows (hooks.first_found): the rows keep the name order and the limit.
+    import_customers(contacts_suite, tmp_path, [(f"Acme {letter}", "", "", "A")
+                                                for letter in "DBECA"])
+    monkeypatch.setattr("core.views.SEARCH_LIMIT", 3)
+    page = found(contacts_suite.admin_client(), "acme")
+    shown = [name for name in ("Acme A", "Acme B", "Acme C", "Acme D", "Acme E") if name in page]
+    assert shown == ["Acme A", "Acme B", "Acme C"]
+    assert page.index("Acme A") < page.index("Acme B") < page.index("Acme C")
