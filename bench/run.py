@@ -171,7 +171,8 @@ def salesperson(session):
     own = session.scalars(select(Customer).where(Customer.owner_id == user_id)
                           .order_by(Customer.id).limit(50)).all()
     first = own[0]
-    chinese = next(customer.name for customer in own if not customer.name.isascii())
+    chinese = next((customer.name for customer in own if not customer.name.isascii()),
+                   first.name)
     return {"user_id": user_id, "username": username, "users": [tuple(user) for user in users],
             "own_customers": session.scalar(select(func.count()).where(
                 Customer.owner_id == user_id)),
