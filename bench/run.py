@@ -110,10 +110,14 @@ def measure(action, engine, runs, warm_ups=None, before=None):
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    times.sort()
+    return {**summary(times), "queries": queries, "peak_mb": round(peak / 2**20, 1)}
+
+
+def summary(times):
+    """Median and 95th percentile of ``times`` (milliseconds)."""
+    times = sorted(times)
     return {"median_ms": round(statistics.median(times), 1),
-            "p95_ms": round(times[max(0, -(-len(times) * 95 // 100) - 1)], 1),
-            "queries": queries, "peak_mb": round(peak / 2**20, 1)}
+            "p95_ms": round(times[max(0, -(-len(times) * 95 // 100) - 1)], 1)}
 
 
 def signed_in_client(application, username, password=PASSWORD):
@@ -154,6 +158,7 @@ def load(session, scale, customers):
     facts["busy_customer"] = busy_customer(session, facts)
     top_up_open_deals(session, facts)
     facts["quotes"] = {1: long_quote(session, facts, 8)}
+    facts["quote_lines"] = {1: 8}
     set_due_follow_ups(session, facts, scale["due_items"])
     session.commit()
     return facts
@@ -339,7 +344,7 @@ def page_checks(facts, pdf_pages):
         ("Sales dashboard, by year", "/admin/sales-dashboard/?period=year", customers // 2),
         ("quote PDF, 1 page", f"/admin/quote/pdf/?id={quotes[1]}", 8),
         (f"quote PDF, {pdf_pages} pages", f"/admin/quote/pdf/?id={quotes[pdf_pages]}",
-         facts["long_quote_lines"]),
+         facts["quote_lines"][pdf_pages]),
     ]
 
 
@@ -390,8 +395,9 @@ def run_site(folder, db_name, database_url, scale, with_throughput):
            {"median_ms": round(facts["generated_ms"]), "p95_ms": None, "queries": None})
     client = signed_in_client(dispatcher, facts["username"])
     with app.app_context():
-        facts["quotes"][scale["pdf_pages"]], facts["long_quote_lines"] = quote_of_pages(
-            db.session, client, facts, scale["pdf_pages"])
+        pages = scale["pdf_pages"]
+        facts["quotes"][pages], facts["quote_lines"][pages] = quote_of_pages(
+            db.session, client, facts, pages)
 
     for name, path, rows in page_checks(facts, scale["pdf_pages"]):
         runs = scale["runs"] if "PDF" not in name else max(1, scale["runs"] // 3)
@@ -412,8 +418,8 @@ def run_site(folder, db_name, database_url, scale, with_throughput):
 
     if with_throughput:
         for result in throughput.run(env, facts, scale["throughput_seconds"],
-                                     scale["connections"]):
-            record(result.pop("name"), customers, result)
+                                     scale["connections"], max(1, scale["runs"] // 3)):
+            record(result.pop("name"), result.pop("rows", customers), result)
 
     rows = scale["import_rows"]
     for fmt in ("csv", "xlsx"):

@@ -41,10 +41,11 @@ end
 """
 
 
-def run(env, facts, seconds, connections=CONNECTIONS):
+def run(env, facts, seconds, connections=CONNECTIONS, pdf_runs=10):
     """[{"name", "median_ms", "p95_ms", "queries", "rps", "peak_mb"}] for the list and
-    the 360° page (peak_mb: the peak resident memory of a worker); [] (and a line
-    saying why) when wrk is not installed."""
+    the 360° page (peak_mb: the peak resident memory of a worker), then the quote PDFs
+    asked for one at a time (``pdf_runs`` timed requests each); [] (and a line saying
+    why) when wrk is not installed."""
     if shutil.which("wrk") is None:
         print("wrk is not installed (Debian package wrk): throughput run skipped")
         return []
@@ -79,6 +80,14 @@ def run(env, facts, seconds, connections=CONNECTIONS):
                 results.append({"name": f"throughput, {name}: gunicorn {WORKERS} workers, "
                                         f"wrk {connections} connections, {seconds} s",
                                 **figures})
+            # A PDF as a user gets it from a worker: its time there differs from the
+            # same rendering in the harness's process (BENCHMARKS.md).
+            for pages, quote_id in sorted(facts["quotes"].items()):
+                figures = one_at_a_time(base + f"/admin/quote/pdf/?id={quote_id}",
+                                        cookies[facts["user_id"]], pdf_runs)
+                results.append({"name": f"quote PDF, {pages} page{'s' if pages > 1 else ''}, "
+                                        "from a gunicorn worker",
+                                "rows": facts["quote_lines"][pages], **figures})
         except Exception:
             log.flush()
             print((Path(folder) / "gunicorn.log").read_text()[-3000:], file=sys.stderr)
@@ -100,6 +109,20 @@ def wrk(base, script, seconds, connections):
         raise RuntimeError(f"wrk: {requests} requests answered, {errors} failed:\n{out}")
     return {"median_ms": round(median / 1000, 1), "p95_ms": round(p95 / 1000, 1),
             "queries": None, "rps": round(requests / (duration / 1e6), 1)}
+
+
+def one_at_a_time(url, cookie, runs, warm_ups=3):
+    """Median and p95 of ``runs`` GETs of ``url``, each sent when the last is answered."""
+    from bench.run import summary
+    times = []
+    for attempt in range(warm_ups + runs):
+        request = urllib.request.Request(url, headers={"Cookie": cookie})
+        started = time.perf_counter()
+        with urllib.request.urlopen(request) as response:
+            response.read()
+        if attempt >= warm_ups:
+            times.append((time.perf_counter() - started) * 1000)
+    return {**summary(times), "queries": None}
 
 
 def worker_peak_mb(master_pid):

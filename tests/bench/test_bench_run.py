@@ -18,8 +18,10 @@ ROOT = Path(__file__).resolve().parents[2]
 PAGES = ["customer list, first page", "customer list, page size 100", "customer list, deep page",
          "customer list, sorted by name", "customer list, sorted by name, deep",
          "customer list, filtered (grade A, Shanghai)", "customer list, searched",
+         "customer list, searched (two Chinese characters)",
          "opportunity list, first page", "activity list, first page", "quick search, a name",
-         "quick search, a code", "quick search, a phone number",
+         "quick search, two Chinese characters", "quick search, a code",
+         "quick search, a phone number",
          "360° customer page (10 contacts, 200 activities)",
          "kanban board, 10,000 open opportunities", "Sales dashboard, by month",
          "Sales dashboard, by year", "quote PDF, 1 page", "quote PDF, 2 pages"]
@@ -72,6 +74,10 @@ def test_every_measure_is_recorded(tmp_path, bench_database):
     throughput = [r for name, r in results.items() if name.startswith("throughput")]
     if shutil.which("wrk"):
         assert len(throughput) == 2 and all(r["rps"] > 0 for r in throughput)
+        for pages in ("1 page", "2 pages"):
+            served = results[f"quote PDF, {pages}, from a gunicorn worker"]
+            assert served["p95_ms"] >= served["median_ms"] > 0
+            assert served["rows"] == results[f"quote PDF, {pages}"]["rows"]
 
     table = (tmp_path / "latest.md").read_text(encoding="utf-8").splitlines()
     assert sum(line.startswith("| ") for line in table) == len(results) + 1   # and the header
