@@ -158,7 +158,6 @@ def load(session, scale, customers):
     facts["busy_customer"] = busy_customer(session, facts)
     top_up_open_deals(session, facts)
     facts["quotes"] = {1: long_quote(session, facts, 8)}
-    facts["quote_lines"] = {1: 8}
     set_due_follow_ups(session, facts, scale["due_items"])
     session.commit()
     return facts
@@ -344,7 +343,7 @@ def page_checks(facts, pdf_pages):
         ("Sales dashboard, by year", "/admin/sales-dashboard/?period=year", customers // 2),
         ("quote PDF, 1 page", f"/admin/quote/pdf/?id={quotes[1]}", 8),
         (f"quote PDF, {pdf_pages} pages", f"/admin/quote/pdf/?id={quotes[pdf_pages]}",
-         facts["quote_lines"][pdf_pages]),
+         facts["long_quote_lines"]),
     ]
 
 
@@ -395,12 +394,14 @@ def run_site(folder, db_name, database_url, scale, with_throughput):
            {"median_ms": round(facts["generated_ms"]), "p95_ms": None, "queries": None})
     client = signed_in_client(dispatcher, facts["username"])
     with app.app_context():
-        pages = scale["pdf_pages"]
-        facts["quotes"][pages], facts["quote_lines"][pages] = quote_of_pages(
-            db.session, client, facts, pages)
+        facts["quotes"][scale["pdf_pages"]], facts["long_quote_lines"] = quote_of_pages(
+            db.session, client, facts, scale["pdf_pages"])
 
-    for name, path, rows in page_checks(facts, scale["pdf_pages"]):
-        runs = scale["runs"] if "PDF" not in name else max(1, scale["runs"] // 3)
+    checks = page_checks(facts, scale["pdf_pages"])
+    pdf_checks = [check for check in checks if "PDF" in check[0]]
+    pdf_runs = max(1, scale["runs"] // 3)
+    for name, path, rows in checks:
+        runs = pdf_runs if "PDF" in name else scale["runs"]
         record(name, rows, measure(lambda: get_ok(client, path), engine, runs))
 
     with app.app_context():
@@ -418,7 +419,7 @@ def run_site(folder, db_name, database_url, scale, with_throughput):
 
     if with_throughput:
         for result in throughput.run(env, facts, scale["throughput_seconds"],
-                                     scale["connections"], max(1, scale["runs"] // 3)):
+                                     scale["connections"], pdf_checks, pdf_runs):
             record(result.pop("name"), result.pop("rows", customers), result)
 
     rows = scale["import_rows"]

@@ -41,11 +41,12 @@ end
 """
 
 
-def run(env, facts, seconds, connections=CONNECTIONS, pdf_runs=10):
+def run(env, facts, seconds, connections=CONNECTIONS, pdf_checks=(), pdf_runs=10):
     """[{"name", "median_ms", "p95_ms", "queries", "rps", "peak_mb"}] for the list and
-    the 360° page (peak_mb: the peak resident memory of a worker), then the quote PDFs
-    asked for one at a time (``pdf_runs`` timed requests each); [] (and a line saying
-    why) when wrk is not installed."""
+    the 360° page (peak_mb: the peak resident memory of a worker), then the PDFs of
+    ``pdf_checks`` ((name, path, rows) of bench.run.page_checks) asked for one at a time,
+    ``pdf_runs`` timed requests each; [] (and a line saying why) when wrk is not
+    installed."""
     if shutil.which("wrk") is None:
         print("wrk is not installed (Debian package wrk): throughput run skipped")
         return []
@@ -82,12 +83,10 @@ def run(env, facts, seconds, connections=CONNECTIONS, pdf_runs=10):
                                 **figures})
             # A PDF as a user gets it from a worker: its time there differs from the
             # same rendering in the harness's process (BENCHMARKS.md).
-            for pages, quote_id in sorted(facts["quotes"].items()):
-                figures = one_at_a_time(base + f"/admin/quote/pdf/?id={quote_id}",
-                                        cookies[facts["user_id"]], pdf_runs)
-                results.append({"name": f"quote PDF, {pages} page{'s' if pages > 1 else ''}, "
-                                        "from a gunicorn worker",
-                                "rows": facts["quote_lines"][pages], **figures})
+            for name, path, rows in pdf_checks:
+                figures = one_at_a_time(base + path, cookies[facts["user_id"]], pdf_runs)
+                results.append({"name": f"{name}, from a gunicorn worker", "rows": rows,
+                                **figures})
         except Exception:
             log.flush()
             print((Path(folder) / "gunicorn.log").read_text()[-3000:], file=sys.stderr)
