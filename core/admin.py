@@ -19,6 +19,7 @@ from flask_admin.form import BaseForm
 from flask_admin.model.fields import AjaxSelectField
 from flask_admin.model.form import converts
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -36,11 +37,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
-from wtforms.validators import ValidationError
+from flask_admin.contrib.sqla.validators import Unique
+from wtforms.fields.core import UnboundField
+from wtforms.validators import StopValidation, ValidationError
 
 from core import exporting, merge, permissions, transfer, uploads
 from core.audit import BOOKKEEPING
 from core.db import DISPLAY_ATTRIBUTES, db
+from core.i18n import lazy_label
 from core.models import AuditEntry, OwnedMixin, SavedFilter, User
 from core.util import int_ids
 
@@ -114,6 +118,13 @@ class ModelView(sqla.ModelView):
     def __init__(self, model, session=None, **kwargs):
         self._configure_from_model(model)
         super().__init__(model, session or db, **kwargs)
+        offered = set(form_field_names(self._create_form_class)) | set(
+            form_field_names(self._edit_form_class))
+        if offered & readonly_fields(model):
+            # Workflow steps, approvals and computed totals are set by the application:
+            # a form (and so an import) that set them would skip their rules.
+            raise TypeError(f"{type(self).__name__} offers read-only fields in its forms: "
+                            f"{', '.join(sorted(offered & readonly_fields(model)))}")
 
     # -- permissions -------------------------------------------------------------
 
@@ -174,15 +185,25 @@ class ModelView(sqla.ModelView):
         return [j for j in super().scaffold_auto_joins() if not j.property.uselist]
 
     def get_query(self):
-        query = super().get_query()
-        for name in self._list_collections():
-            query = query.options(selectinload(getattr(self.model, name)))
-        return permissions.apply_rules(query, self.model)
+        return permissions.apply_rules(
+            self._with_collections(super().get_query(), self._listed_columns()), self.model)
 
-    def _list_collections(self):
+    def _listed_columns(self):
+        return self._list_columns + (getattr(self, "_export_columns", None) or [])
+
+    def _with_collections(self, query, columns):
+        """The query loading the collections among ``columns`` (each in one more query),
+        each narrowed to the related records the user may read: a competitor's list
+        of customers shows only the user's own."""
         relationships = inspect(self.model).relationships
-        return [name for name, _label in self._list_columns
-                if name in relationships and relationships[name].uselist]
+        for name in dict.fromkeys(name for name, _label in columns):
+            relation = relationships.get(name)
+            if relation is not None and relation.uselist:
+                attribute = getattr(self.model, name)
+                condition = permissions.rule_filter(relation.mapper.class_)
+                query = query.options(selectinload(
+                    attribute if condition is None else attribute.and_(condition)))
+        return query
 
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
                  page_size=None):
@@ -208,7 +229,11 @@ class ModelView(sqla.ModelView):
         # Through get_query, so whatever narrows the list narrows single records too. A
         # record outside the rules answers 404, exactly like one that does not exist.
         ids = int_ids([id])
-        record = self.get_query().filter(self.model.id == ids[0]).one_or_none() if ids else None
+        listed = self._listed_columns()
+        query = self._with_collections(self.get_query(), [
+            column for column in getattr(self, "_details_columns", None) or []
+            if column not in listed])
+        record = query.filter(self.model.id == ids[0]).one_or_none() if ids else None
         if record is None:
             abort(404)
         return record
@@ -219,8 +244,19 @@ class ModelView(sqla.ModelView):
             owner_id = model.owner.id if model.owner is not None else model.owner_id
             if owner_id is not None and not permissions.may_own(current_user, self.model,
                                                                 owner_id):
-                raise ValidationError(_("You may not give this record to that owner."))
+                message = _("You may not give this record to that owner.")
+                if "owner" in form:
+                    form["owner"].errors.append(message)
+                raise ValidationError(message)
         super()._on_model_change(form, model, is_created)
+
+    def edited_record(self):
+        """The record the submitted form edits: on the edit screen, ?id= read through
+        get_one (the record rules apply); None when creating or importing, whatever id
+        the request carries."""
+        if request.endpoint != f"{self.endpoint}.edit_view":
+            return None
+        return self.get_one(request.args.get("id", ""))
 
     def _create_ajax_loader(self, name, options):
         return ScopedAjaxLoader(name, self.session, self.model, options)
@@ -423,49 +459,101 @@ class ModelView(sqla.ModelView):
         return redirect(self.get_url(".details_view", id=keep.id))
 
     # -- import: upload, map columns, check, then write all or nothing -------------------
+    #
+    # An import is a form submitted once per row: it sets only what this screen's create
+    # form sets (narrowed by ``import_columns``), names related records within the
+    # user's rules, and runs the form's validators and this screen's own checks
+    # (validate_form, on_model_change) on every row. The command line imports through
+    # the same screen, so no import can skip what the form checks.
+
+    import_columns = None   # a screen may import fewer fields than its form has
 
     @expose("/import/", methods=("GET", "POST"))
     def import_view(self):
         if not self.can_import:
             abort(403)
-        fields = list(transfer.fields_of(self.model))
+        fields = list(self.import_fields())
         page = {"fields": fields, "token": None, "header": [], "mapping": {}, "checked": None,
                 "error": None}
         try:
             if "file" in request.files:
-                page["token"] = uploads.store(request.files["file"], transfer.FORMATS)
+                page["token"] = self._receive_upload(request.files["file"])
             elif request.method == "POST":
                 page["token"] = uploads.existing(request.form.get("token", ""))
             if page["token"]:
-                path = uploads.path_of(page["token"])
-                header, rows = transfer.read_rows(path, transfer.format_of(path))
+                header, rows = transfer.read_rows(uploads.path_of(page["token"]),
+                                                  transfer.PARSED)
                 page["header"] = header
                 page["mapping"] = {column: request.form.get(f"map:{index}", column
                                                             if column in fields else "")
                                    for index, column in enumerate(header)}
                 if request.form.get("step") in ("check", "commit"):
-                    page["checked"] = self._check_import(header, rows, page["mapping"])
+                    page["checked"] = self.check_import(header, rows, page["mapping"])
                     if request.form["step"] == "commit" and page["checked"].ok:
                         count = transfer.write(page["checked"])
                         db.session.commit()
                         uploads.discard(page["token"])
-                        flash(_("%(count)d records imported.", count=count), "success")
+                        flash(ngettext("%(num)d record imported.", "%(num)d records imported.",
+                                       count), "success")
                         return redirect(self.get_url(".index_view"))
+                    # Nothing is written: the unsaved records leave the related ones
+                    # they were attached to as they were.
+                    db.session.rollback()
         except (transfer.ImportRefused, uploads.UploadRefused) as exc:
             db.session.rollback()
             page["error"] = str(exc)
         return self.render("core/import.html", **page)
 
-    def _check_import(self, header, rows, mapping):
-        """Check the rows; records must also fall within the user's own rights."""
-        checked = transfer.check(self.model, header, rows, mapping)
-        if issubclass(self.model, OwnedMixin):
-            for number, record in enumerate(checked.records, start=2):
-                owner = record.owner.id if record.owner is not None else None
-                if owner is not None and not permissions.may_own(current_user, self.model, owner):
-                    checked.problems.append(transfer.Problem(number, "owner", _(
-                        "You may not give this record to that owner.")))
-        return checked
+    def _receive_upload(self, file):
+        """Keep the upload read once, as transfer.PARSED; a file refused is not kept."""
+        original = uploads.store(file, transfer.FORMATS)
+        parsed = uploads.new_token(transfer.PARSED)
+        try:
+            transfer.parse_upload(uploads.path_of(original), transfer.format_of(original),
+                                  uploads.folder() / parsed, import_limits())
+        except transfer.ImportRefused:
+            uploads.discard(parsed, missing_ok=True)
+            raise
+        finally:
+            uploads.discard(original)
+        return parsed
+
+    def import_fields(self):
+        """{column in files: column or relation} this screen's import may set."""
+        form_fields = set(form_field_names(self._create_form_class))
+        names = self.import_columns if self.import_columns is not None else form_fields
+        return {name: target for name, target in transfer.fields_of(self.model).items()
+                if name in names and name in form_fields}
+
+    def importing(self):
+        """Is the request an import (the screen's, or the command line's)? For what a
+        form does only for a record entered by hand."""
+        return request.endpoint == f"{self.endpoint}.import_view"
+
+    def check_import(self, header, rows, mapping=None):
+        """Rows as unsaved records, or their problems, as this screen's form sees them."""
+        return transfer.check(self.model, header, rows, mapping, fields=self.import_fields(),
+                              visible=lambda related: scoped_query(related, self.model),
+                              validate=self._row_checks())
+
+    def _row_checks(self):
+        form = RowForm(self._create_form_class(formdata=None, meta={"csrf": False}))
+
+        def validate(record, raw):
+            form.load(record, raw)
+            if self.validate_form(form):
+                try:
+                    with db.session.no_autoflush:
+                        self._on_model_change(form, record, True)
+                    return []
+                except ValidationError as exc:
+                    refusal = str(exc)
+                    problems = form.problems()
+                    if refusal not in (message for _name, message in problems):
+                        problems.append(("", refusal))
+                    return problems
+            return form.problems()
+        return validate
 
     # -- defaults from the model --------------------------------------------------------
 
@@ -493,7 +581,8 @@ class ModelView(sqla.ModelView):
                                for fields in [_display_columns(r.mapper)] if fields},
             "column_default_sort": ("id", True) if "id" in mapper.columns else None,
             "form_excluded_columns": [c.key for c in mapper.columns
-                                      if _is_hidden(c) or c.key in BOOKKEEPING],
+                                      if _is_hidden(c) or c.key in BOOKKEEPING]
+                + sorted(readonly_fields(model)),
             "column_choices": {c.key: translated_choices(c) for c in columns
                                if isinstance(c.type, Enum)},
             "column_details_exclude_list": hidden,
@@ -508,13 +597,22 @@ class ModelView(sqla.ModelView):
 
 def translated_choices(column):
     """(value, label) pairs of an Enum column, labels translated when shown."""
-    return [(value, _l(value)) for value in column.type.enums]
+    return [(value, lazy_label(value)) for value in column.type.enums]
 
 
 def _is_hidden(column):
     """Secrets, and columns the model derives itself (``info={"derived": True}``, such as
     a normalised copy for searching): never in forms, details, exports or imports."""
     return _is_secret(column.key) or column.info.get("derived", False)
+
+
+def readonly_fields(model):
+    """The columns (and the relations over them) that only the application sets:
+    ``info={"readonly": True}``."""
+    mapper = inspect(model)
+    columns = {c.key for c in mapper.columns if c.info.get("readonly")}
+    return columns | {r.key for r in mapper.relationships if r.local_columns
+                      and all(c.info.get("readonly") for c in r.local_columns)}
 
 
 def _is_secret(name):
@@ -564,6 +662,94 @@ class StrictAjaxSelectField(AjaxSelectField):
         if submitted and self.data is None:
             raise ValidationError(_("Not a valid choice."))
         super().pre_validate(form)
+
+
+def form_field_names(form_class):
+    """The names of a form class's fields (its unbound fields)."""
+    return [name for name in dir(form_class)
+            if not name.startswith("_") and isinstance(getattr(form_class, name), UnboundField)]
+
+
+class RowForm:
+    """One import row in the shape of a screen's create form. Each row's values go into
+    the fields of one form, built once: the form's validators and the screen's checks
+    read them as they read a submitted form's. (A form built per row would take a
+    thousandth of a second: minutes for a large file.)"""
+
+    def __init__(self, form):
+        self._form = form
+        self._initial = {field.name: (field.data, field.raw_data) for field in form}
+        self._names = []
+        self._touched = set(self._initial)   # fields to put back before the next row
+        self._chains = {}
+
+    def __getattr__(self, name):
+        return getattr(self._form, name)
+
+    def __getitem__(self, name):
+        return self._form[name]
+
+    def __iter__(self):
+        return iter(self._form)
+
+    def __contains__(self, name):
+        return name in self._form
+
+    def load(self, record, raw):
+        """The row's values (those of ``record``, as ``raw`` names them) in the fields;
+        every other field as the form was built."""
+        for name in self._touched:
+            field = self._form[name]
+            field.data, field.raw_data = self._initial[name]
+            field.errors = []
+        self._names = [name for name in raw if name in self._form]
+        for name in self._names:
+            field, text = self._form[name], str(raw[name])
+            field.data = getattr(record, name)
+            field.raw_data = [text] if text.strip() else []
+        self._touched = set(self._names)
+
+    def validate(self, extra_validators=None):
+        """The validators of the row's fields, as Form.validate runs them. The field's
+        own parsing is the import's conversion; a unique value is checked for the whole
+        file at once."""
+        valid = True
+        for name in self._names:
+            field = self._form[name]
+            for validator in self._chain(name):
+                try:
+                    validator(self, field)
+                except StopValidation as stop:
+                    if stop.args and stop.args[0]:
+                        field.errors.append(stop.args[0])
+                        valid = False
+                    break
+                except ValidationError as error:
+                    field.errors.append(error.args[0])
+                    valid = False
+        return valid
+
+    def _chain(self, name):
+        if name not in self._chains:
+            field = self._form[name]
+            inline = getattr(type(self._form), f"validate_{name}", None)
+            self._chains[name] = [v for v in field.validators if not isinstance(v, Unique)] \
+                + ([inline] if inline is not None else [])
+        return self._chains[name]
+
+    @property
+    def errors(self):
+        found = {field.name: field.errors for field in self._form if field.errors}
+        self._touched.update(found)   # a check may have marked any field
+        return found
+
+    def problems(self):
+        return [(name, str(message)) for name, messages in self.errors.items()
+                for message in messages]
+
+
+def import_limits():
+    return transfer.Limits.from_settings(current_app.extensions["crm"].settings)
 
 
 class ScopedConverter(AdminModelConverter):
@@ -628,7 +814,7 @@ def add_addon_views(admin, state):
         model = view["_model"]
         endpoint = view.get("endpoint") or model.__name__.lower()
         screen = view["_class"](
-            model, db, name=_l(label), category=path[-1], endpoint=endpoint,
+            model, db, name=lazy_label(label), category=path[-1], endpoint=endpoint,
             url=f"/admin/{endpoint.replace('_', '-')}",
             menu_icon_type="fa" if view.get("icon") else None,
             menu_icon_value=view.get("icon"))

@@ -30,6 +30,7 @@ from core.hooks import Hooks
 from core.messaging import add_messaging_settings, add_messaging_views
 from core.models import Sequence
 from core.registry import REVISION, Registry
+from core.sessions import SessionPolicy
 from core.throttle import LoginThrottle
 from core.views import HomeView, add_core_views
 
@@ -47,6 +48,7 @@ class CrmState:
     revision: object = None          # None: the database is not initialised yet
     hooks: Hooks = None
     throttle: LoginThrottle = None
+    sessions: SessionPolicy = None
 
 
 def read_state(registry):
@@ -63,6 +65,7 @@ def create_app(settings=None, registry=None):
     """A Flask app for the addons enabled in the database right now."""
     settings = settings or load_settings()
     registry = registry or Registry(settings.addon_paths)
+    policy = SessionPolicy.from_settings(settings)
     app = Flask("core", root_path=str(CORE_DIR), instance_path=str(settings.instance_path),
                 static_url_path="/static/core", static_folder="static/core")
     app.config.update(
@@ -71,18 +74,18 @@ def create_app(settings=None, registry=None):
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        WTF_CSRF_TIME_LIMIT=None,  # tied to the session instead of a clock
+        # The signed cookie itself is refused past a session's lifetime too.
+        PERMANENT_SESSION_LIFETIME=policy.lifetime,
+        # Tied to the session (new at every sign-in and sign-out), and no older than one.
+        WTF_CSRF_TIME_LIMIT=int(policy.lifetime.total_seconds()),
         MAX_CONTENT_LENGTH=settings.raw.getint("core", "max_upload_mb", fallback=20) * 2**20,
     )
     db.init_app(app)
     with app.app_context():
         revision, enabled = read_state(registry)
     state = CrmState(settings=settings, registry=registry, enabled=enabled, revision=revision,
-                     hooks=Hooks(enabled), throttle=LoginThrottle(
-                         settings.get("security", "ratelimit_storage", "memory://"),
-                         int(settings.get("security", "login_attempts", "5")),
-                         int(settings.get("security", "login_window_minutes", "15")),
-                         namespace=str(settings.instance_path)))
+                     hooks=Hooks(enabled), throttle=LoginThrottle.from_settings(settings),
+                     sessions=policy)
     app.extensions["crm"] = state
 
     app.jinja_loader = ChoiceLoader([FileSystemLoader(template_folders(state)), app.jinja_loader])
@@ -145,6 +148,8 @@ def _init_translations(app, state):
     i18n.compile_catalogs(directories)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(directories)
     Babel(app, locale_selector=lambda: i18n.select_locale(state.settings.default_language))
+    # Stored values (states, stage names) are shown with label(), never with _().
+    app.jinja_env.globals["label"] = app.jinja_env.filters["label"] = i18n.label
 
 
 def _add_pages(app, state):

@@ -1,10 +1,11 @@
 """Signing in and out, passwords, login throttling and the language switch."""
-from urllib.parse import urlsplit
+import math
 
 from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -25,14 +26,17 @@ from sqlalchemy import select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
+from core import sessions
 from core.db import db
 from core.i18n import LANGUAGES
 from core.models import User
+from core.security import local_path
 
 MIN_PASSWORD_LENGTH = 10
 # Endpoints a user who must change the password may still reach.
 OPEN_WHILE_MUST_CHANGE = {"auth.change_password", "auth.logout", "auth.language", "static",
                           "admin.static", "healthz"}
+CSRF_KEY = "csrf_token"   # where Flask-WTF keeps its token, in the session and in g
 
 blueprint = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -41,10 +45,8 @@ login_manager.login_message = _l("Please sign in to see this page.")
 
 
 @login_manager.user_loader
-def load_user(session_token):
-    with db.session.no_autoflush:   # loading the user must never flush half-made changes
-        return db.session.scalar(select(User).where(User.session_token == session_token,
-                                                    User.active.is_(True)))
+def load_user(session_key):
+    return sessions.load(session_key)
 
 
 def password_problem(username, password):
@@ -68,9 +70,20 @@ class PasswordForm(FlaskForm):
     confirm = PasswordField(_l("Repeat the new password"), validators=[
         DataRequired(), EqualTo("new", message=_l("The two new passwords differ."))])
 
+    locked = False   # the check was refused for too many wrong passwords
+
     def validate_current(self, field):
+        # Counted like sign-ins: a stolen session must not guess the password freely.
+        throttle = current_app.extensions["crm"].throttle
+        username, address = current_user.username, client_address()
+        wait = throttle.wait_seconds(username, address)
+        if wait:
+            self.locked = True
+            raise ValidationError(wait_message(wait))
         if not current_user.check_password(field.data):
+            throttle.failed(username, address)
             raise ValidationError(_("This is not your current password."))
+        throttle.succeeded(username, address)
 
     def validate_new(self, field):
         problem = password_problem(current_user.username, field.data)
@@ -80,14 +93,53 @@ class PasswordForm(FlaskForm):
             raise ValidationError(_("Choose a password different from the current one."))
 
 
-def safe_next(target):
-    """Only paths on this site: an attacker's link must not send users elsewhere."""
-    if not target or "\\" in target or any(ord(char) < 32 for char in target):
-        return None   # browsers read "/\\host" as "//host"
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+def client_address():
+    return request.remote_addr or "-"
+
+
+def wait_message(seconds):
+    minutes = max(1, math.ceil(seconds / 60))
+    if minutes > 90:
+        return _("Too many failed sign-ins. Try again in %(hours)d hours.",
+                 hours=math.ceil(minutes / 60))
+    return _("Too many failed sign-ins. Try again in %(minutes)d minutes.", minutes=minutes)
+
+
+def authenticate(username, password):
+    """The active user with this username and password, or None; as slow for an
+    unknown or inactive username as for a real one."""
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active:
+        User.check_no_password(password)
         return None
-    return target
+    return user if user.check_password(password) else None
+
+
+def sign_in(user):
+    """A new server-side session, and a new Flask session around it: nothing from before
+    the sign-in (a CSRF token an attacker planted or read) carries over."""
+    session.clear()
+    g.pop(CSRF_KEY, None)
+    sessions.start(user)
+    login_user(user)
+
+
+def sign_out():
+    """Ends this session's row and the Flask session; keeps only the language."""
+    sessions.end_current()
+    logout_user()
+    language = session.get("language")
+    session.clear()
+    g.pop(CSRF_KEY, None)
+    if language:
+        session["language"] = language
+
+
+@blueprint.before_app_request
+def keep_session_alive():
+    """Marks the session used (at most once a minute), before any view changes things."""
+    if getattr(current_user, "is_authenticated", False):
+        sessions.touch()
 
 
 @blueprint.before_app_request
@@ -107,20 +159,17 @@ def login():
     status = 200
     if form.validate_on_submit():
         throttle = current_app.extensions["crm"].throttle
-        username, address = form.username.data.strip(), request.remote_addr or "-"
+        username, address = form.username.data.strip(), client_address()
         wait = throttle.wait_seconds(username, address)
         if wait:
-            form.password.errors.append(_(
-                "Too many failed sign-ins. Try again in %(minutes)d minutes.",
-                minutes=max(1, (wait + 59) // 60)))
+            form.password.errors.append(wait_message(wait))
             status = 429
         else:
-            user = db.session.scalar(select(User).where(User.username == username))
-            if user and user.active and user.check_password(form.password.data):
+            user = authenticate(username, form.password.data)
+            if user:
                 throttle.succeeded(username, address)
-                login_user(user)
-                session.pop("language", None)
-                return redirect(safe_next(request.args.get("next")) or url_for("admin.index"))
+                sign_in(user)
+                return redirect(local_path(request.args.get("next")) or url_for("admin.index"))
             throttle.failed(username, address)
             # One message for every failure: it must not tell which usernames exist.
             form.password.errors.append(_("Invalid username or password."))
@@ -132,19 +181,33 @@ def login():
 def change_password():
     form = PasswordForm()
     if form.validate_on_submit():
-        current_user.set_password(form.new.data)   # also ends the user's other sessions
-        current_user.must_change_password = False
+        user = current_user._get_current_object()
+        user.set_password(form.new.data)   # ends every session of the user, this one too
+        user.must_change_password = False
         db.session.commit()
-        login_user(current_user._get_current_object())  # this session goes on: new token
+        sign_in(user)                      # so this browser goes on in a new one
         flash(_("Your password has been changed."), "success")
         return redirect(url_for("admin.index"))
-    return render_template("core/password.html", form=form, min_length=MIN_PASSWORD_LENGTH)
+    status = 429 if form.locked else 200
+    return render_template("core/password.html", form=form,
+                           min_length=MIN_PASSWORD_LENGTH), status
 
 
 @blueprint.route("/logout", methods=["POST"])
 def logout():
-    logout_user()
+    sign_out()
     flash(_("You are signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@blueprint.route("/logout/everywhere", methods=["POST"])
+@login_required
+def logout_everywhere():
+    """Ends every session of the user: a lost phone, a shared computer left signed in."""
+    sessions.end_all(current_user.id)
+    db.session.commit()
+    sign_out()
+    flash(_("You are signed out on every device."), "info")
     return redirect(url_for("auth.login"))
 
 
@@ -156,4 +219,4 @@ def language():
         if current_user.is_authenticated:
             current_user.language = choice
             db.session.commit()
-    return redirect(safe_next(request.form.get("next")) or url_for("admin.index"))
+    return redirect(local_path(request.form.get("next")) or url_for("admin.index"))

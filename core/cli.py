@@ -5,10 +5,12 @@ import sys
 from contextlib import contextmanager
 
 import click
+from flask import g
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
 from core import exporting, outbox, reassign, transfer
+from core.admin import ModelView, import_limits
 from core.app import Dispatcher, create_app
 from core.auth import password_problem
 from core.config import ConfigError, load_settings
@@ -339,28 +341,63 @@ def find_model(state, name):
 @click.argument("model_name", metavar="MODEL")
 @click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Check every row; write nothing.")
-def import_records(model_name, path, dry_run):
-    """Import records of MODEL from a .csv or .xlsx FILE: all rows, or none."""
+@click.option("--user", "username", default=None,
+              help="Import as this user: their rights, record rules and ownership. "
+                   "Without it, as the first administrator.")
+def import_records(model_name, path, dry_run, username):
+    """Import records of MODEL from a .csv or .xlsx FILE: all rows, or none. The rows
+    go through the checks of MODEL's import screen, as if uploaded there."""
     with app_context() as app:
         require_initialised()
-        model = find_model(app.extensions["crm"], model_name)
-        try:
-            header, rows = transfer.read_rows(path, transfer.format_of(path))
-            checked = transfer.check(model, header, rows)
-        except transfer.ImportRefused as exc:
-            fail(f"{path}: {exc}")
-        for warning in checked.warnings:
-            click.echo(f"{path}: warning: {warning}", err=True)
-        if not checked.ok:
-            for problem in checked.problems:
-                click.echo(f"{path}: {problem}", err=True)
-            fail(f"{len(checked.problems)} problems in {len(rows)} rows; nothing written")
-        if dry_run:
-            click.echo(f"{len(rows)} rows are valid; nothing written (--dry-run)")
-            return
-        transfer.write(checked)
-        db.session.commit()
-        click.echo(f"{len(rows)} {model.__name__} records imported")
+        screen = import_screen(app, find_model(app.extensions["crm"], model_name))
+        with app.test_request_context(f"{screen.url}/import/", method="POST"):
+            g._login_user = acting_user(username)
+            if not screen.can_import:
+                fail(f"{username} may not import {screen.model.__name__} records")
+            try:
+                header, rows = transfer.read_rows(path, transfer.format_of(path),
+                                                  import_limits())
+                checked = screen.check_import(header, rows)
+            except transfer.ImportRefused as exc:
+                fail(f"{path}: {exc}")
+            for warning in checked.warnings:
+                click.echo(f"{path}: warning: {warning}", err=True)
+            count = len(checked.records)
+            if not checked.ok:
+                for problem in checked.problems:
+                    click.echo(f"{path}: {problem}", err=True)
+                fail(f"{len(checked.problems)} problems in {count} rows; nothing written")
+            if dry_run:
+                click.echo(f"{count} rows are valid; nothing written (--dry-run)")
+                return
+            transfer.write(checked)
+            db.session.commit()
+            click.echo(f"{count} {screen.model.__name__} records imported")
+
+
+def import_screen(app, model):
+    """The screen that imports records of ``model``: its checks are the import's."""
+    admin = app.extensions["admin"][0]
+    screen = next((view for view in admin._views if isinstance(view, ModelView)
+                   and view.model is model and view.allow_import and view.allow_create), None)
+    if screen is None:
+        fail(f"{model.__name__} records are not imported: no screen imports them")
+    return screen
+
+
+def acting_user(username):
+    """The user a command acts as: the one named, or the first administrator."""
+    if username is None:
+        user = db.session.scalar(select(User).join(User.groups).where(
+            Group.code == ADMIN_GROUP, User.active.is_(True)).order_by(User.id).limit(1))
+        if user is None:
+            fail("no active administrator to act as; name a user with --user")
+    else:
+        user = db.session.scalar(select(User).where(User.username == username))
+        if user is None or not user.active:
+            fail(f"--user: no active user {username}")
+    g.acting_user_id = user.id
+    return user
 
 
 @cli.command("export")

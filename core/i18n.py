@@ -5,7 +5,10 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import has_request_context, request, session
+from flask_babel import get_translations
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
+from markupsafe import escape
 
 log = logging.getLogger(__name__)
 
@@ -13,10 +16,45 @@ LANGUAGES = {"en": "English", "zh_Hans_CN": "简体中文"}
 CORE_TRANSLATIONS = Path(__file__).parent / "translations"
 
 
+# Every word marked with mark(): the only stored values label() translates.
+DECLARED = set()
+
+
 def mark(text):
     """Mark text for the translation catalog when it is translated later, at display
-    (menu categories, for example, must stay plain strings while the menu is built)."""
+    (menu categories, for example, must stay plain strings while the menu is built),
+    and declare it: a word label() shows translated (a state, a kind, a default name)."""
+    DECLARED.add(text)
     return text
+
+
+def label(value):
+    """A stored value as shown: translated when it is a declared word, else as it is.
+
+    For values that come from the database or a manifest (a quote's state, a stage's
+    name), never for literals (use _() there). Jinja's _() marks its result safe and
+    %-formats it, so a stored name passed to it would be printed as raw HTML, or crash
+    on a "%". This returns plain text, never Markup and never formatted: the template
+    escapes it like any other value. None shows as nothing."""
+    if value is None:
+        return ""
+    text = str(value)
+    if text not in DECLARED:
+        return text
+    return str(get_translations().gettext(text))
+
+
+class LazyLabel(LazyString):
+    """label() at display time, for text fixed before any request (menu names, the
+    choices of a form field). flask-babel's LazyString hands its text to Jinja as
+    markup (``__html__``); this one is escaped like any other text."""
+
+    def __html__(self):
+        return escape(str(self))
+
+
+def lazy_label(value):
+    return LazyLabel(label, value)
 
 
 def select_locale(default="en"):

@@ -11,7 +11,7 @@ from wtforms.validators import ValidationError
 
 from core import notifications, outbox
 from core.db import db
-from core.i18n import mark
+from core.i18n import label, mark
 
 JOB_STATUSES = (mark("ok"), mark("error"))  # shown translated
 from core.models import Announcement, JobState, Message, announcement_reads, utcnow
@@ -100,7 +100,7 @@ class JobsView(AdminOnly, BaseView):
         if spec is None:
             abort(404)
         status, message = run_job(spec)
-        flash(_("%(job)s: %(status)s %(message)s", job=job_id, status=_(status),
+        flash(_("%(job)s: %(status)s %(message)s", job=job_id, status=label(status),
                 message=message), "success" if status == "ok" else "error")
         return redirect(url_for(".index"))
 

@@ -1,6 +1,7 @@
 """The core's own tables: addon state, counters, users and groups."""
 import secrets
 from datetime import datetime, timezone
+from functools import cache
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
@@ -76,15 +77,18 @@ class User(UserMixin, db.Model):
     must_change_password = db.Column(db.Boolean, nullable=False, default=False)
     notify_by_email = db.Column(db.Boolean, nullable=False, default=False,
                                 info={"label": _l("Reminders by email too")})
-    # Flask-Login keeps this in the session instead of the id, so that a new password
-    # (which rotates it) ends every other session of the user.
+    # No longer read: sessions are rows of core_session (UserSession). The column stays
+    # because databases made before have it NOT NULL; the first core migration drops it.
     session_token = db.Column(db.String(64), nullable=False, unique=True,
                               default=lambda: secrets.token_urlsafe(32))
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     groups = db.relationship(Group, secondary=user_groups, lazy="selectin", backref="users")
+    # The key of the server-side session this object was loaded through (core.sessions);
+    # Flask-Login keeps it in the cookie. Not a column.
+    session_key = None
 
     def get_id(self):
-        return self.session_token
+        return self.session_key
 
     @property
     def is_active(self):
@@ -96,14 +100,55 @@ class User(UserMixin, db.Model):
 
     def set_password(self, password):
         # scrypt, werkzeug's default: salted and memory-hard.
+        # A new hash ends the user's sessions (core.sessions, on flush).
         self.password_hash = generate_password_hash(password)
-        self.session_token = secrets.token_urlsafe(32)
 
     def check_password(self, password):
         return check_password_hash(self.password_hash, password)
 
+    @staticmethod
+    def check_no_password(password):
+        """The work of a real check, for a username that is unknown or inactive: the
+        answer must take as long as for a real user, or its time tells which exist."""
+        check_password_hash(_dummy_hash(), password)
+
     def __str__(self):
         return self.full_name or self.username
+
+
+@cache
+def _dummy_hash():
+    """A hash of a random password with today's algorithm and cost, made once."""
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
+class UserSession(db.Model):
+    """One signed-in browser. The cookie carries a random key; only its SHA-256 is
+    stored, so a copy of the database opens no session. Signing out ends the row."""
+
+    __tablename__ = "core_session"
+    id = db.Column(db.String(64), primary_key=True)   # hex SHA-256 of the cookie's key
+    user_id = db.Column(db.ForeignKey("core_user.id", ondelete="CASCADE"), nullable=False,
+                        index=True)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow, index=True)
+    last_seen_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    ended_at = db.Column(db.DateTime)
+    remote_addr = db.Column(db.String(64), nullable=False, default="")
+    user_agent = db.Column(db.String(200), nullable=False, default="")
+
+
+class LoginFailure(db.Model):
+    """One wrong password, at sign-in or at the current-password check (core.throttle).
+    Rows, not counters in memory, so every worker and host sees the same counts and an
+    administrator can list and clear the locks."""
+
+    __tablename__ = "core_login_failure"
+    __table_args__ = (db.Index("ix_core_login_failure_pair", "username", "address", "at"),
+                      db.Index("ix_core_login_failure_address", "address", "at"))
+    id = db.Column(db.BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True)
+    username = db.Column(db.String(64), nullable=False)   # lower-cased
+    address = db.Column(db.String(64), nullable=False)
+    at = db.Column(db.DateTime, nullable=False, default=utcnow, index=True)
 
 
 team_members = link_table("core_team_member", ("team_id", "core_team.id"),

@@ -11,9 +11,9 @@ numbers; a document template extends it.
 
 Templates come from folders a consultant fills, so they get no more than they need:
 a sandbox with no app globals (no url_for, config, request or session), only ``_`` /
-``gettext`` / ``ngettext`` and a ``format_date`` filter. The PDF engine may load only
-``data:`` URLs and files under the template folders' ``static/`` subfolders and
-``core/static/``: no network, no other file.
+``gettext`` / ``ngettext``, ``label`` (for stored values: see core.i18n) and a
+``format_date`` filter. The PDF engine may load only ``data:`` URLs and files under the
+template folders' ``static/`` subfolders and ``core/static/``: no network, no other file.
 """
 import functools
 import logging
@@ -30,6 +30,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from core.app import template_folders as app_template_folders
 from core.config import PROJECT_ROOT
+from core.i18n import label
 from core.util import collector_paused
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,8 @@ def environment(folders):
     env = ImmutableSandboxedEnvironment(loader=FileSystemLoader([str(f) for f in folders]),
                                         autoescape=True, cache_size=0,
                                         bytecode_cache=CompiledTemplates())
-    env.globals.update(_=gettext, gettext=gettext, ngettext=ngettext)
+    env.globals.update(_=gettext, gettext=gettext, ngettext=ngettext, label=label)
+    env.filters["label"] = label
     env.filters["format_date"] = format_date
     return env
 

@@ -160,6 +160,11 @@ class Registry:
             for index, view in enumerate(addon.manifest["views"]):
                 key = f"views[{index}]"
                 self._resolve_view(addon, view, key)
+            # Its data modules too: the default names they mark (pipeline stages) must
+            # be declared words in every process, not only in the one that enabled it.
+            key = "data"
+            for path in addon.manifest["data"]:
+                importlib.import_module(data_module(addon, path))
         except ManifestError as exc:
             addon.error = str(exc)
         except Exception as exc:  # an addon's own code failed; keep the others going
@@ -278,9 +283,12 @@ def run_data_modules(addon, key, session):
     every enable, so they must add only what is missing; "demo": the demo records),
     each a module with a ``load(session)`` function."""
     for path in addon.manifest[key]:
-        module = importlib.import_module(
-            f"{addon.package}.{path.removesuffix('.py').replace('/', '.')}")
-        module.load(session)
+        importlib.import_module(data_module(addon, path)).load(session)
+
+
+def data_module(addon, path):
+    """The module name of a data file of the manifest ("data/demo.py")."""
+    return f"{addon.package}.{path.removesuffix('.py').replace('/', '.')}"
 
 
 def _add_groups(session, groups):

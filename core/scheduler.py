@@ -29,6 +29,8 @@ SYNC_JOB = "core.scheduler.sync"
 CORE_JOBS = [
     {"id": "core.outbox", "func": "core.outbox.deliver_due", "trigger": "interval",
      "seconds": 30},
+    {"id": "core.clean_uploads", "func": "core.uploads.clean_abandoned", "trigger": "interval",
+     "hours": 1},
 ]
 
 

@@ -6,7 +6,7 @@ An import is checked whole before anything is written: every bad cell is reporte
 (row, column, message), rows are written in one transaction, all or none.
 """
 import csv
-import io
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -78,34 +78,135 @@ def _display_column(mapper):
 
 # -- reading files --------------------------------------------------------------------
 
-@collector_paused()
-def read_rows(path_or_file, fmt):
-    """(header, rows) from a CSV (UTF-8, with or without BOM) or XLSX file."""
+@dataclass
+class Limits:
+    """How big an import file may be ([import] in config.ini). Checked while the file
+    is read, row by row, so that no file can take a worker's memory or time: a small
+    XLSX can unpack to millions of cells."""
+
+    rows: int = 200_000
+    columns: int = 200
+    cell_characters: int = 32_767        # Excel's own limit for a cell
+    unpacked_mb: int = 100               # an XLSX's parts, uncompressed
+
+    @classmethod
+    def from_settings(cls, settings):
+        return cls(**{name: settings.raw.getint("import", f"max_{name}", fallback=default)
+                      for name, default in vars(cls()).items()})
+
+
+def read_rows(path, fmt, limits=None):
+    """(header, rows) of a CSV (UTF-8, with or without BOM, or GB18030) or XLSX file:
+    ``rows`` is an iterator of lists of cells, blank rows skipped, read as it is
+    consumed. ImportRefused when the file cannot be read or breaks ``limits``."""
+    limits = limits or Limits()
     if fmt == "csv":
-        raw = path_or_file.read() if hasattr(path_or_file, "read") else Path(path_or_file).read_bytes()
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            try:
-                text = raw.decode("gb18030")   # what Excel saves in Chinese Windows
-            except UnicodeDecodeError as exc:
-                raise ImportRefused(_("The file is neither UTF-8 nor GB18030 text.")) from exc
-        rows = list(csv.reader(io.StringIO(text)))
+        cells = _csv_cells(path)
     elif fmt == "xlsx":
-        try:
-            book = load_workbook(path_or_file, read_only=True, data_only=True)
-        except Exception as exc:   # openpyxl raises many kinds for a damaged file
-            raise ImportRefused(_("The file is not a readable XLSX workbook.")) from exc
-        rows = [["" if v is None else v for v in row]
-                for row in book.worksheets[0].iter_rows(values_only=True)]
-        book.close()
+        cells = _xlsx_cells(path, limits)
+    elif fmt == PARSED:
+        cells = _parsed_cells(path)
     else:
         raise ImportRefused(_("Unknown file type %(type)s: use .csv or .xlsx.", type=fmt))
-    rows = [row for row in rows if any(str(v).strip() for v in row)]
-    if not rows:
+    rows = _bounded((row for row in cells if any(str(v).strip() for v in row)), limits)
+    header = next(rows, None)
+    if header is None:
         raise ImportRefused(_("The file is empty."))
-    header = [str(name).strip() for name in rows[0]]
-    return header, rows[1:]
+    return [str(name).strip() for name in header], rows
+
+
+def _bounded(rows, limits):
+    """The rows, refusing the file at the first row or cell over the limits."""
+    for number, row in enumerate(rows, start=1):
+        if number > limits.rows + 1:   # the header is not counted
+            raise ImportRefused(_("The file has more than %(count)d rows: split it.",
+                                  count=limits.rows))
+        if len(row) > limits.columns:
+            raise ImportRefused(_("Row %(row)d has more than %(count)d columns.",
+                                  row=number, count=limits.columns))
+        for value in row:
+            if isinstance(value, str) and len(value) > limits.cell_characters:
+                raise ImportRefused(_("Row %(row)d has a cell of more than %(count)d "
+                                      "characters.", row=number, count=limits.cell_characters))
+        yield row
+
+
+def _csv_cells(path):
+    for encoding in ("utf-8-sig", "gb18030"):   # gb18030: what Excel saves in Chinese Windows
+        try:
+            with open(path, encoding=encoding, newline="") as handle:
+                while handle.read(2**20):   # decodes the whole file once, by chunks
+                    pass
+        except UnicodeDecodeError:
+            continue
+        return _csv_reader(path, encoding)
+    raise ImportRefused(_("The file is neither UTF-8 nor GB18030 text."))
+
+
+def _csv_reader(path, encoding):
+    with open(path, encoding=encoding, newline="") as handle:
+        reader = csv.reader(handle)
+        try:
+            yield from reader
+        except csv.Error:
+            raise ImportRefused(_("Row %(row)d is not readable CSV: a cell is too long or a "
+                                  "quote is not closed.", row=reader.line_num)) from None
+
+
+def _xlsx_cells(path, limits):
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(part.file_size for part in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ImportRefused(_("The file is not a readable XLSX workbook.")) from exc
+    if unpacked > limits.unpacked_mb * 2**20:
+        raise ImportRefused(_("The workbook unpacks to more than %(count)d MB: split it or "
+                              "save it as CSV.", count=limits.unpacked_mb))
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:   # openpyxl raises many kinds for a damaged file
+        raise ImportRefused(_("The file is not a readable XLSX workbook.")) from exc
+    return _sheet_rows(book)
+
+
+def _sheet_rows(book):
+    try:
+        for row in book.worksheets[0].iter_rows(values_only=True):
+            yield ["" if value is None else value for value in row]
+    except Exception as exc:
+        raise ImportRefused(_("The file is not a readable XLSX workbook.")) from exc
+    finally:
+        book.close()
+
+
+# An upload is read once, when it arrives, and kept as this: CSV in UTF-8 with every
+# cell as text (dates in ISO form), which the later steps read back quickly.
+PARSED = "rows"
+
+
+def parse_upload(source, fmt, target, limits):
+    """Read an uploaded file (within ``limits``) into ``target`` in the PARSED form;
+    returns the number of rows after the header."""
+    header, rows = read_rows(source, fmt, limits)
+    count = 0
+    with open(target, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([_text(value) for value in row])
+            count += 1
+    return count
+
+
+def _text(value):
+    if isinstance(value, (datetime, date)):
+        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
+    return str(value)
+
+
+def _parsed_cells(path):
+    with open(path, encoding="utf-8", newline="") as handle:
+        yield from csv.reader(handle)
 
 
 def format_of(filename):
@@ -115,37 +216,43 @@ def format_of(filename):
 # -- checking -------------------------------------------------------------------------
 
 @collector_paused()
-def check(model, header, rows, mapping=None, session=None):
+def check(model, header, rows, mapping=None, session=None, fields=None, visible=None,
+          validate=None):
     """Turn rows into unsaved records of ``model``, or report every problem.
 
     ``mapping`` maps file columns to field names (default: the header is the field
-    names); a column mapped to "" is ignored."""
+    names); a column mapped to "" is ignored. What the screen that imports says:
+    ``fields``, the fields an import may set (default: fields_of); ``visible(model)``,
+    a query of the related records a row may name (default: all); ``validate(record,
+    raw)``, (column, message) pairs for a record whose cells all converted."""
     session = session or db.session
-    fields = fields_of(model)
+    fields = fields if fields is not None else fields_of(model)
     mapping = mapping if mapping is not None else {name: name for name in header}
     unknown = [name for name, target in mapping.items() if target and target not in fields]
     if unknown:
-        raise ImportRefused(_("Unknown column %(columns)s. Columns: %(known)s.",
-                              columns=", ".join(unknown), known=", ".join(fields)))
+        raise ImportRefused(_("These columns cannot be imported: %(columns)s. Columns that "
+                              "can: %(known)s.", columns=", ".join(unknown),
+                              known=", ".join(fields)))
     positions = {mapping[name]: index for index, name in enumerate(header)
                  if mapping.get(name)}
     missing = [name for name, column in fields.items() if _required(column)
                and name not in positions]
     if missing:
         raise ImportRefused(_("Required column missing: %(columns)s.", columns=", ".join(missing)))
-    lookups = {name: _lookup(session, fields[name]) for name in positions
+    lookups = {name: _lookup(session, fields[name], visible) for name in positions
                if not hasattr(fields[name], "type")}
     checked = Checked()
     unique = {name: {} for name in positions if getattr(fields[name], "unique", False)}
     for number, row in enumerate(rows, start=2):
-        values = {}
+        values, raw, converted = {}, {}, True
         for name, index in positions.items():
-            raw = row[index] if index < len(row) else ""
+            raw[name] = row[index] if index < len(row) else ""
             try:
-                values[name] = (lookups[name](raw) if name in lookups
-                                else convert(fields[name], raw))
+                values[name] = (lookups[name](raw[name]) if name in lookups
+                                else convert(fields[name], raw[name]))
             except ValueError as exc:
                 checked.problems.append(Problem(number, name, str(exc)))
+                converted = False
                 continue
             if name in unique and values[name] is not None:
                 if values[name] in unique[name]:
@@ -153,7 +260,11 @@ def check(model, header, rows, mapping=None, session=None):
                         "%(value)s appears twice in the file (also row %(row)d)",
                         value=values[name], row=unique[name][values[name]])))
                 unique[name].setdefault(values[name], number)
-        checked.records.append(model(**values))
+        record = model(**values)
+        if converted and validate is not None:
+            checked.problems.extend(Problem(number, column, message)
+                                    for column, message in validate(record, raw))
+        checked.records.append(record)
     for name, values in unique.items():   # a few queries, not one per row
         column = fields[name]
         for condition in one_of(session, column, values):
@@ -177,13 +288,15 @@ def _required(target):
     return not target.nullable and target.default is None and target.server_default is None
 
 
-def _lookup(session, relation):
+def _lookup(session, relation, visible=None):
     """A function from a display value (or, where the related model has one, a unique
-    code) to the related record."""
+    code) to the related record, among those ``visible`` offers. A record outside them
+    is "not found", in the same words as one that does not exist."""
     related = relation.mapper.class_
     column = _display_column(relation.mapper)
     code = relation.mapper.columns.get("code")
     code = code if code is not None and code.unique and code is not column else None
+    query = visible(related) if visible is not None else session.query(related)
     cache = {}
 
     def find(raw):
@@ -194,16 +307,12 @@ def _lookup(session, relation):
             return None
         if text not in cache:
             with session.no_autoflush:   # the records built so far are not to be saved
-                found = session.scalars(select(related).where(code == text)).all() \
-                    if code is not None else []   # a code names one record, a name may not
-                if not found:
-                    found = session.scalars(select(related).where(column == text)
-                                            .limit(2)).all()
+                found = query.filter(code == text).all() if code is not None else []
+                if not found:   # a code names one record, a name may not
+                    found = query.filter(column == text).limit(2).all()
             if len(found) != 1:
-                raise ValueError(_("no single %(model)s with %(column)s %(value)s",
-                                   model=related.__name__, column=column.key, value=text)
-                                 if not found else _("%(value)s matches several records",
-                                                     value=text))
+                raise ValueError(_("%(value)s was not found", value=text) if not found
+                                 else _("%(value)s matches several records", value=text))
             cache[text] = found[0]
         return cache[text]
     return find

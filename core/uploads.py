@@ -6,6 +6,7 @@ of file; it is stored under a random name, never the name the browser sent."""
 import mimetypes
 import re
 import secrets
+import time
 from pathlib import Path
 
 from flask import current_app
@@ -53,10 +54,14 @@ def check(file, extensions):
     return extension
 
 
+def new_token(extension):
+    """A random file name with ``extension``."""
+    return f"{secrets.token_urlsafe(18)}.{extension}"
+
+
 def store(file, extensions, area=UPLOADS):
     """Keep an uploaded file; returns its token (random name + extension)."""
-    extension = check(file, extensions)
-    token = f"{secrets.token_urlsafe(18)}.{extension}"
+    token = new_token(check(file, extensions))
     file.save(folder(area) / token)
     return token
 
@@ -77,5 +82,22 @@ def mimetype_of(token):
         or "application/octet-stream"
 
 
-def discard(token, area=UPLOADS):
-    (folder(area) / existing(token, area)).unlink(missing_ok=True)
+def discard(token, area=UPLOADS, missing_ok=False):
+    if missing_ok and not TOKEN.match(token or ""):
+        return
+    path = folder(area) / (token if missing_ok else existing(token, area))
+    path.unlink(missing_ok=True)
+
+
+def clean_abandoned():
+    """The scheduled clean-up: files uploaded for an import that was never finished
+    (the browser closed halfway), older than [import] keep_upload_hours."""
+    hours = current_app.extensions["crm"].settings.raw.getint("import", "keep_upload_hours",
+                                                              fallback=24)
+    cutoff = time.time() - hours * 3600
+    removed = 0
+    for path in folder(UPLOADS).iterdir():
+        if path.is_file() and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return f"{removed} abandoned uploads removed" if removed else None

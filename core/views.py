@@ -13,7 +13,7 @@ from sqlalchemy import select
 from wtforms import PasswordField, SelectField
 from wtforms.validators import ValidationError
 
-from core import notifications, options, reassign
+from core import notifications, options, reassign, sessions
 from core.company import CompanyView
 from core.admin import ModelView, deny
 from core.auth import password_problem
@@ -298,6 +298,39 @@ class AddonSettingsView(AdminOnly, BaseView):
                            errors=errors, addons=state.registry.addons)
 
 
+class AccountView(SignedIn, BaseView):
+    """The signed-in user's own sessions, and "sign out everywhere"."""
+
+    def is_visible(self):
+        return False   # reached from the user menu in the top bar
+
+    @expose("/")
+    def index(self):
+        return self.render("core/account.html", sessions=sessions.active(current_user.id),
+                           current_id=sessions.current_id())
+
+
+class LoginLocksView(AdminOnly, BaseView):
+    """Sign-ins refused for too many wrong passwords (core.throttle), and a way to lift
+    them: a user locked out by someone else's guessing need not wait."""
+
+    @expose("/")
+    def index(self):
+        return self.render("core/login_locks.html",
+                           locks=current_app.extensions["crm"].throttle.locks())
+
+    @expose("/clear", methods=("POST",))
+    def clear(self):
+        # Empty means "any": the lock of a whole address or of a username everywhere.
+        username = request.form.get("username") or None
+        address = request.form.get("address") or None
+        if username is None and address is None:
+            abort(400)
+        current_app.extensions["crm"].throttle.clear(username, address)
+        flash(_("Lock cleared."), "success")
+        return redirect(url_for(".index"))
+
+
 class CompanySettingsView(AdminOnly, CompanyView):
     """The company's details for printed documents (core.company)."""
 
@@ -339,6 +372,7 @@ class ReassignView(AdminOnly, BaseView):
 def add_core_views(admin):
     views = [
         SearchView(name=mark("Search"), endpoint="search", url="/admin/search"),
+        AccountView(name=mark("Your sessions"), endpoint="account", url="/admin/account"),
         UserView(User, db, name=mark("Users"), category=SETTINGS, endpoint="users",
                  url="/admin/users"),
         GroupView(Group, db, name=mark("Groups"), category=SETTINGS, endpoint="groups",
@@ -351,6 +385,8 @@ def add_core_views(admin):
                      url="/admin/reassign"),
         AuditView(AuditEntry, db, name=mark("Audit log"), category=SETTINGS, endpoint="audit",
                   url="/admin/audit"),
+        LoginLocksView(name=mark("Sign-in locks"), category=SETTINGS, endpoint="login_locks",
+                       url="/admin/login-locks"),
         AddonsView(name=mark("Addons"), category=SETTINGS, endpoint="addons",
                    url="/admin/addons"),
         AddonSettingsView(name=mark("Addon settings"), category=SETTINGS,

@@ -3,10 +3,11 @@ address (see normalise.py). Checked when a customer is created or edited on the 
 and for every row of an import."""
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, true
 
 from addons.crm_contacts import normalise
 from addons.crm_contacts.models import Customer
+from core import permissions
 from core.db import one_of
 
 # Too short a number (an extension, "110") says nothing about who it is.
@@ -61,21 +62,31 @@ def import_warnings(records, session):
     existing = _existing(session, wanted)
     for index, keys in enumerate(record_keys):
         for column, key in keys.items():
-            if (column, key) in existing:
-                warnings.append((index, column, _(
-                    "possible duplicate of %(customer)s (same %(column)s)",
-                    customer=existing[(column, key)], column=LABELS[column])))
+            customer = existing.get((column, key))
+            if customer is None:
+                continue
+            warnings.append((index, column, _(
+                "possible duplicate of %(customer)s (same %(column)s)",
+                customer=customer, column=LABELS[column]) if customer else _(
+                "possible duplicate of another user's customer (same %(column)s)",
+                column=LABELS[column])))
     return warnings
 
 
 def _existing(session, wanted):
-    """{(column, key): "name (code)"} of customers in the database with those keys."""
+    """{(column, key): "name (code)"} of customers in the database with those keys;
+    "" for one the user may not read, whose name and code are not theirs to see."""
     found = {}
+    readable = permissions.rule_filter(Customer)
+    readable = true() if readable is None else readable
     for column, key_column in KEYS:
         keys, attribute = sorted(wanted[column]), getattr(Customer, key_column)
         for condition in one_of(session, attribute, keys):
-            rows = session.execute(select(attribute, Customer.name, Customer.code)
+            rows = session.execute(select(attribute, Customer.name, Customer.code, readable)
                                    .where(condition))
-            for key, name, code in rows:
-                found.setdefault((column, key), f"{name} ({code})")
+            for key, name, code, visible in rows:
+                if visible:   # a readable match is named, whatever else matches
+                    found[(column, key)] = f"{name} ({code})"
+                else:
+                    found.setdefault((column, key), "")
     return found

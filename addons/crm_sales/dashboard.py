@@ -22,7 +22,7 @@ from sqlalchemy.orm import aliased
 
 from addons.crm_sales import money
 from addons.crm_sales.models import Opportunity, Stage, StageChange
-from addons.crm_sales.pipeline import label, money_text
+from addons.crm_sales.pipeline import money_text, name_label
 from core import hooks, permissions
 from core.admin import ModelView, scoped_query
 from core.db import db
@@ -224,7 +224,7 @@ class Figures:
         for stage in stages:
             entered, went = counts.get(stage.id, (0, 0))
             open_stage = stage.kind == "open"
-            rows.append({"stage": label(stage), "kind": stage.kind, "entered": entered,
+            rows.append({"stage": name_label(stage), "kind": stage.kind, "entered": entered,
                          "went_on": went if open_stage else None,
                          "rate": round(100 * went / entered) if open_stage and entered
                          else None})

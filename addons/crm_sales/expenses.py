@@ -22,7 +22,7 @@ from addons.crm_sales.orders import amount_text, keep_an_owner, more_than_zero
 from core import notifications, permissions, uploads
 from core.admin import ModelView
 from core.db import db
-from core.i18n import LANGUAGES
+from core.i18n import LANGUAGES, label
 from core.models import utcnow
 from core.util import int_ids
 
@@ -34,7 +34,7 @@ def category_of_kind(form, field):
     category, kind = field.data, form.kind.data
     if category is not None and kind and category.kind != kind:
         raise ValidationError(_("%(category)s is a category of %(kind)s entries.",
-                                category=_(category.name), kind=_(category.kind)))
+                                category=label(category.name), kind=label(category.kind)))
 
 
 def opportunity_of_customer(form, field):
@@ -122,7 +122,7 @@ class ExpenseView(ModelView):
         expense = self.get_one(request.args.get("id", ""))
         if expense.state in LOCKED:
             flash(_("This expense is %(state)s: it can no longer be changed.",
-                    state=_(expense.state)), "error")
+                    state=label(expense.state)), "error")
             return redirect(self.get_url(".details_view", id=expense.id))
         return super().edit_view()
 
@@ -160,7 +160,7 @@ class ExpenseView(ModelView):
     def on_model_delete(self, model):
         if model.state in LOCKED:
             raise ValidationError(_("This expense is %(state)s: it cannot be deleted.",
-                                    state=_(model.state)))
+                                    state=label(model.state)))
 
     def after_model_delete(self, model):
         if model.attachment_token:
@@ -218,7 +218,7 @@ class ExpenseView(ModelView):
         if not self.may_submit(expense):
             flash(_("Only its owner may submit an expense."), "error")
         elif expense.state not in ("draft", "refused"):
-            flash(_("This expense is already %(state)s.", state=_(expense.state)), "error")
+            flash(_("This expense is already %(state)s.", state=label(expense.state)), "error")
         else:
             expense.state = "submitted"
             db.session.commit()

@@ -31,6 +31,7 @@ from addons.crm_sales.products import OptionalKeepingErrors, not_negative
 from core import permissions
 from core.admin import ModelView, ScopedAjaxLoader, scoped_query
 from core.db import db
+from core.i18n import lazy_label
 from core.models import Sequence, Team, User, team_members, utcnow
 from core.notifications import public_url
 from core.util import int_ids
@@ -177,9 +178,10 @@ class LeadView(ModelView):
     def on_model_change(self, form, model, is_created):
         if not is_created and model.status == "converted":
             raise ValidationError(_("A converted lead cannot be changed."))
-        if is_created and model.owner is None:
+        if is_created and model.owner is None and not self.importing():
             # Entered by hand: the user's own lead (the rules are for leads that arrive
-            # by themselves), set here so that the rules do not take it.
+            # by themselves: imported, sent from a web form), set here so that the rules
+            # do not take it.
             model.owner = current_user._get_current_object()
         super().on_model_change(form, model, is_created)
 
@@ -350,7 +352,8 @@ def first_open_stage(session):
 class ConversionForm(FlaskForm):
     customer = RadioField(_l("Customer"), validators=[DataRequired()])
     customer_name = StringField(_l("Name of the new customer"), validators=[Length(max=200)])
-    customer_kind = SelectField(_l("Kind"), choices=[(kind, _l(kind)) for kind in CUSTOMER_KINDS])
+    customer_kind = SelectField(_l("Kind"), choices=[(kind, lazy_label(kind))
+                                                     for kind in CUSTOMER_KINDS])
     contact_name = StringField(_l("Contact"), validators=[DataRequired(), Length(max=100)])
     opportunity_name = StringField(_l("Opportunity"), validators=[DataRequired(),
                                                                   Length(max=200)])

@@ -44,8 +44,15 @@ def is_sales_manager(user):
     return user.is_admin or any(group.code == SALES_MANAGERS for group in user.groups)
 
 
-def amount_column(label, **kwargs):
-    return db.Column(MONEY, nullable=False, default=0, info={"label": label}, **kwargs)
+def amount_column(label, readonly=False, **kwargs):
+    return db.Column(MONEY, nullable=False, default=0, info=readonly_info(label, readonly),
+                     **kwargs)
+
+
+def readonly_info(label, readonly=True):
+    """A column's info: ``readonly``, set by the application (a workflow step, an
+    approval, a computed total), never by a form or an import."""
+    return {"label": label, "readonly": True} if readonly else {"label": label}
 
 
 # -- the catalogue ------------------------------------------------------------------------
@@ -170,14 +177,14 @@ class Lead(OwnedMixin, db.Model):
     province = db.Column(db.String(50), info={"label": _l("Province / state")})
     city = db.Column(db.String(50), info={"label": _l("City")})
     status = db.Column(choice(*LEAD_STATES, name="sale_lead_status"), nullable=False,
-                       default="new", index=True, info={"label": _l("Status")})
+                       default="new", index=True, info=readonly_info(_l("Status")))
     estimated_amount = db.Column(MONEY, info={"label": _l("Estimated amount")})
     description = db.Column(db.Text, info={"label": _l("Description")})
     web_form_id = db.Column(db.ForeignKey("sale_web_form.id"), index=True)
     web_form = db.relationship(WebForm, info={"label": _l("Web form")})
     customer_id = db.Column(db.ForeignKey("crm_customer.id"), index=True)
     customer = db.relationship(Customer, info={"label": _l("Customer")})
-    converted_at = db.Column(db.DateTime, info={"label": _l("Converted at")})
+    converted_at = db.Column(db.DateTime, info=readonly_info(_l("Converted at")))
 
     def __str__(self):
         return f"{self.name} ({self.company})" if self.company else self.name
@@ -240,7 +247,7 @@ class Opportunity(OwnedMixin, db.Model):
     probability = db.Column(db.Integer, nullable=False, default=0,
                             info={"label": _l("Probability %")})
     expected_close = db.Column(db.Date, index=True, info={"label": _l("Expected close")})
-    closed_on = db.Column(db.Date, index=True, info={"label": _l("Closed on")})
+    closed_on = db.Column(db.Date, index=True, info=readonly_info(_l("Closed on")))
     competitors = db.relationship(Competitor, secondary=opportunity_competitors,
                                   info={"label": _l("Competitors")})
     lost_reason_id = db.Column(db.ForeignKey("sale_lost_reason.id"), index=True)
@@ -280,9 +287,9 @@ class LineMixin:
     unit_price = amount_column(_l("Unit price"))
     discount = db.Column(PERCENT, nullable=False, default=0, info={"label": _l("Discount %")})
     tax_rate = db.Column(PERCENT, nullable=False, default=0, info={"label": _l("Tax rate %")})
-    subtotal = amount_column(_l("Subtotal"))
-    tax = amount_column(_l("Tax"))
-    total = amount_column(_l("Total"))
+    subtotal = amount_column(_l("Subtotal"), readonly=True)
+    tax = amount_column(_l("Tax"), readonly=True)
+    total = amount_column(_l("Total"), readonly=True)
 
 
 class Quote(OwnedMixin, db.Model):
@@ -291,8 +298,10 @@ class Quote(OwnedMixin, db.Model):
                       db.Index("ix_sale_quote_owner_recent", "owner_id", "id"),
                       db.Index("ix_sale_quote_state_valid", "state", "valid_until"))
     id = db.Column(db.Integer, primary_key=True)
-    number = db.Column(db.String(20), nullable=False, index=True, info={"label": _l("Number")})
-    version = db.Column(db.Integer, nullable=False, default=1, info={"label": _l("Version")})
+    number = db.Column(db.String(20), nullable=False, index=True,
+                       info=readonly_info(_l("Number")))
+    version = db.Column(db.Integer, nullable=False, default=1,
+                        info=readonly_info(_l("Version")))
     previous_id = db.Column(db.ForeignKey("sale_quote.id"), index=True)
     previous = db.relationship("Quote", remote_side=[id],
                                info={"label": _l("Previous version")})
@@ -303,7 +312,7 @@ class Quote(OwnedMixin, db.Model):
     opportunity_id = db.Column(db.ForeignKey("sale_opportunity.id"), index=True)
     opportunity = db.relationship(Opportunity, info={"label": _l("Opportunity")})
     state = db.Column(choice(*QUOTE_STATES, name="sale_quote_state"), nullable=False,
-                      default="draft", index=True, info={"label": _l("State")})
+                      default="draft", index=True, info=readonly_info(_l("State")))
     quote_date = db.Column(db.Date, nullable=False, default=date.today,
                            info={"label": _l("Date")})
     valid_until = db.Column(db.Date, info={"label": _l("Valid until")})
@@ -311,17 +320,18 @@ class Quote(OwnedMixin, db.Model):
                          info={"label": _l("Currency")})
     terms = db.Column(db.Text, info={"label": _l("Terms")})
     notes = db.Column(db.Text, info={"label": _l("Internal notes")})
-    subtotal = amount_column(_l("Subtotal"))
-    tax = amount_column(_l("Tax"))
-    total = amount_column(_l("Total"))
+    subtotal = amount_column(_l("Subtotal"), readonly=True)
+    tax = amount_column(_l("Tax"), readonly=True)
+    total = amount_column(_l("Total"), readonly=True)
     approval = db.Column(choice(*APPROVAL_STATES, name="sale_quote_approval"),
                          nullable=False, default="not needed", index=True,
-                         info={"label": _l("Approval")})
-    approved_by_id = db.Column(db.ForeignKey("core_user.id"), index=True)
+                         info=readonly_info(_l("Approval")))
+    approved_by_id = db.Column(db.ForeignKey("core_user.id"), index=True,
+                               info={"readonly": True})
     approved_by = db.relationship(User, foreign_keys=[approved_by_id],
                                   info={"label": _l("Approved by")})
-    approved_at = db.Column(db.DateTime, info={"label": _l("Approved at")})
-    sent_at = db.Column(db.DateTime, info={"label": _l("Sent at")})
+    approved_at = db.Column(db.DateTime, info=readonly_info(_l("Approved at")))
+    sent_at = db.Column(db.DateTime, info=readonly_info(_l("Sent at")))
     lines = db.relationship("QuoteLine", back_populates="quote", order_by="QuoteLine.sequence",
                             cascade="all, delete-orphan", info={"label": _l("Lines")})
 
@@ -347,7 +357,8 @@ class SalesOrder(OwnedMixin, db.Model):
     __tablename__ = "sale_order"
     __table_args__ = (db.Index("ix_sale_order_owner_recent", "owner_id", "id"),)
     id = db.Column(db.Integer, primary_key=True)
-    number = db.Column(db.String(20), nullable=False, unique=True, info={"label": _l("Number")})
+    number = db.Column(db.String(20), nullable=False, unique=True,
+                       info=readonly_info(_l("Number")))
     customer_id = db.Column(db.ForeignKey("crm_customer.id"), nullable=False, index=True)
     customer = db.relationship(Customer, info={"label": _l("Customer")})
     quote_id = db.Column(db.ForeignKey("sale_quote.id"), index=True)
@@ -355,13 +366,13 @@ class SalesOrder(OwnedMixin, db.Model):
     order_date = db.Column(db.Date, nullable=False, default=date.today, index=True,
                            info={"label": _l("Order date")})
     state = db.Column(choice(*ORDER_STATES, name="sale_order_state"), nullable=False,
-                      default="open", index=True, info={"label": _l("State")})
+                      default="open", index=True, info=readonly_info(_l("State")))
     currency = db.Column(db.String(3), nullable=False, default=DEFAULT_CURRENCY,
                          info={"label": _l("Currency")})
     notes = db.Column(db.Text, info={"label": _l("Notes")})
-    subtotal = amount_column(_l("Subtotal"))
-    tax = amount_column(_l("Tax"))
-    total = amount_column(_l("Total"))
+    subtotal = amount_column(_l("Subtotal"), readonly=True)
+    tax = amount_column(_l("Tax"), readonly=True)
+    total = amount_column(_l("Total"), readonly=True)
     lines = db.relationship("OrderLine", back_populates="order", order_by="OrderLine.sequence",
                             cascade="all, delete-orphan", info={"label": _l("Lines")})
 
@@ -404,7 +415,8 @@ class Delivery(OwnedMixin, db.Model):
 
     __tablename__ = "sale_delivery"
     id = db.Column(db.Integer, primary_key=True)
-    number = db.Column(db.String(20), nullable=False, unique=True, info={"label": _l("Number")})
+    number = db.Column(db.String(20), nullable=False, unique=True,
+                       info=readonly_info(_l("Number")))
     order_id = db.Column(db.ForeignKey("sale_order.id"), nullable=False, index=True)
     order = db.relationship(SalesOrder, backref=db.backref("deliveries", lazy="dynamic"),
                             info={"label": _l("Order")})
@@ -433,7 +445,8 @@ class CustomerReturn(OwnedMixin, db.Model):
 
     __tablename__ = "sale_return"
     id = db.Column(db.Integer, primary_key=True)
-    number = db.Column(db.String(20), nullable=False, unique=True, info={"label": _l("Number")})
+    number = db.Column(db.String(20), nullable=False, unique=True,
+                       info=readonly_info(_l("Number")))
     order_id = db.Column(db.ForeignKey("sale_order.id"), nullable=False, index=True)
     order = db.relationship(SalesOrder, backref=db.backref("returns", lazy="dynamic"),
                             info={"label": _l("Order")})
@@ -462,7 +475,8 @@ class Payment(OwnedMixin, db.Model):
     __tablename__ = "sale_payment"
     __table_args__ = (db.Index("ix_sale_payment_customer_date", "customer_id", "payment_date"),)
     id = db.Column(db.Integer, primary_key=True)
-    number = db.Column(db.String(20), nullable=False, unique=True, info={"label": _l("Number")})
+    number = db.Column(db.String(20), nullable=False, unique=True,
+                       info=readonly_info(_l("Number")))
     customer_id = db.Column(db.ForeignKey("crm_customer.id"), nullable=False, index=True)
     customer = db.relationship(Customer, info={"label": _l("Customer")})
     order_id = db.Column(db.ForeignKey("sale_order.id"), index=True)
@@ -486,7 +500,8 @@ class Contract(OwnedMixin, db.Model):
     __tablename__ = "sale_contract"
     __table_args__ = (db.Index("ix_sale_contract_status_end", "status", "end_date"),)
     id = db.Column(db.Integer, primary_key=True)
-    number = db.Column(db.String(20), nullable=False, unique=True, info={"label": _l("Number")})
+    number = db.Column(db.String(20), nullable=False, unique=True,
+                       info=readonly_info(_l("Number")))
     title = db.Column(db.String(200), nullable=False, info={"label": _l("Title")})
     customer_id = db.Column(db.ForeignKey("crm_customer.id"), nullable=False, index=True)
     customer = db.relationship(Customer, info={"label": _l("Customer")})
@@ -546,11 +561,12 @@ class Expense(OwnedMixin, db.Model):
     opportunity = db.relationship(Opportunity, info={"label": _l("Opportunity")})
     description = db.Column(db.String(500), nullable=False, info={"label": _l("Description")})
     state = db.Column(choice(*EXPENSE_STATES, name="sale_expense_state"), nullable=False,
-                      default="draft", index=True, info={"label": _l("State")})
-    approved_by_id = db.Column(db.ForeignKey("core_user.id"), index=True)
+                      default="draft", index=True, info=readonly_info(_l("State")))
+    approved_by_id = db.Column(db.ForeignKey("core_user.id"), index=True,
+                               info={"readonly": True})
     approved_by = db.relationship(User, foreign_keys=[approved_by_id],
                                   info={"label": _l("Approved by")})
-    approved_at = db.Column(db.DateTime, info={"label": _l("Approved at")})
+    approved_at = db.Column(db.DateTime, info=readonly_info(_l("Approved at")))
     # The receipt: a file kept under instance/attachments/, named by this token.
     attachment_name = db.Column(db.String(255), info={"label": _l("Attachment")})
     attachment_token = db.Column(db.String(80), info={"derived": True})

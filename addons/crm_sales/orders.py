@@ -30,7 +30,7 @@ from addons.crm_sales.lines import (LineInline, LinesFormMixin, LinesTable, chec
 from core import exporting, permissions
 from core.admin import FormWarning, ModelView, scoped_query
 from core.db import db
-from core.i18n import mark
+from core.i18n import label, lazy_label, mark
 from core.util import int_ids
 
 # How far an order has been delivered, as shown in lists (stored nowhere: derived from
@@ -303,11 +303,11 @@ def _lines(*conditions):
 
 
 DELIVERY_CONDITIONS = {
-    "none": (_l(NOT_DELIVERED), lambda: ~_lines(OrderLine.delivered > 0)),
-    "partly": (_l(PARTLY), lambda: and_(_lines(OrderLine.delivered > 0),
-                                        _lines(OrderLine.delivered < OrderLine.quantity))),
-    "fully": (_l(FULLY), lambda: and_(_lines(OrderLine.delivered > 0),
-                                      ~_lines(OrderLine.delivered < OrderLine.quantity))),
+    "none": (lazy_label(NOT_DELIVERED), lambda: ~_lines(OrderLine.delivered > 0)),
+    "partly": (lazy_label(PARTLY), lambda: and_(
+        _lines(OrderLine.delivered > 0), _lines(OrderLine.delivered < OrderLine.quantity))),
+    "fully": (lazy_label(FULLY), lambda: and_(
+        _lines(OrderLine.delivered > 0), ~_lines(OrderLine.delivered < OrderLine.quantity))),
 }
 DUE_CONDITIONS = {
     "yes": (_l("yes"), lambda: amount_due() > HALF_CENT),
@@ -337,7 +337,7 @@ def lines_locked(order):
     """Why an order's lines cannot change any more, or None."""
     if order.state != "open":
         return _("The order is %(state)s: its lines can no longer be changed.",
-                 state=_(order.state))
+                 state=label(order.state))
     if any(line.delivered for line in order.lines):
         return _("Goods of this order have been delivered: its lines can no longer be "
                  "changed. Return goods with a customer return instead.")
@@ -398,7 +398,7 @@ class OrderView(LinesFormMixin, ModelView):
 
     column_formatters = {
         "total": lambda view, context, order, name: amount_text(order.total),
-        "delivery": lambda view, context, order, name: _(figures_of(order).delivery),
+        "delivery": lambda view, context, order, name: label(figures_of(order).delivery),
         "amount_due": lambda view, context, order, name: amount_text(figures_of(order).due),
     }
     column_formatters_detail = {
@@ -427,10 +427,9 @@ class OrderView(LinesFormMixin, ModelView):
         return form
 
     def validate_form(self, form):
-        record_id = next(iter(int_ids([request.args.get("id", "")])), None)
-        if getattr(form, "lines", None) is None and record_id is not None and any(
+        order = self.edited_record()
+        if getattr(form, "lines", None) is None and order is not None and any(
                 key.startswith("lines-") for key in request.form):
-            order = db.session.get(SalesOrder, record_id)
             flash(lines_locked(order) or _("The lines cannot be changed."), "error")
             return False
         if not super().validate_form(form):
@@ -557,6 +556,9 @@ class OrderDocumentView(ModelView):
     lines with the quantity each may still take; saving checks every line, writes the
     document and its lines, and recomputes the order lines' totals, all at once."""
 
+    # A document is made from an order's lines, on its own page: a file of documents
+    # without their lines would make nothing that page allows.
+    allow_import = False
     line_model = None           # DeliveryLine or ReturnLine
     date_field = None           # "delivery_date" or "return_date"
     text_fields = ()            # (name, label, longest) of the header's text fields
@@ -755,7 +757,7 @@ class DeliveryView(OrderDocumentView):
     def order_allows(self, order):
         if order.state != "open":
             return _("Order %(number)s is %(state)s: nothing more can be delivered.",
-                     number=order.number, state=_(order.state))
+                     number=order.number, state=label(order.state))
         return None
 
     def candidate_condition(self):

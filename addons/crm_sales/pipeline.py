@@ -12,6 +12,7 @@ from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_admin.form.widgets import DatePickerWidget
+from flask_admin.helpers import is_form_submitted
 from flask_babel import format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -28,6 +29,7 @@ from core import permissions
 from core.admin import ModelView, scoped_query
 from core.audit import acting_user_id
 from core.db import db
+from core.i18n import label
 from core.models import Group, User, utcnow
 from core.util import int_ids
 
@@ -49,16 +51,17 @@ def entry_refusal(user, stage):
     if may_enter(user, stage):
         return None
     return _("Only members of %(group)s may move deals into the stage %(stage)s.",
-             group=_(stage.group.name), stage=_(stage.name))
+             group=label(stage.group.name), stage=label(stage.name))
 
 
 def lost_reason_needed():
     return _("Choose the reason this deal was lost.")
 
 
-def label(record):
-    """Stage and lost-reason names are stored in English and shown translated."""
-    return _(record.name) if record is not None else ""
+def name_label(record):
+    """A stage's or lost reason's name as shown: the default names are stored in English
+    and shown translated, the others as they were typed."""
+    return label(record.name) if record is not None else ""
 
 
 def money_text(value):
@@ -159,7 +162,7 @@ def search_condition(text):
 
 
 def stage_cell(_view, _context, record, _name):
-    return label(record.stage)
+    return name_label(record.stage)
 
 
 def month_label(year, month):
@@ -192,7 +195,7 @@ class OpportunityView(ModelView):
                            "competitors", "lost_reason", "description", "owner",
                            "created_at", "updated_at"]
     column_formatters_detail = {"stage": stage_cell,
-                                "lost_reason": lambda v, c, m, n: label(m.lost_reason)}
+                                "lost_reason": lambda v, c, m, n: name_label(m.lost_reason)}
     form_columns = ["name", "customer", "contact", "amount", "currency", "stage",
                     "probability", "expected_close", "competitors", "lost_reason",
                     "description", "owner"]
@@ -208,8 +211,8 @@ class OpportunityView(ModelView):
         "probability": {"validators": [Optional(), NumberRange(min=0, max=100, message=_l(
             "The probability is a number from 0 to 100."))],
             "description": _l("Left empty: the default of the stage.")},
-        "stage": {"query_factory": ordered_stages, "get_label": label},
-        "lost_reason": {"query_factory": ordered_reasons, "get_label": label},
+        "stage": {"query_factory": ordered_stages, "get_label": name_label},
+        "lost_reason": {"query_factory": ordered_reasons, "get_label": name_label},
     }
     list_template = "crm_sales/opportunity_list.html"
 
@@ -229,15 +232,17 @@ class OpportunityView(ModelView):
 
     def validate_form(self, form):
         valid = super().validate_form(form)
-        if not (hasattr(form, "stage") and hasattr(form, "lost_reason")):
+        # Only a submitted form: on the form's first view its fields have no error lists
+        # yet, and the default stage may be one the user may not enter.
+        if not (hasattr(form, "stage") and hasattr(form, "lost_reason")) \
+                or not is_form_submitted():
             return valid
         return self.check_stage_rules(form) and valid
 
     def check_stage_rules(self, form):
         """Errors on the fields the rules of stages concern: a stage the user may not
         enter, a lost deal without a reason, a contact of another customer."""
-        record_id = next(iter(int_ids([request.args.get("id", "")])), None)
-        record = db.session.get(Opportunity, record_id) if record_id is not None else None
+        record = self.edited_record()
         stage, ok = form.stage.data, True
         if stage is not None and (record is None or record.stage_id != stage.id):
             refusal = entry_refusal(current_user, stage)
@@ -263,7 +268,7 @@ class OpportunityView(ModelView):
             .order_by(StageChange.at.desc(), StageChange.id.desc()).limit(HISTORY_ROWS)).all()
         history = {"title": _("Stage history"), "order": 5, "width": "col-lg-12",
                    "html": Markup(render_template("crm_sales/opportunity_history.html",
-                                                  changes=changes, label=label))}
+                                                  changes=changes))}
         return [history] + super().detail_panels(record)
 
     # -- links the board and the grouped list use -----------------------------------------
@@ -295,8 +300,7 @@ class OpportunityView(ModelView):
                            by_key={group["key"]: group for group in groups},
                            rows=rows, key_of=lambda row: self.group_key(grouping, row),
                            total=total, amount=sum(g["amount"] for g in groups),
-                           page=page, pages=pages, page_url=page_url, money=money_text,
-                           label=label)
+                           page=page, pages=pages, page_url=page_url, money=money_text)
 
     def grouping_columns(self, grouping):
         """(group-by columns, order, joins) of a grouping, for the totals and the rows."""
@@ -326,7 +330,7 @@ class OpportunityView(ModelView):
         groups = []
         for row in db.session.execute(statement.group_by(*columns).order_by(*order)):
             if grouping == "stage":
-                key, title = row[0], _(row[2])
+                key, title = row[0], label(row[2])
             elif grouping == "owner":
                 key, title = row[0], row[2] or row[1] or _("No owner")
             else:
@@ -428,7 +432,7 @@ class KanbanView(OpportunityView):
             "crm_sales/kanban.html", stages=stages, totals=totals,
             cards=self.column_cards(conditions), who=who, whos=WHO, text=text,
             may_move=may_move, reasons=ordered_reasons().all() if may_move else [],
-            error=error, limit=BOARD_CARDS, money=money_text, label=label,
+            error=error, limit=BOARD_CARDS, money=money_text,
             more_url=self.stage_list_url,
             board_url=lambda **changes: url_for(".index_view", **{
                 "who": who, "q": text or None, **changes})), status
@@ -465,7 +469,7 @@ class KanbanView(OpportunityView):
                            probability=opportunity.probability,
                            totals={str(stage_id): {"count": count, "amount": money_text(amount)}
                                    for stage_id, (count, amount) in totals.items()})
-        flash(_("%(name)s moved to %(stage)s.", name=opportunity.name, stage=label(stage)),
+        flash(_("%(name)s moved to %(stage)s.", name=opportunity.name, stage=name_label(stage)),
               "success")
         return redirect(url_for(".index_view", who=who, q=text or None))
 
@@ -488,7 +492,7 @@ class KanbanView(OpportunityView):
             return jsonify(ok=False, message=message, needs_reason=True), 422
         return self.render("crm_sales/opportunity_lost.html", opportunity=opportunity,
                            stage=stage, reasons=ordered_reasons().all(), who=who, text=text,
-                           message=message, label=label), 422
+                           message=message), 422
 
 
 # -- the stages -------------------------------------------------------------------------------
@@ -503,7 +507,7 @@ class StageView(ModelView):
     column_list = ["name", "sequence", "probability", "kind", "group"]
     column_labels = {"group": _l("Only members of")}
     column_default_sort = ("sequence", False)
-    column_formatters = {"name": lambda v, c, m, n: label(m)}
+    column_formatters = {"name": lambda v, c, m, n: name_label(m)}
     form_columns = ["name", "sequence", "probability", "kind", "group"]
     form_ajax_refs = {}
     form_args = {
@@ -524,11 +528,11 @@ class StageView(ModelView):
                 "The stage %(name)s cannot be deleted: %(num)d opportunity is in it. "
                 "Move it to another stage first.",
                 "The stage %(name)s cannot be deleted: %(num)d opportunities are in it. "
-                "Move them to another stage first.", deals, name=label(model)))
+                "Move them to another stage first.", deals, name=name_label(model)))
         moves = db.session.scalar(select(func.count(StageChange.id)).where(or_(
             StageChange.from_stage_id == model.id, StageChange.to_stage_id == model.id)))
         if moves:
             raise ValidationError(_(
                 "The stage %(name)s cannot be deleted: the stage history of opportunities "
-                "mentions it (%(num)d moves). Rename it instead.", name=label(model),
+                "mentions it (%(num)d moves). Rename it instead.", name=name_label(model),
                 num=moves))

@@ -32,6 +32,7 @@ from addons.crm_sales.models import (Opportunity, OrderLine, Quote, QuoteLine, S
 from core import company, options, outbox, pdf, permissions
 from core.admin import ModelView, scoped_query
 from core.db import db
+from core.i18n import label
 from core.models import utcnow
 from core.util import int_ids
 
@@ -70,7 +71,7 @@ def needs_approval(quote):
 def sending_problem(quote):
     """Why the quote cannot be sent now, or None."""
     if quote.state not in SENDABLE:
-        return _("A quote in state %(state)s cannot be sent.", state=_(quote.state))
+        return _("A quote in state %(state)s cannot be sent.", state=label(quote.state))
     if not quote.lines:
         return _("Add at least one line before sending the quote.")
     if needs_approval(quote) and quote.approval != "approved":
@@ -113,7 +114,7 @@ def approval_text(quote):
     """The approval as shown: "not needed" above the limit reads "to be requested"."""
     if quote.approval == "not needed" and quote.state == "draft" and needs_approval(quote):
         return _("to be requested")
-    return _(quote.approval)
+    return label(quote.approval)
 
 
 def next_version(session, quote):
@@ -360,7 +361,7 @@ class QuoteView(LinesFormMixin, ModelView):
         quote = self.get_one(request.args.get("id", ""))
         if quote.state != "draft":
             flash(_("Quote %(quote)s is %(state)s and can no longer be changed: revise it "
-                    "to make a new version.", quote=quote.title, state=_(quote.state)),
+                    "to make a new version.", quote=quote.title, state=label(quote.state)),
                   "error")
             return redirect(self.get_url(".details_view", id=quote.id))
         return super().edit_view()

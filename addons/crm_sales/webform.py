@@ -8,7 +8,7 @@ rate limit per visitor address and form caps what one address can send."""
 import re
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request
+from flask import Blueprint, abort, current_app, g, render_template, request
 from flask_babel import gettext as _
 from limits import RateLimitItemPerHour
 from limits.storage import storage_from_string
@@ -18,6 +18,7 @@ from sqlalchemy import select
 from addons.crm_sales.leads import EMAIL, assign, is_web_address
 from addons.crm_sales.models import Lead, WebForm
 from core import options
+from core.security import external_redirect
 from core.db import db
 
 blueprint = Blueprint("crm_sales_public", __name__, url_prefix="/public")
@@ -88,7 +89,7 @@ def problems(values):
 def thanks(form):
     """The form's own thank-you page on the website, or ours."""
     if form.thanks_url and is_web_address(form.thanks_url):
-        return redirect(form.thanks_url, 303)
+        return external_redirect(form.thanks_url, 303)
     return page("crm_sales/webform_thanks.html", form)
 
 

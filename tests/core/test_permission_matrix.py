@@ -11,7 +11,9 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Enum,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Text,
@@ -73,27 +75,41 @@ def model_for_table(table):
     return next(m.class_ for m in db.Model.registry.mappers if m.local_table is table)
 
 
+def made_up(column):
+    """A value for a required column of a record made where the demo made none."""
+    kind = column.type
+    if isinstance(kind, Enum):
+        return kind.enums[0]
+    if isinstance(kind, (String, Text)):
+        return ("m" + uuid.uuid4().hex)[:min(getattr(kind, "length", None) or 32, 32)]
+    if isinstance(kind, LargeBinary):
+        return b"x"
+    if isinstance(kind, Boolean):
+        return False
+    if isinstance(kind, Numeric):
+        return decimal.Decimal(1)
+    if isinstance(kind, Integer):
+        return 1
+    if isinstance(kind, DateTime):
+        return datetime.datetime.now()
+    if isinstance(kind, Date):
+        return datetime.date.today()
+    raise AssertionError(f"no made-up value for {column}")
+
+
 def make_record(session, model, owner_id):
     """A record of any model, with made-up values for its required columns."""
     values = {}
     for column in model.__table__.columns:
-        if column.primary_key or column.nullable or column.default is not None \
-                or column.server_default is not None:
+        if column.nullable or column.default is not None or column.server_default is not None \
+                or (column.primary_key and isinstance(column.type, Integer)):
             continue
         if column.foreign_keys:
             target = model_for_table(next(iter(column.foreign_keys)).column.table)
-            values[column.key] = make_record(session, target, owner_id).id
-        elif isinstance(column.type, (String, Text)):
-            length = getattr(column.type, "length", None) or 32
-            values[column.key] = ("m" + uuid.uuid4().hex)[:max(1, min(length, 32))]
-        elif isinstance(column.type, Boolean):
-            values[column.key] = False
-        elif isinstance(column.type, (Integer, Numeric)):
-            values[column.key] = decimal.Decimal(1) if isinstance(column.type, Numeric) else 1
-        elif isinstance(column.type, DateTime):
-            values[column.key] = datetime.datetime(2026, 1, 1)
-        elif isinstance(column.type, Date):
-            values[column.key] = datetime.date(2026, 1, 1)
+            values[column.key] = owner_id if target is User else \
+                make_record(session, target, owner_id).id
+        else:
+            values[column.key] = made_up(column)
     record = model(**values)
     if isinstance(record, OwnedMixin):
         record.owner_id = owner_id

@@ -53,7 +53,7 @@ def test_bad_rows_are_all_reported_and_nothing_is_written(office):
                      "row 3, column priority: x is not a whole number",
                      "row 3, column done: maybe is not yes or no",
                      "row 3, column due: 2026-13-45 is not a date like 2026-11-23",
-                     "row 3, column notebook: no single Notebook with name Nowhere",
+                     "row 3, column notebook: Nowhere was not found",
                      "row 4, column title: is longer than 200 characters",
                      "row 4, column priority: 1.5 is not a whole number",
                      "7 problems in 3 rows; nothing written"):
@@ -68,7 +68,7 @@ def test_unknown_or_missing_columns_are_refused(office):
     path.write_text("title,colour\nA,red\n", encoding="utf-8")
     result = suite.run("import", "note", str(path))
     assert result.exit_code == 1
-    assert "Unknown column colour. Columns: title, body, priority, done, due, notebook" \
+    assert "These columns cannot be imported: colour. Columns that can: title, body, priority, done, due, notebook" \
         in result.output
     path.write_text("priority\n1\n", encoding="utf-8")
     assert "Required column missing: title" in suite.run("import", "note", str(path)).output
@@ -128,7 +128,7 @@ def test_relations_to_users_by_username(office):
     path = tmp / "tasks.csv"
     path.write_text("title,owner\nFor the admin,admin\nFor a ghost,ghost\n", encoding="utf-8")
     result = suite.run("import", "task", str(path))
-    assert "row 3, column owner: no single User with username ghost" in result.output
+    assert "row 3, column owner: ghost was not found" in result.output
     path.write_text("title,owner\nFor the admin,admin\n", encoding="utf-8")
     assert suite.run("import", "task", str(path)).exit_code == 0
     assert sql("SELECT owner_id FROM fixture_task")[0][0] == 1
