@@ -38,8 +38,17 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 from flask_admin.contrib.sqla.validators import Unique
+from flask_admin.model import BaseModelView
 from wtforms.fields.core import UnboundField
-from wtforms.validators import StopValidation, ValidationError
+from wtforms.validators import (
+    AnyOf,
+    DataRequired,
+    InputRequired,
+    Length,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
 
 from core import exporting, merge, permissions, transfer, uploads
 from core.audit import BOOKKEEPING
@@ -240,15 +249,21 @@ class ModelView(sqla.ModelView):
 
     def _on_model_change(self, form, model, is_created):
         # Here rather than in on_model_change, which subclasses override.
-        if isinstance(model, OwnedMixin):
-            owner_id = model.owner.id if model.owner is not None else model.owner_id
-            if owner_id is not None and not permissions.may_own(current_user, self.model,
-                                                                owner_id):
-                message = _("You may not give this record to that owner.")
-                if "owner" in form:
-                    form["owner"].errors.append(message)
-                raise ValidationError(message)
+        refusal = self._owner_refusal(model)
+        if refusal:
+            if "owner" in form:
+                form["owner"].errors.append(refusal)
+            raise ValidationError(refusal)
         super()._on_model_change(form, model, is_created)
+
+    def _owner_refusal(self, record):
+        """Why the user may not give ``record`` to its owner, or None."""
+        if not isinstance(record, OwnedMixin):
+            return None
+        owner_id = record.owner.id if record.owner is not None else record.owner_id
+        if owner_id is None or permissions.may_own(current_user, self.model, owner_id):
+            return None
+        return _("You may not give this record to that owner.")
 
     def edited_record(self):
         """The record the submitted form edits: on the edit screen, ?id= read through
@@ -537,9 +552,17 @@ class ModelView(sqla.ModelView):
                               validate=self._row_checks())
 
     def _row_checks(self):
-        form = RowForm(self._create_form_class(formdata=None, meta={"csrf": False}))
+        form = RowForm(self._create_form_class(formdata=None, meta={"csrf": False}),
+                       self.import_fields())
+        screen_checks = (type(self).validate_form is not ModelView.validate_form
+                         or type(self).on_model_change is not BaseModelView.on_model_change)
 
         def validate(record, raw):
+            if not screen_checks and not form.has_validators(raw):
+                # Neither the screen nor the form's fields add to what the conversion
+                # checked: only the owner is left (_on_model_change), without the form.
+                refusal = self._owner_refusal(record)
+                return [("owner", refusal)] if refusal else []
             form.load(record, raw)
             if self.validate_form(form):
                 try:
@@ -676,12 +699,14 @@ class RowForm:
     read them as they read a submitted form's. (A form built per row would take a
     thousandth of a second: minutes for a large file.)"""
 
-    def __init__(self, form):
+    def __init__(self, form, fields):
         self._form = form
+        self._fields = fields   # {name: column or relation} of transfer.fields_of
         self._initial = {field.name: (field.data, field.raw_data) for field in form}
         self._names = []
         self._touched = set(self._initial)   # fields to put back before the next row
         self._chains = {}
+        self._any_validator = {}
 
     def __getattr__(self, name):
         return getattr(self._form, name)
@@ -729,12 +754,27 @@ class RowForm:
                     valid = False
         return valid
 
+    def has_validators(self, raw):
+        """Has any field of the row (``raw`` names them) a validator to run?"""
+        names = tuple(raw)
+        if names not in self._any_validator:
+            self._any_validator[names] = any(self._chain(name) for name in names
+                                             if name in self._form)
+        return self._any_validator[names]
+
     def _chain(self, name):
+        """The field's validators, less those that only restate its column (required,
+        length, choices, unique): the import's conversion has checked those for the
+        whole file already. Optional stays where validators follow it: an empty cell
+        ends the chain, as on the form."""
         if name not in self._chains:
-            field = self._form[name]
             inline = getattr(type(self._form), f"validate_{name}", None)
-            self._chains[name] = [v for v in field.validators if not isinstance(v, Unique)] \
-                + ([inline] if inline is not None else [])
+            chain = [v for v in self._form[name].validators
+                     if not restates_column(v, self._fields[name])]
+            chain += [inline] if inline is not None else []
+            while chain and isinstance(chain[-1], Optional):
+                chain.pop()
+            self._chains[name] = chain
         return self._chains[name]
 
     @property
@@ -746,6 +786,21 @@ class RowForm:
     def problems(self):
         return [(name, str(message)) for name, messages in self.errors.items()
                 for message in messages]
+
+
+def restates_column(validator, target):
+    """Does ``validator`` (as the model converter adds them) check only what the column
+    or relation ``target`` itself says, which an import's conversion checks?"""
+    kind = getattr(target, "type", None)
+    if isinstance(validator, Unique):
+        return True
+    if isinstance(validator, (InputRequired, DataRequired)):
+        return transfer.is_required(target)
+    if isinstance(validator, Length):
+        return validator.min in (-1, 0) and validator.max == getattr(kind, "length", None)
+    if isinstance(validator, AnyOf):   # the choices of a nullable column include None
+        return isinstance(kind, Enum) and set(validator.values) - {None, ""} == set(kind.enums)
+    return False
 
 
 def import_limits():

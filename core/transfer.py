@@ -235,7 +235,7 @@ def check(model, header, rows, mapping=None, session=None, fields=None, visible=
                               known=", ".join(fields)))
     positions = {mapping[name]: index for index, name in enumerate(header)
                  if mapping.get(name)}
-    missing = [name for name, column in fields.items() if _required(column)
+    missing = [name for name, column in fields.items() if is_required(column)
                and name not in positions]
     if missing:
         raise ImportRefused(_("Required column missing: %(columns)s.", columns=", ".join(missing)))
@@ -282,7 +282,7 @@ def check(model, header, rows, mapping=None, session=None, fields=None, visible=
     return checked
 
 
-def _required(target):
+def is_required(target):
     if not hasattr(target, "type"):   # a relation: required when its foreign key is
         return all(not column.nullable for column in target.local_columns)
     return not target.nullable and target.default is None and target.server_default is None
@@ -302,7 +302,7 @@ def _lookup(session, relation, visible=None):
     def find(raw):
         text = "" if raw is None else str(raw).strip()
         if not text:
-            if _required(relation):
+            if is_required(relation):
                 raise ValueError(_("is required"))
             return None
         if text not in cache:
@@ -323,7 +323,7 @@ def convert(column, raw):
     kind = column.type
     text = raw.strip() if isinstance(raw, str) else raw
     if text in ("", None):
-        if _required(column):
+        if is_required(column):
             raise ValueError(_("is required"))
         return None
     if isinstance(kind, Boolean):

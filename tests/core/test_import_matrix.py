@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from core.admin import readonly_fields
 from core.db import db
 from core.models import ADMIN_GROUP, Access, Group, OwnedMixin, User
-from core.transfer import _display_column, _required
+from core.transfer import _display_column, is_required
 from tests.core.test_permission_matrix import matrix  # noqa: F401  (a fixture)
 from tests.core.test_permission_matrix import PASSWORD, letters_of, make_record, screens
 
@@ -120,7 +120,7 @@ def records_outside_the_rules(suite, dispatcher, codes):
                 continue
             with app.app_context():
                 fields = view.import_fields()
-            required = {name: target for name, target in fields.items() if _required(target)}
+            required = {name: target for name, target in fields.items() if is_required(target)}
             for name, target in fields.items():
                 if hasattr(target, "type"):
                     continue

@@ -9,7 +9,6 @@ import zipfile
 import pytest
 from openpyxl import Workbook
 
-from core.uploads import clean_abandoned
 from tests.conftest import make_suite
 from tests.core.test_transfer import form_fields, notes, upload
 
@@ -99,6 +98,7 @@ def test_abandoned_uploads_are_removed_by_the_clean_up_job(office):
     assert len(kept) == 2
     old = tmp / "site" / "instance" / "uploads" / kept[0]
     os.utime(old, (time.time() - 25 * 3600,) * 2)
+    from core.uploads import clean_abandoned
     with suite.dispatcher().app.app_context():
         assert clean_abandoned() == "1 abandoned uploads removed"
     assert uploads_left(tmp) == [kept[1]]
