@@ -469,8 +469,9 @@ class ModelView(sqla.ModelView):
             db.session.rollback()
             flash(_("The records cannot be merged: %(error)s", error=exc.orig), "error")
             return redirect(self.get_url(".index_view"))
-        flash(_("%(count)d records merged into %(record)s; %(rows)d related rows moved.",
-                count=len(others), record=keep, rows=sum(moved.values())), "success")
+        flash(ngettext("%(num)d record merged into %(record)s; %(rows)d related rows moved.",
+                       "%(num)d records merged into %(record)s; %(rows)d related rows moved.",
+                       len(others), record=keep, rows=sum(moved.values())), "success")
         return redirect(self.get_url(".details_view", id=keep.id))
 
     # -- import: upload, map columns, check, then write all or nothing -------------------

@@ -187,6 +187,19 @@ def _add_pages(app, state):
     app.register_error_handler(404, lambda error: error_page(404, _(
         "This page does not exist, or its addon is not enabled.")))
 
+    @app.errorhandler(500)
+    def server_error(error):
+        """A fault of ours: the same page as the others, and nothing half-written (the
+        traceback is in the log, as Flask logs it before this runs)."""
+        db.session.rollback()
+        try:
+            return error_page(500, _("Something went wrong on our side and nothing was "
+                                     "saved. Try again; if it happens again, tell your "
+                                     "administrator the time it happened."))
+        except Exception:   # the page itself failed: the database may be gone
+            log.exception("the error page could not be shown")
+            return "Internal Server Error", 500
+
 
 class Dispatcher:
     """The WSGI entry point (``run:app``): serves the app built for the current addon

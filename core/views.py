@@ -7,6 +7,7 @@ from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import select
@@ -18,7 +19,7 @@ from core.company import CompanyView
 from core.admin import ModelView, deny
 from core.auth import password_problem
 from core.db import db
-from core.i18n import LANGUAGES, mark
+from core.i18n import LANGUAGES, label, mark
 from core.manifest import ACCESS_LETTERS
 from core.models import ADMIN_GROUP, Access, AuditEntry, Group, OwnedMixin, Team, User
 from core.permissions import SCOPES
@@ -117,11 +118,13 @@ class AddonsView(AdminOnly, BaseView):
         registry = current_app.extensions["crm"].registry
         try:
             if action == "enable":
-                done = registry.enable(db.session, addon)
-                message = _("Enabled: %(names)s.", names=", ".join(done) or addon)
+                done = registry.enable(db.session, addon) or [addon]
+                message = _("Enabled: %(names)s.", names=", ".join(
+                    addon_title(registry, name) for name in done))
             elif action == "disable":
                 registry.disable(db.session, addon)
-                message = _("Disabled %(name)s. Its records are kept.", name=addon)
+                message = _("Disabled %(name)s. Its records are kept.",
+                            name=addon_title(registry, addon))
             else:
                 abort(404)
             db.session.commit()
@@ -138,6 +141,12 @@ class AddonsView(AdminOnly, BaseView):
         db.session.commit()
         flash(_("Addon folders scanned again."), "success")
         return redirect(url_for(".index"))
+
+
+def addon_title(registry, name):
+    """An addon as people read it: its manifest's name, translated."""
+    addon = registry.addons.get(name)
+    return label(addon.manifest["name"]) if addon and addon.manifest else name
 
 
 def _check_new_password(form, field):
@@ -363,7 +372,8 @@ class ReassignView(AdminOnly, BaseView):
             else:
                 moved = reassign.reassign(db.session, models, from_id, to_id, ids)
                 db.session.commit()
-                flash(_("%(count)d records moved.", count=sum(moved.values())), "success")
+                flash(ngettext("%(num)d record moved.", "%(num)d records moved.",
+                               sum(moved.values())), "success")
                 return redirect(url_for(".index"))
         return self.render("core/reassign.html", users=users, all_models=all_models,
                            chosen=chosen, ids=ids, from_id=from_id, to_id=to_id, counts=counts)

@@ -2,6 +2,7 @@
 from flask import request
 from flask_login import current_user
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from addons.crm_contacts import duplicates
 from addons.crm_contacts.labels import LabelActions
@@ -51,10 +52,16 @@ class CustomerView(LabelActions, ModelView):
         links = [(f"{customer} · {', '.join(str(duplicates.LABELS[m]) for m in matched)}",
                   self.get_url(".details_view", id=customer.id))
                  for customer, matched in found if customer.id in visible]
-        text = _("Possible duplicate: customers with the same name, phone or email exist.")
         hidden = len(found) - len(links)
-        if hidden:
-            text += " " + _("%(count)d of them belong to other users.", count=hidden)
+        if not links:   # nothing to check above: say so, and that it is someone else's
+            text = ngettext("Possible duplicate: another user has a customer with the same "
+                            "name, phone or email.", "Possible duplicate: other users have "
+                            "%(num)d customers with the same name, phone or email.", hidden)
+        else:
+            text = _("Possible duplicate: customers with the same name, phone or email exist.")
+            if hidden:
+                text += " " + ngettext("One more belongs to another user.",
+                                       "%(num)d more belong to other users.", hidden)
         return [FormWarning(text, links)]
 
 

@@ -1,5 +1,7 @@
 """Customers through the screens: codes, validation, the duplicate warning, the groups
 and their record rules, and the 360° page."""
+import html
+
 from tests.addons.crm_contacts.helpers import (NEW, add_user, create_customer,
                                                import_customers, user_id)
 
@@ -72,8 +74,13 @@ def test_duplicates_owned_by_others_are_counted_not_shown(contacts_suite):
     create_customer(admin, name="Secret Client Ltd")
     user = add_user(contacts_suite, "sam", "contacts_user")
     page = create_customer(user, name="Secret Client").get_data(as_text=True)
-    assert "1 of them belong to other users" in page
+    # Nothing is listed to check, and the words say so (not "1 of them ... above").
+    assert ("Possible duplicate: another user has a customer with the same name, phone or "
+            "email.") in html.unescape(page)
     assert "/admin/customer/details/?id=1" not in page
+    create_customer(user, name="Secret Client", confirm=True)
+    page = create_customer(user, name="Secret Client Co").get_data(as_text=True)
+    assert "One more belongs to another user." in page and "/admin/customer/details/?id=2" in page
 
 
 def test_contacts_user_sees_and_edits_only_own_customers(contacts_suite, tmp_path):

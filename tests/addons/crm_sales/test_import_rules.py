@@ -209,3 +209,4 @@ def test_import_warnings_do_not_name_other_users_customers(office):
     assert "possible duplicate of another user's customer (same name)" in page
     assert "Amy Holdings (" not in page
     assert f"possible duplicate of Tom Trading ({customer_code(suite, 'Tom Trading')})" in page
+
