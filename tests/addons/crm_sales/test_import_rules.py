@@ -77,12 +77,9 @@ def test_a_row_may_name_only_records_the_user_may_read(office):
     assert result.exit_code == 1
     assert f"row 2, column customer: {others} was not found" in result.output
     assert count(suite, "crm_contact") == 0
-    # Amy may; and the manager (team scope) of neither of them may not.
+    # Amy may name her own customer.
     assert problems(screen_check(clients["amy"], "contact", path))[0][0] == 3
-
-
-def test_owners_are_those_the_user_may_give_records_to(office):
-    suite, clients, tmp = office
+    # Owners are those the user may give records to.
     path = tmp / "leads.csv"
     write_csv(path, ["name", "owner"], [["Lead one", "amy"], ["Lead two", "tom"]])
     assert problems(screen_check(clients["tom"], "lead", path)) == [
@@ -187,8 +184,8 @@ def test_the_create_form_ignores_an_id_in_its_address(office):
     assert count(suite) == 1
 
 
-def test_competitors_show_only_the_customers_the_user_may_read(office):
-    suite, clients, _tmp = office
+def test_competitors_and_duplicates_name_only_customers_the_user_may_read(office):
+    suite, clients, tmp = office
     suite.sql("INSERT INTO crm_competitor (name) VALUES ('Rival Corp')")
     competitor = suite.sql("SELECT id FROM crm_competitor")[0][0]
     for name in ("Tom Trading", "Amy Holdings"):
@@ -200,13 +197,9 @@ def test_competitors_show_only_the_customers_the_user_may_read(office):
     assert "Tom Trading" in text and "Amy Holdings" in text
     assert "Amy Holdings" not in clients["tom"].get(
         f"/admin/competitor/details/?id={competitor}").get_data(as_text=True)
-
-
-def test_import_warnings_do_not_name_other_users_customers(office):
-    suite, clients, tmp = office
+    # Nor do the import's duplicate warnings name them.
     write_csv(tmp / "customers.csv", ["name"], [["Amy Holdings Ltd"], ["Tom Trading Co."]])
     page = html.unescape(screen_check(clients["tom"], "customer", tmp / "customers.csv"))
     assert "possible duplicate of another user's customer (same name)" in page
     assert "Amy Holdings (" not in page
     assert f"possible duplicate of Tom Trading ({customer_code(suite, 'Tom Trading')})" in page
-
