@@ -45,7 +45,7 @@ def test_merge_from_the_list(tab):
     tab.once("dialog", lambda dialog: dialog.accept())
     tab.click("form.crm-merge button[type=submit]")
     tab.wait_for_url("**/details/**")
-    assert "records merged" in tab.content()
+    assert "1 record merged into" in tab.content()
     tab.goto(f"{tab.site}/admin/search/?q=明远")
     assert tab.locator(".crm-search-section li").count() == 1
     assert tab.errors == []
