@@ -5,24 +5,30 @@ Security by construction: the base view checks the user's access letters before 
 request to a screen and narrows every query it makes (list rows and counts, single
 records, bulk actions, exports, look-ups of related records) by the record rules.
 """
-import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from urllib.parse import parse_qsl, urlencode
 
 from flask import abort, current_app, flash, g, redirect, request, session, url_for
+from flask_admin import babel as admin_babel
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib import sqla
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.contrib.sqla.form import AdminModelConverter
+from flask_admin.contrib.sqla.typefmt import DEFAULT_FORMATTERS
 from flask_admin.form import BaseForm
+from flask_admin.helpers import get_redirect_target
 from flask_admin.model.fields import AjaxSelectField
 from flask_admin.model.form import converts
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from jinja2 import pass_context
+from markupsafe import Markup
 from sqlalchemy import (
     Boolean,
     Date,
@@ -39,6 +45,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 from flask_admin.contrib.sqla.validators import Unique
 from flask_admin.model import BaseModelView
+from flask_admin.model.base import filter_char_re, filter_compact_re
 from wtforms.fields.core import UnboundField
 from wtforms.validators import (
     AnyOf,
@@ -50,11 +57,13 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from core import exporting, merge, permissions, transfer, uploads
+from core import dates, exporting, merge, permissions, transfer, uploads
+from core import record as record_page
 from core.audit import BOOKKEEPING
 from core.db import DISPLAY_ATTRIBUTES, db
-from core.i18n import lazy_label
-from core.models import AuditEntry, OwnedMixin, SavedFilter, User
+from core.i18n import label, lazy_label
+from core.models import OwnedMixin, RecordNote, SavedFilter, User
+from core.security import local_path
 from core.util import int_ids
 
 
@@ -73,6 +82,8 @@ ENDPOINT_LETTERS = {
     "save_filter": "r", "delete_filter": "r",
     # Merging deletes the records merged away (and writes to the kept one).
     "merge_view": "d",
+    # A note on the feed changes nothing of the record: whoever may read it may post.
+    "add_note": "r",
 }
 LIST_ARGS = ("search", "sort", "desc", "page_size")  # what a saved filter keeps, with flt*
 ACTION_LETTERS = {"delete": "d", "reassign": "w", "merge": "d"}  # others: "w"
@@ -113,6 +124,7 @@ class ModelView(sqla.ModelView):
 
     form_base_class = AdminForm
     model_form_converter = None  # set below: ScopedConverter
+    filter_converter = dates.DateFilterConverter()  # dates typed as the inputs take them
     can_view_details = True
     export_types = ["csv", "xlsx"]
     can_set_page_size = True
@@ -337,9 +349,12 @@ class ModelView(sqla.ModelView):
                 return False
         return True
 
-    # -- the detail page: panels from any enabled addon, and the audit trail --------------
+    # -- the record page: header, fields, panels from any enabled addon, and the feed -------
 
     details_template = "admin/crm_details.html"
+    details_sections = None   # [(title or None, [field, ...])]: see core/record.py
+    state_field = None        # the field shown as a status bar; False for none
+    return_to_origin = False  # after saving, back to the record page the form came from
 
     def render(self, template, **kwargs):
         if g.get("crm_form_warnings"):
@@ -348,37 +363,67 @@ class ModelView(sqla.ModelView):
             session["_flashes"] = [f for f in session.get("_flashes", []) if f[0] != "danger"]
         record = kwargs.get("model")
         if template == self.details_template and record is not None:
-            kwargs["buttons"] = self.detail_buttons(record)
+            kwargs["buttons"] = self.detail_buttons(record) + self._hooked_buttons(record)
             kwargs["panels"] = self.detail_panels(record)
-            if getattr(self.model, "__audit__", False):
-                kwargs["audit_entries"] = self.audit_entries(record)
+            feed_page = next(iter(int_ids([request.args.get("feed_page", "1")])), 1)
+            kwargs["record_page"] = record_page.page(self, record, feed_page)
+        kwargs["crm_admin_gettext"] = admin_gettext       # see crm_list.html
+        kwargs["crm_admin_ngettext"] = admin_ngettext
         return super().render(template, **kwargs)
 
     def detail_buttons(self, record):
-        """Buttons above a record's details, for what can be done with it now: each a
+        """Buttons in a record's header, for what can be done with it now: each a
         dict with ``label`` and ``url``, and optionally ``post`` (True: a form with the
         CSRF token, for anything that changes data), ``icon``, ``style`` (a Bootstrap
         button class) and ``confirm`` (a question asked first). The endpoints behind
         them go through the same access checks as every other."""
         return []
 
+    def _hooked_buttons(self, record):
+        """Buttons other addons add: to this model's records (hook ``actions.<Model>``,
+        called with the record) and to any record (``record.actions``, called with the
+        model's name and the record). Each handler returns a list of buttons or None."""
+        hooks = current_app.extensions["crm"].hooks
+        found = hooks.call(f"actions.{self.model.__name__}", record) + hooks.call(
+            "record.actions", self.model.__name__, record)
+        return [button for buttons in found for button in buttons]
+
     def detail_panels(self, record):
         """Panels that enabled addons add to this model's detail page through the hook
-        ``details.<Model>``: each a dict with title, html and optional order and link."""
-        panels = current_app.extensions["crm"].hooks.call(f"details.{self.model.__name__}",
-                                                          record)
+        ``details.<Model>`` (called with the record), or to any record's through
+        ``record.panels`` (called with the model's name and the record): each a dict
+        with title, html and optional order, width and link."""
+        hooks = current_app.extensions["crm"].hooks
+        panels = hooks.call(f"details.{self.model.__name__}", record) + hooks.call(
+            "record.panels", self.model.__name__, record)
         return sorted(panels, key=lambda panel: panel.get("order", 100))
 
-    def audit_entries(self, record, limit=100):
-        if record is None:
-            return []
-        entries = db.session.scalars(
-            select(AuditEntry).where(AuditEntry.model == self.model.__name__,
-                                     AuditEntry.record_id == record.id)
-            .order_by(AuditEntry.id.desc()).limit(limit)).all()
-        for entry in entries:
-            entry.change_list = sorted(json.loads(entry.changes).items())
-        return entries
+    @expose("/note/", methods=("POST",))
+    def add_note(self):
+        """A note on the record's feed: anyone who may read the record may post one."""
+        record = self.get_one(request.args.get("id", ""))
+        body = request.form.get("body", "").strip()
+        if not body:
+            flash(_("Write the note first."), "error")
+        elif len(body) > record_page.NOTE_MAX_CHARACTERS:
+            flash(_("A note may have at most %(num)d characters.",
+                    num=record_page.NOTE_MAX_CHARACTERS), "error")
+        else:
+            db.session.add(RecordNote(user_id=current_user.id, model=self.model.__name__,
+                                record_id=record.id, body=body))
+            db.session.commit()
+            flash(_("Note posted."), "success")
+        return redirect(self.get_url(".details_view", id=record.id) + "#feed")
+
+    def get_save_return_url(self, model, is_created=False):
+        """Save stays on the record (as in Odoo). A screen with ``return_to_origin``
+        (activities logged from a deal's page, say) goes back to the record page the
+        form was opened from instead."""
+        target = local_path(get_redirect_target())
+        if self.return_to_origin and target and "/details/" in target:
+            return target
+        return self.get_url(".details_view", id=self.get_pk_value(model),
+                            url=target or self.get_url(".index_view"))
 
     # -- export, streamed -------------------------------------------------------------
 
@@ -393,12 +438,40 @@ class ModelView(sqla.ModelView):
         _count, query = self.get_list(None, sort[0] if sort else None, view_args.sort_desc,
                                       view_args.search, view_args.filters, execute=False,
                                       page_size=0)
-        columns = self.get_export_columns()
-        headers = [name for name, _label in columns]
-        rows = ([self.get_export_value(record, name) for name, _label in columns]
+        columns, query = self.export_columns(query)
+        fields = transfer.fields_of(self.model)
+        rows = ([self.export_value(record, name, fields) for name in columns]
                 for record in query.yield_per(1000))
         filename = self.get_export_name(export_type)
-        return exporting.response(export_type, filename, headers, rows)
+        return exporting.response(export_type, filename, self.export_headers(columns), rows)
+
+    def export_columns(self, query):
+        """The list's export columns, then what else the screen's import sets (so that
+        the file holds the records as an import makes them: a lost deal's reason, say),
+        and the query loading their related records with the rows (not one by one)."""
+        columns = [name for name, _label in self.get_export_columns()]
+        if self.allow_import:
+            columns += [name for name in self.import_fields() if name not in columns]
+        relations = inspect(self.model).relationships
+        joined = [joinedload(getattr(self.model, name)) for name in columns
+                  if name in relations and not relations[name].uselist]
+        return columns, query.options(*joined) if joined else query
+
+    def export_headers(self, columns):
+        """The columns' labels, as the list heads them (an import knows them too)."""
+        headers = []
+        for name in columns:
+            text = str(record_page.field_label(self, name))
+            headers.append(name if text in headers else text)
+        return headers
+
+    def export_value(self, record, name, fields):
+        """A cell of the export: a field as the import reads it back (related records
+        by the key it takes), anything else as the list shows it, in plain text."""
+        if name in fields:
+            return transfer.field_value(record, name, fields[name], translated=True)
+        value = self.get_export_value(record, name)
+        return value.striptags() if isinstance(value, Markup) else value
 
     # -- saved filters ---------------------------------------------------------------------
 
@@ -488,9 +561,13 @@ class ModelView(sqla.ModelView):
     def import_view(self):
         if not self.can_import:
             abort(403)
-        fields = list(self.import_fields())
-        page = {"fields": fields, "token": None, "header": [], "mapping": {}, "checked": None,
-                "error": None}
+        if request.method == "GET" and "rejected" in request.args:
+            return self._rejected_file(request.args["rejected"], request.args.get("format"))
+        fields = self.import_fields()
+        page = {"fields": fields, "labels": {name: record_page.field_label(self, name)
+                                             for name in fields},
+                "token": None, "header": [], "mapping": {}, "checked": None, "error": None,
+                "rejected": None, "rejected_count": 0}
         try:
             if "file" in request.files:
                 page["token"] = self._receive_upload(request.files["file"])
@@ -500,18 +577,32 @@ class ModelView(sqla.ModelView):
                 header, rows = transfer.read_rows(uploads.path_of(page["token"]),
                                                   transfer.PARSED)
                 page["header"] = header
-                page["mapping"] = {column: request.form.get(f"map:{index}", column
-                                                            if column in fields else "")
+                known = self.import_mapping(header)
+                page["mapping"] = {column: request.form.get(f"map:{index}", known[column] or "")
                                    for index, column in enumerate(header)}
-                if request.form.get("step") in ("check", "commit"):
-                    page["checked"] = self.check_import(header, rows, page["mapping"])
-                    if request.form["step"] == "commit" and page["checked"].ok:
-                        count = transfer.write(page["checked"])
+                # Problems are named by the file's columns, as the user knows them.
+                page["columns"] = {target: column for column, target in page["mapping"].items()
+                                   if target}
+                step = request.form.get("step")
+                if step in ("check", "commit", "commit_good"):
+                    checked = page["checked"] = self.check_import(header, rows, page["mapping"])
+                    # Both ways write in one transaction what the same checks passed:
+                    # every row, or (commit_good) the rows without problems.
+                    if step == "commit_good" or (step == "commit" and checked.ok):
+                        good, bad = transfer.split(checked)
+                        count = transfer.write(good)
                         db.session.commit()
+                        if bad:
+                            page["rejected"] = self._keep_rejected(page["token"],
+                                                                   checked.problems,
+                                                                   page["mapping"])
                         uploads.discard(page["token"])
                         flash(ngettext("%(num)d record imported.", "%(num)d records imported.",
                                        count), "success")
-                        return redirect(self.get_url(".index_view"))
+                        if not bad:
+                            return redirect(self.get_url(".index_view"))
+                        page.update(token=None, rejected_count=len(bad))
+                        return self.render("core/import.html", **page)
                     # Nothing is written: the unsaved records leave the related ones
                     # they were attached to as they were.
                     db.session.rollback()
@@ -519,6 +610,24 @@ class ModelView(sqla.ModelView):
             db.session.rollback()
             page["error"] = str(exc)
         return self.render("core/import.html", **page)
+
+    def _keep_rejected(self, token, problems, mapping):
+        """The rows not imported, with their errors, kept for the user to download."""
+        header, rows = transfer.read_rows(uploads.path_of(token), transfer.PARSED)
+        header, rows = transfer.rejected_rows(header, rows, problems, mapping)
+        kept = uploads.new_token(transfer.PARSED)
+        transfer.write_parsed(header, rows, uploads.folder() / kept)
+        return kept
+
+    def _rejected_file(self, token, fmt):
+        """The rejected rows as CSV or XLSX (kept until the uploads' clean-up)."""
+        if fmt not in transfer.FORMATS or not token.endswith("." + transfer.PARSED):
+            abort(404)
+        try:
+            header, rows = transfer.read_rows(uploads.path_of(token), transfer.PARSED)
+        except (uploads.UploadRefused, transfer.ImportRefused):
+            abort(404)
+        return exporting.response(fmt, f"{self.endpoint}_rejected.{fmt}", header, rows)
 
     def _receive_upload(self, file):
         """Keep the upload read once, as transfer.PARSED; a file refused is not kept."""
@@ -546,8 +655,22 @@ class ModelView(sqla.ModelView):
         form does only for a record entered by hand."""
         return request.endpoint == f"{self.endpoint}.import_view"
 
+    def import_mapping(self, header):
+        """{column of a file: the field it fills, "" to leave it out, None if unknown}.
+        A column is known by its field's name or label in either language, so that
+        this list's export imports back; its columns that no import sets are left out."""
+        fields = self.import_fields()
+        shown = [name for name, _label in self.get_export_columns() if name not in fields]
+        return transfer.header_mapping(
+            header, {name: record_page.field_label(self, name) for name in fields},
+            {name: record_page.field_label(self, name) for name in shown})
+
     def check_import(self, header, rows, mapping=None):
-        """Rows as unsaved records, or their problems, as this screen's form sees them."""
+        """Rows as unsaved records, or their problems, as this screen's form sees them.
+        Without ``mapping``, the header's columns as import_mapping knows them."""
+        if mapping is None:   # a column not known is refused by name
+            mapping = {column: column if target is None else target
+                       for column, target in self.import_mapping(header).items()}
         return transfer.check(self.model, header, rows, mapping, fields=self.import_fields(),
                               visible=lambda related: scoped_query(related, self.model),
                               validate=self._row_checks())
@@ -580,6 +703,36 @@ class ModelView(sqla.ModelView):
         return validate
 
     # -- defaults from the model --------------------------------------------------------
+
+    def scaffold_filters(self, name):
+        """Filters on a related record's column read "Owner", not Flask-Admin's "owner /
+        Core User / Username"; their links keep the name made from that (a label on
+        "customer.name" would rename flt0_customer_crm_customer_name_equals)."""
+        filters = super().scaffold_filters(name)
+        label = self._related_labels.get(name) if isinstance(name, str) else None
+        if label is not None:
+            for flt in filters or []:
+                flt.crm_url_name, flt.name = flt.name, label
+        return filters
+
+    def search_placeholder(self):
+        """What the search looks in, by labels ("Number, Customer", not "customer.name")."""
+        names = [getattr(name, "key", name) for name in self.column_searchable_list or []]
+        return ", ".join(str(self.column_labels.get(name) or self._related_labels.get(name)
+                             or name) for name in names) or None
+
+    def get_filter_arg(self, index, flt):
+        if not self.named_filter_urls or not hasattr(flt, "crm_url_name"):
+            return super().get_filter_arg(index, flt)
+        operation = flt.operation()
+        operation = getattr(operation, "_args", [operation])[0]   # a lazy text's English
+        name = f"{flt.crm_url_name} {operation}".lower()
+        return filter_compact_re.sub("_", filter_char_re.sub("", name))
+
+    @pass_context
+    def get_list_value(self, context, model, name):
+        value = super().get_list_value(context, model, name)
+        return "" if value is None else value   # an empty choice: Flask-Admin says "None"
 
     def _configure_from_model(self, model):
         """Fill, on this instance, the options the class did not set."""
@@ -615,8 +768,74 @@ class ModelView(sqla.ModelView):
         for option, value in defaults.items():
             if getattr(self, option, None) is None:
                 setattr(self, option, value)
-        labels = {c.key: c.info["label"] for c in mapper.columns if "label" in c.info}
+        labels = {prop.key: prop.info["label"] for prop in [*mapper.columns, *mapper.relationships]
+                  if "label" in prop.info}
         self.column_labels = {**labels, **(getattr(self, "column_labels", None) or {})}
+        self._related_labels = _related_labels(
+            mapper, [*(self.column_filters or []), *(self.column_searchable_list or [])],
+            self.column_labels)
+        if self.column_type_formatters is DEFAULT_FORMATTERS:   # the class chose none
+            self.column_type_formatters = LIST_FORMATTERS
+
+
+def admin_gettext(string, **variables):
+    """Flask-Admin's gettext, but for the page size ("20 items"), which its Chinese
+    catalog calls 项目 ("projects")."""
+    if string == "items":
+        return _("items")
+    return admin_babel.gettext(string, **variables)
+
+
+def admin_ngettext(singular, plural, num, **variables):
+    """Flask-Admin's ngettext, but for the page sizes, whose message it formats before
+    asking for it ("20 items"), so that no catalog has it."""
+    if singular == f"{num} item":
+        return ngettext("%(num)d item", "%(num)d items", num)
+    return admin_babel.ngettext(singular, plural, num, **variables)
+
+
+def yes_no(_view, value, _name):
+    """A yes/no column in a list, in words (Flask-Admin shows an icon titled "true")."""
+    return _("Yes") if value else _("No")
+
+
+def shown_name(value):
+    """A record or stored text as a list or a pick-list shows it: a name the suite
+    declared (a default expense category, "Travel") translated, any other as it is."""
+    return label(str(value))
+
+
+# Lists: yes/no in words, declared names translated (the related record's too). They
+# also see what a column formatter made: its markup is kept as it is.
+LIST_FORMATTERS = {
+    **DEFAULT_FORMATTERS, bool: yes_no,
+    datetime: lambda _view, value, _name: dates.shown(value),   # no seconds, no microseconds
+    Markup: lambda _view, value, _name: value,
+    str: lambda _view, value, _name: label(value),
+    db.Model: lambda _view, value, _name: shown_name(value),
+    list: lambda _view, values, _name: ", ".join(shown_name(value) for value in values),
+}
+
+
+def _related_labels(mapper, names, labels):
+    """Labels of a related record's columns ("owner.username") that a screen filters or
+    searches on: the relation's label ("Owner"), with the column's where it is not the
+    record's name. Flask-Admin would show "owner / Core User / Username"."""
+    found = {}
+    for name in names:
+        relation_name, _dot, column_name = name.partition(".") if isinstance(name, str) \
+            else ("", "", "")
+        relation = mapper.relationships.get(relation_name)
+        if relation is None or not column_name or relation_name not in labels:
+            continue
+        column = relation.mapper.columns.get(column_name)
+        if column_name in _display_columns(relation.mapper)[:1] or column is None \
+                or "label" not in column.info:
+            found[name] = labels[relation_name]
+        else:
+            found[name] = LazyString(lambda a, b: f"{a} / {b}", labels[relation_name],
+                                     column.info["label"])
+    return found
 
 
 def translated_choices(column):
@@ -654,11 +873,16 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
 
     def __init__(self, name, session, parent_model, options):
         self.parent_model = parent_model
+        # Flask-Admin's own placeholder reads "Please select model".
+        options = {"placeholder": _l("Choose…"), **options}
         related = getattr(parent_model, name).property.mapper.class_
         super().__init__(name, session, related, **options)
 
     def get_query(self):
         return scoped_query(self.model, self.parent_model)
+
+    def format(self, model):
+        return None if model is None else (getattr(model, self.pk), shown_name(model))
 
     def get_one(self, pk):
         ids = int_ids([pk])
@@ -812,11 +1036,34 @@ class ScopedConverter(AdminModelConverter):
     """Select boxes of related records offer only what the user may read; choices of a
     fixed list (an Enum column) are shown translated, stored as they are."""
 
+    def _get_label(self, name, field_args):
+        # The lines of a form (an inline model) have no screen's labels: their model's,
+        # before Flask-Admin's English made from the field's name.
+        labels = getattr(self.view, "column_labels", None) or {}
+        if "label" not in field_args and name not in labels \
+                and not isinstance(self.view, BaseModelView):
+            prop = inspect(self.view.model).attrs.get(name)
+            info = (prop.columns[0].info if hasattr(prop, "columns") else prop.info) \
+                if prop is not None else {}
+            if info.get("label"):
+                return info["label"]
+        return super()._get_label(name, field_args)
+
     @converts("sqlalchemy.sql.sqltypes.Enum")
     def convert_enum(self, column, field_args, **extra):
         field = super().convert_enum(column, field_args, **extra)
         field.kwargs["choices"] = translated_choices(column)
         return field
+
+    # Dates and date-times: text boxes that take typing and pasting, with the core's
+    # picker (core/dates.py), instead of Flask-Admin's picker that rewrites the text.
+    @converts("Date")
+    def convert_date(self, field_args, **extra):
+        return dates.DateField(**field_args)
+
+    @converts("DateTime")
+    def convert_datetime(self, field_args, **extra):
+        return dates.DateTimeField(**field_args)
 
     def _model_select_field(self, prop, multiple, remote_model, **kwargs):
         parent = self.view.model
@@ -825,6 +1072,7 @@ class ScopedConverter(AdminModelConverter):
             return StrictAjaxSelectField(loader, **kwargs)
         if not loader:
             kwargs.setdefault("query_factory", lambda: scoped_query(remote_model, parent))
+            kwargs.setdefault("get_label", shown_name)
         return super()._model_select_field(prop, multiple, remote_model, **kwargs)
 
 

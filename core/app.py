@@ -22,7 +22,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from core import audit, auth, i18n, notifications, security  # noqa: F401  (audit: hooks)
+from core import audit, auth, dates, i18n, notifications, security  # noqa: F401  (audit: hooks)
 from core.admin import add_addon_views
 from core.config import PROJECT_ROOT, load_settings
 from core.db import db
@@ -101,7 +101,7 @@ def create_app(settings=None, registry=None):
                   csp_nonce_generator=security.csp_nonce)
     add_messaging_views(admin)
     add_addon_views(admin, state)
-    add_core_views(admin)
+    add_core_views(admin, state)
     add_messaging_settings(admin)
     security.init_app(app, settings)
     _add_pages(app, state)
@@ -150,6 +150,7 @@ def _init_translations(app, state):
     Babel(app, locale_selector=lambda: i18n.select_locale(state.settings.default_language))
     # Stored values (states, stage names) are shown with label(), never with _().
     app.jinja_env.globals["label"] = app.jinja_env.filters["label"] = i18n.label
+    dates.init_app(app)   # the date picker's words, for every page
 
 
 def _add_pages(app, state):

@@ -15,7 +15,7 @@ from core.app import Dispatcher, create_app
 from core.auth import password_problem
 from core.config import ConfigError, load_settings
 from core.db import db
-from core.models import ADMIN_GROUP, Group, Sequence, User
+from core.models import ADMIN_GROUP, ADMIN_GROUP_NAME, Group, Sequence, User
 from core.registry import AddonError, run_data_modules
 from core.scheduler import Scheduler, job_specs, run_job
 
@@ -136,8 +136,8 @@ def mail_test(address):
         if outbox.deliver(message):
             click.echo(f"sent to {address} (outbox message {message.id})")
         else:
-            fail(f"not sent: {message.last_error} (outbox message {message.id} will be "
-                 "tried again)")
+            later = "will be tried again" if message.status == "queued" else "failed for good"
+            fail(f"not sent: {message.last_error} (outbox message {message.id} {later})")
 
 
 @cli.command()
@@ -180,7 +180,7 @@ def admin_group(session):
     """The built-in Administrator group, made on first use."""
     group = session.scalar(select(Group).where(Group.code == ADMIN_GROUP))
     if group is None:
-        group = Group(code=ADMIN_GROUP, name="Administrator")
+        group = Group(code=ADMIN_GROUP, name=ADMIN_GROUP_NAME)
         session.add(group)
     return group
 
@@ -341,12 +341,23 @@ def find_model(state, name):
 @click.argument("model_name", metavar="MODEL")
 @click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Check every row; write nothing.")
+@click.option("--skip-bad", is_flag=True,
+              help="Write the rows without problems and report the others, instead of "
+                   "writing nothing while any row is wrong.")
+@click.option("--rejected", "rejected_path", type=click.Path(dir_okay=False), default=None,
+              help="With --skip-bad: write the rows not imported, with an Error column, to "
+                   "this .csv or .xlsx file.")
 @click.option("--user", "username", default=None,
               help="Import as this user: their rights, record rules and ownership. "
                    "Without it, as the first administrator.")
-def import_records(model_name, path, dry_run, username):
-    """Import records of MODEL from a .csv or .xlsx FILE: all rows, or none. The rows
-    go through the checks of MODEL's import screen, as if uploaded there."""
+def import_records(model_name, path, dry_run, skip_bad, rejected_path, username):
+    """Import records of MODEL from a .csv or .xlsx FILE: all rows or none (or with
+    --skip-bad, the good ones). The rows go through the checks of MODEL's import
+    screen, as if uploaded there; its columns are named as that screen's export names
+    them, or by field name."""
+    if rejected_path and (not skip_bad or transfer.format_of(rejected_path) not in
+                          transfer.FORMATS):
+        fail("--rejected needs --skip-bad and a .csv or .xlsx file name")
     with app_context() as app:
         require_initialised()
         screen = import_screen(app, find_model(app.extensions["crm"], model_name))
@@ -357,22 +368,40 @@ def import_records(model_name, path, dry_run, username):
             try:
                 header, rows = transfer.read_rows(path, transfer.format_of(path),
                                                   import_limits())
+                # Columns an export writes that no import sets (a state, totals): said.
+                left_out = [c for c, target in screen.import_mapping(header).items()
+                            if target == ""]
+                if left_out:
+                    click.echo(f"{path}: left out, an import does not set them: "
+                               f"{', '.join(left_out)}", err=True)
                 checked = screen.check_import(header, rows)
             except transfer.ImportRefused as exc:
                 fail(f"{path}: {exc}")
             for warning in checked.warnings:
                 click.echo(f"{path}: warning: {warning}", err=True)
             count = len(checked.records)
-            if not checked.ok:
-                for problem in checked.problems:
-                    click.echo(f"{path}: {problem}", err=True)
+            for problem in checked.problems:
+                click.echo(f"{path}: {problem}", err=True)
+            if not checked.ok and not skip_bad:
                 fail(f"{len(checked.problems)} problems in {count} rows; nothing written")
+            good, bad = transfer.split(checked)
             if dry_run:
-                click.echo(f"{count} rows are valid; nothing written (--dry-run)")
+                db.session.rollback()
+                click.echo(f"{len(good.records)} rows are valid; nothing written (--dry-run)")
                 return
-            transfer.write(checked)
+            transfer.write(good)
             db.session.commit()
-            click.echo(f"{count} {screen.model.__name__} records imported")
+            click.echo(f"{len(good.records)} {screen.model.__name__} records imported")
+            if bad:
+                click.echo(f"{len(bad)} rows not imported (--skip-bad)")
+            if bad and rejected_path:
+                header, rows = transfer.read_rows(path, transfer.format_of(path),
+                                                  import_limits())
+                exporting.write(transfer.format_of(rejected_path),
+                                *transfer.rejected_rows(header, rows, checked.problems,
+                                                        screen.import_mapping(header)),
+                                rejected_path)
+                click.echo(f"rejected rows written to {rejected_path}")
 
 
 def import_screen(app, model):

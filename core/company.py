@@ -1,21 +1,28 @@
-"""The company's own details, printed on every document (quotes, contracts, orders):
-name, address, contact details, tax number, bank account and logo. Edited by
-administrators on Settings > Company; kept in the database like addon settings.
+"""The company's own details, printed on every document (quotes, contracts, orders)
+and used by emails: name, address, contact details, tax number, bank account, currency
+and logo. Edited by administrators on Settings > Company; kept in the database like
+addon settings. The mail server has its screen here too (Settings > Mail server, with
+"Send test email"), and ``setup_missing`` is the first-run checklist the home page shows
+administrators until the company is set up.
 
     from core import company
-    pdf.render("crm_sales/quote.html", company=company.details(), ...)
+    pdf.render("crm_sales/quote.html", company=company.letterhead(), ...)
 """
 import base64
+import hashlib
+import hmac
+import re
 
-from flask import flash, redirect, request, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from flask_login import current_user
+from sqlalchemy import func, insert, select, update
 
-from core import options
+from core import options, outbox
 from core.db import db
-from core.models import Option
+from core.models import Option, User
 
 OPTION_ADDON = "core.company"
 FIELDS = {
@@ -26,7 +33,9 @@ FIELDS = {
     "website": _l("Website"),
     "tax_number": _l("Tax number"),
     "bank_account": _l("Bank and account"),
+    "currency": _l("Currency"),
 }
+DEFAULT_CURRENCY = "CNY"
 LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 LOGO_MAX_BYTES = 512 * 1024
 
@@ -39,6 +48,78 @@ def details():
     result = {key: stored.get(key, "") for key in FIELDS}
     result["logo"] = stored.get("logo", "")
     return result
+
+
+def name():
+    """The company's name; the site's name until it is set."""
+    stored = db.session.scalar(select(Option.value).where(Option.addon == OPTION_ADDON,
+                                                          Option.key == "name"))
+    return stored or current_app.extensions["crm"].settings.site_name
+
+
+def letterhead():
+    """details() for printing: the name falls back on the site's, so that a fresh
+    installation still prints a heading (the home page asks for the real one)."""
+    result = details()
+    result["name"] = result["name"] or current_app.extensions["crm"].settings.site_name
+    return result
+
+
+def currency():
+    """The company's currency (a three-letter code; CNY until it is set)."""
+    stored = db.session.scalar(select(Option.value).where(Option.addon == OPTION_ADDON,
+                                                          Option.key == "currency"))
+    return stored or DEFAULT_CURRENCY
+
+
+def setup_missing():
+    """What the administrator has still to set up, as [{text, link, optional}]: empty
+    once the company's details are in, the mail server has passed a test and there is
+    a user besides the administrators."""
+    values = details()
+    company_page = url_for("company.index")
+    missing = [{"text": text, "link": company_page, "optional": False}
+               for key, text in (("name", _("Company name")), ("address", _("Address")),
+                                 ("tax_number", _("Tax number")),
+                                 ("currency", _("Currency")))
+               if not values[key]]
+    mail = outbox.mail_settings()
+    if not outbox.mail_configured(mail):
+        missing.append({"text": _("Mail server"), "link": url_for("mail_server.index"),
+                        "optional": False})
+    elif stored_option(outbox.MAIL_OPTIONS, "tested") != mail_fingerprint(mail):
+        missing.append({"text": _("A test email through the mail server"),
+                        "link": url_for("mail_server.index"), "optional": False})
+    users = db.session.scalar(select(func.count(User.id)).where(User.active.is_(True)))
+    if users < 2:
+        missing.append({"text": _("Users for your team"), "link": url_for("users.index_view"),
+                        "optional": False})
+    if missing and not values["logo"]:
+        missing.append({"text": _("Logo"), "link": company_page, "optional": True})
+    return missing
+
+
+def stored_option(addon, key):
+    return db.session.scalar(select(Option.value).where(Option.addon == addon,
+                                                        Option.key == key))
+
+
+def mail_fingerprint(mail):
+    """Which server settings a test passed with: changing any of them asks for a new
+    test. Keyed with the installation's secret: it covers the password."""
+    text = "\n".join(mail[key] for key in ("host", "port", "security", "username", "password",
+                                            "sender"))
+    key = current_app.extensions["crm"].settings.secret_key.encode()
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+
+def save_secret(addon, key, value):
+    """Store a value like options.save, but with plain SQL statements: the audit trail
+    records every change of an option with its value, and a password must not be in it."""
+    found = db.session.execute(update(Option).where(Option.addon == addon, Option.key == key)
+                               .values(value=value)).rowcount
+    if not found:
+        db.session.execute(insert(Option).values(addon=addon, key=key, value=value))
 
 
 def logo_data_url(data):
@@ -61,6 +142,9 @@ class CompanyView(BaseView):
         if request.method == "POST":
             for key in FIELDS:
                 values[key] = request.form.get(key, "").strip()[:500]
+            values["currency"] = values["currency"].upper()
+            if values["currency"] and not re.fullmatch(r"[A-Z]{3}", values["currency"]):
+                errors["currency"] = _("A three-letter code, such as CNY.")
             upload = request.files.get("logo")
             if request.form.get("remove_logo"):
                 values["logo"] = ""
@@ -76,3 +160,80 @@ class CompanyView(BaseView):
                 flash(_("Company details saved."), "success")
                 return redirect(url_for(".index"))
         return self.render("core/company.html", fields=FIELDS, values=values, errors=errors)
+
+
+MAIL_FIELDS = {
+    "host": _l("Server (host name)"),
+    "port": _l("Port"),
+    "security": _l("Security"),
+    "username": _l("User name"),
+    "password": _l("Password"),
+    "sender": _l("Sender address"),
+    "sender_name": _l("Sender name"),
+}
+SECURITY_LABELS = {"none": _l("None (port 25)"), "starttls": _l("STARTTLS (port 587)"),
+                   "ssl": _l("SSL/TLS (port 465)")}
+EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+
+
+def read_mail_form(form, current):
+    """The mail server as posted, and {field: message} for what does not fit. An empty
+    password keeps the one stored."""
+    values = {key: form.get(key, "").strip()[:254] for key in MAIL_FIELDS}
+    values["timeout"] = current["timeout"]
+    if not values["password"]:
+        values["password"] = current["password"]
+    errors = {}
+    if not values["port"].isdigit() or not 0 < int(values["port"]) < 65536:
+        errors["port"] = _("A port number, such as 25, 465 or 587.")
+    if values["security"] not in outbox.SECURITY:
+        values["security"] = "none"
+    if values["host"] and not re.fullmatch(r"[A-Za-z0-9.\-\[\]:]+", values["host"]):
+        errors["host"] = _("A host name such as smtp.example.com, or an IP address.")
+    if not re.fullmatch(r"[^@\s,;<>]+@[^@\s,;<>]+", values["sender"]):   # crm@localhost too
+        errors["sender"] = _("An email address, such as sales@example.com.")
+    return values, errors
+
+
+class MailServerView(BaseView):
+    """Settings > Mail server (administrators only: see core.views): the SMTP server the
+    outbox sends through, and a test email that reports at once what went wrong."""
+
+    @expose("/", methods=("GET", "POST"))
+    def index(self):
+        current = outbox.mail_settings()
+        values, errors = dict(current), {}
+        test_to = request.form.get("test_to", current_user.email or "").strip()
+        if request.method == "POST":
+            values, errors = read_mail_form(request.form, current)
+            testing = request.form.get("action") == "test"
+            if testing and not EMAIL.match(test_to):
+                errors["test_to"] = _("Enter the address to send the test email to.")
+            if not errors:
+                for key in MAIL_FIELDS:
+                    if key != "password":
+                        options.save(db.session, outbox.MAIL_OPTIONS, key, values[key])
+                save_secret(outbox.MAIL_OPTIONS, "password", values["password"])
+                db.session.commit()
+                if not testing:
+                    flash(_("Mail server saved."), "success")
+                else:
+                    self._test(values, test_to)
+                return redirect(url_for(".index"))
+        return self.render("core/mail_server.html", fields=MAIL_FIELDS, values=values,
+                           errors=errors, security=SECURITY_LABELS, test_to=test_to,
+                           has_password=bool(current["password"]),
+                           tested=stored_option(outbox.MAIL_OPTIONS, "tested")
+                           == mail_fingerprint(current) and outbox.mail_configured(current))
+
+    def _test(self, mail, address):
+        try:
+            outbox.send_test(mail, address)
+        except Exception as exc:   # any failure is the answer the administrator asked for
+            flash(_("The test email was not sent: %(reason)s", reason=outbox.explain(exc, mail)),
+                  "error")
+            return
+        options.save(db.session, outbox.MAIL_OPTIONS, "tested", mail_fingerprint(mail))
+        db.session.commit()
+        flash(_("Test email sent to %(address)s: check that it arrived.", address=address),
+              "success")

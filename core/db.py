@@ -8,6 +8,8 @@ from sqlalchemy import ARRAY, MetaData, any_, event, literal
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
+from core.i18n import model_label
+
 # Named constraints, so that migrations and error messages can refer to them.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -32,7 +34,7 @@ class CrmModel(Model):
             value = getattr(self, attribute, None)
             if value:
                 return str(value)
-        return f"{type(self).__name__} #{getattr(self, 'id', '?')}"
+        return f"{model_label(type(self))} #{getattr(self, 'id', '?')}"   # "Payment #3"
 
 
 db = SQLAlchemy(model_class=CrmModel, metadata=MetaData(naming_convention=NAMING_CONVENTION))

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import has_request_context, request, session
+from flask import current_app, has_app_context, has_request_context, request, session
 from flask_babel import get_translations
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
@@ -55,6 +55,47 @@ class LazyLabel(LazyString):
 
 def lazy_label(value):
     return LazyLabel(label, value)
+
+
+def model_label(model):
+    """A model as people read it, translated: "Sales order", never "SalesOrder".
+
+    The one way the suite names a model (permissions, reassignment, merge, import
+    messages, the audit log): its class attribute ``__label__``, declared with mark()
+    (``__label__ = mark("Sales order")``); else the menu label of a screen an enabled
+    addon shows it on; else, as a last resort, its class name. ``model`` is the class
+    or its name (as core_access and core_audit store it)."""
+    if isinstance(model, str):
+        model = model_class(model) or model
+    name = getattr(model, "__name__", str(model))
+    text = getattr(model, "__label__", None) or _menu_label(name)
+    if not text:
+        return name
+    return label(text) if has_app_context() else text
+
+
+def lazy_model_label(model):
+    return LazyLabel(model_label, model)
+
+
+def model_class(name):
+    """The mapped class called ``name``, or None."""
+    from core.db import db   # here: core.db's models import this module
+    return next((mapper.class_ for mapper in db.Model.registry.mappers
+                 if mapper.class_.__name__ == name), None)
+
+
+def _menu_label(name):
+    """The last part of the menu entry of the first screen of model ``name`` that an
+    enabled addon declares, or None."""
+    if not has_app_context():
+        return None
+    state = current_app.extensions.get("crm")
+    for addon in state.enabled if state else []:
+        for view in state.registry.addons[addon].manifest["views"]:
+            if view["model"] == name:
+                return view["menu"].split("/")[-1]
+    return None
 
 
 def select_locale(default="en"):

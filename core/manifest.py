@@ -125,8 +125,10 @@ def _check_jobs(check, jobs):
             check.fail(f"{key}.trigger", f"must be one of {', '.join(JOB_TRIGGERS)}")
         if not re.match(r"^[\w.]+\.\w+$", job["func"]):
             check.fail(f"{key}.func", 'must be "module.function", e.g. "jobs.send_reminders"')
+        if "label" in job:   # what people read: mark() it in the addon's code
+            check.typed(f"{key}.label", job["label"], str)
         for name, value in job.items():
-            if name in ("id", "func", "trigger"):
+            if name in ("id", "func", "trigger", "label"):
                 continue
             if name not in JOB_TRIGGERS[job["trigger"]]:
                 check.fail(f"{key}.{name}", f"unknown {job['trigger']} trigger argument "

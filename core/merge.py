@@ -9,10 +9,12 @@ outbox use, which an addon may register with ``register_generic``.
 import json
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import and_, delete, func, insert, inspect, literal, select, tuple_, update
 
 from core.audit import acting_user_id
 from core.db import db
+from core.i18n import model_label
 from core.models import AuditEntry, Message, utcnow
 
 # (table, model-name column, id column) of generic references to any record.
@@ -39,7 +41,23 @@ class Reference:
 
     @property
     def label(self):
-        return f"{self.table.name}.{self.column.name}"
+        """What refers to the record, as people read it: the referring model and field
+        ("Contact: Customer"), or for a link table the relation that uses it
+        ("Competitor: Met at customers"); never a table or column name."""
+        model = _mapped_class(self.table)
+        if model is not None:
+            relation = next((r for r in inspect(model).relationships
+                             if list(r.local_columns) == [self.column]), None)
+            field = (relation.info if relation is not None else self.column.info).get("label")
+            return _("%(model)s: %(field)s", model=model_label(model), field=field) \
+                if field and self.name_column is None else model_label(model)
+        for mapper in db.Model.registry.mappers:
+            for relation in mapper.relationships:
+                if relation.secondary is self.table:
+                    field = relation.info.get("label")
+                    return _("%(model)s: %(field)s", model=model_label(mapper.class_),
+                             field=field) if field else model_label(mapper.class_)
+        return self.table.name   # a table no model maps: nothing better to say
 
 
 def references(session, model):
@@ -73,7 +91,8 @@ def counts(session, model, ids):
         rows = session.execute(select(reference.column, func.count())
                                .where(_where(reference, ids)).group_by(reference.column))
         for record_id, count in rows:
-            result[record_id][reference.label] = count
+            found = result[record_id]   # two references may read alike: both counted
+            found[reference.label] = found.get(reference.label, 0) + count
     return result
 
 

@@ -100,7 +100,7 @@ class JobsView(AdminOnly, BaseView):
         if spec is None:
             abort(404)
         status, message = run_job(spec)
-        flash(_("%(job)s: %(status)s %(message)s", job=job_id, status=label(status),
+        flash(_("%(job)s: %(status)s %(message)s", job=spec.title(), status=label(status),
                 message=message), "success" if status == "ok" else "error")
         return redirect(url_for(".index"))
 

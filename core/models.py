@@ -10,8 +10,10 @@ from sqlalchemy.orm import declared_attr
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from core.db import db, dialect_insert, link_table
+from core.i18n import mark
 
 ADMIN_GROUP = "admin"
+ADMIN_GROUP_NAME = mark("Administrator")   # stored as it is, shown translated
 
 
 def utcnow():
@@ -22,6 +24,7 @@ class AddonState(db.Model):
     """Which addons are enabled, shared by every process that uses the database."""
 
     __tablename__ = "core_addon"
+    __label__ = mark("Addon")
     name = db.Column(db.String(64), primary_key=True)
     enabled = db.Column(db.Boolean, nullable=False, default=False)
     installed_version = db.Column(db.String(32))
@@ -32,6 +35,7 @@ class Sequence(db.Model):
     """Named counters, safe under concurrent use (one UPDATE ... RETURNING each)."""
 
     __tablename__ = "core_sequence"
+    __label__ = mark("Counter")
     name = db.Column(db.String(64), primary_key=True)
     value = db.Column(db.BigInteger, nullable=False, default=0)
 
@@ -58,6 +62,7 @@ user_groups = link_table("core_user_group", ("user_id", "core_user.id"),
 
 class Group(db.Model):
     __tablename__ = "core_group"
+    __label__ = mark("Group")
     __audit__ = True
     id = db.Column(db.Integer, primary_key=True)
     code = db.Column(db.String(64), nullable=False, unique=True, info={"label": _l("Code")})
@@ -66,6 +71,7 @@ class Group(db.Model):
 
 class User(UserMixin, db.Model):
     __tablename__ = "core_user"
+    __label__ = mark("User")
     __audit__ = True
     id = db.Column(db.Integer, primary_key=True)
     username = db.Column(db.String(64), nullable=False, unique=True, info={"label": _l("Username")})
@@ -127,6 +133,7 @@ class UserSession(db.Model):
     stored, so a copy of the database opens no session. Signing out ends the row."""
 
     __tablename__ = "core_session"
+    __label__ = mark("Session")
     id = db.Column(db.String(64), primary_key=True)   # hex SHA-256 of the cookie's key
     user_id = db.Column(db.ForeignKey("core_user.id", ondelete="CASCADE"), nullable=False,
                         index=True)
@@ -143,6 +150,7 @@ class LoginFailure(db.Model):
     administrator can list and clear the locks."""
 
     __tablename__ = "core_login_failure"
+    __label__ = mark("Failed sign-in")
     __table_args__ = (db.Index("ix_core_login_failure_pair", "username", "address", "at"),
                       db.Index("ix_core_login_failure_address", "address", "at"))
     id = db.Column(db.BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True)
@@ -159,6 +167,7 @@ class Team(db.Model):
     """Sales teams and the like: record rules with scope "team" follow them."""
 
     __tablename__ = "core_team"
+    __label__ = mark("Team")
     __audit__ = True
     id = db.Column(db.Integer, primary_key=True)
     name = db.Column(db.String(128), nullable=False, unique=True, info={"label": _l("Name")})
@@ -173,6 +182,7 @@ class Access(db.Model):
     (scope own, team or all). Seeded from the manifests, then edited by administrators."""
 
     __tablename__ = "core_access"
+    __label__ = mark("Access right")
     __audit__ = True
     __table_args__ = (UniqueConstraint("group_id", "model"),)
     id = db.Column(db.Integer, primary_key=True)
@@ -189,6 +199,7 @@ class AuditEntry(db.Model):
     transaction as the change. No screen may change or delete these rows."""
 
     __tablename__ = "core_audit"
+    __label__ = mark("Audit entry")
     __table_args__ = (db.Index("ix_core_audit_model_record", "model", "record_id"),)
     id = db.Column(db.BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True)
     at = db.Column(db.DateTime, nullable=False, default=utcnow, index=True,
@@ -199,6 +210,22 @@ class AuditEntry(db.Model):
     record_id = db.Column(db.Integer, nullable=False, info={"label": _l("Record")})
     action = db.Column(db.String(8), nullable=False, info={"label": _l("Action")})
     changes = db.Column(db.Text, nullable=False, default="{}", info={"label": _l("Changes")})
+
+
+class RecordNote(db.Model):
+    """A note a user posts on a record's feed (any model: the record is named by its
+    model and id, as in the audit trail)."""
+
+    __tablename__ = "core_note"
+    __label__ = mark("Note")
+    __table_args__ = (db.Index("ix_core_note_model_record", "model", "record_id", "id"),)
+    id = db.Column(db.Integer, primary_key=True)
+    at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    user_id = db.Column(db.ForeignKey("core_user.id"), index=True)
+    user = db.relationship(User)
+    model = db.Column(db.String(64), nullable=False)
+    record_id = db.Column(db.Integer, nullable=False)
+    body = db.Column(db.Text, nullable=False)
 
 
 class OwnedMixin:
@@ -239,6 +266,7 @@ class JobState(db.Model):
     """The last run of each scheduled job, whichever process ran it."""
 
     __tablename__ = "core_job"
+    __label__ = mark("Scheduled job")
     id = db.Column(db.String(128), primary_key=True)
     last_run_at = db.Column(db.DateTime)
     last_status = db.Column(db.String(8))         # ok / error
@@ -250,6 +278,7 @@ class Message(db.Model):
     """One email or SMS in the outbox: stored first, then delivered by a job."""
 
     __tablename__ = "core_message"
+    __label__ = mark("Message")
     __table_args__ = (db.Index("ix_core_message_due", "status", "next_attempt_at"),
                       db.Index("ix_core_message_related", "related_model", "related_id"))
     id = db.Column(db.Integer, primary_key=True)
@@ -284,6 +313,7 @@ class Message(db.Model):
 
 class MessageAttachment(db.Model):
     __tablename__ = "core_message_attachment"
+    __label__ = mark("Attachment")
     id = db.Column(db.Integer, primary_key=True)
     message_id = db.Column(db.ForeignKey("core_message.id", ondelete="CASCADE"),
                            nullable=False, index=True)
@@ -296,6 +326,7 @@ class Notification(db.Model):
     """A reminder for one user, shown under the bell and on the Today page."""
 
     __tablename__ = "core_notification"
+    __label__ = mark("Reminder")
     __table_args__ = (UniqueConstraint("user_id", "key"),
                       db.Index("ix_core_notification_unread", "user_id", "read_at", "due_at"))
     id = db.Column(db.Integer, primary_key=True)
@@ -326,6 +357,7 @@ class Announcement(db.Model):
     or to some groups, until each reader marks it read."""
 
     __tablename__ = "core_announcement"
+    __label__ = mark("Announcement")
     __audit__ = True
     id = db.Column(db.Integer, primary_key=True)
     title = db.Column(db.String(200), nullable=False, info={"label": _l("Title")})
@@ -342,6 +374,7 @@ class Option(db.Model):
     ``settings``); a setting with no row has its declared default."""
 
     __tablename__ = "core_option"
+    __label__ = mark("Setting")
     __audit__ = True
     id = db.Column(db.Integer, primary_key=True)
     addon = db.Column(db.String(64), nullable=False)
@@ -354,6 +387,7 @@ class SavedFilter(db.Model):
     """A user's named search and filters on one list screen."""
 
     __tablename__ = "core_saved_filter"
+    __label__ = mark("Saved filter")
     __table_args__ = (UniqueConstraint("user_id", "endpoint", "name"),)
     id = db.Column(db.Integer, primary_key=True)
     user_id = db.Column(db.ForeignKey("core_user.id", ondelete="CASCADE"), nullable=False,

@@ -7,15 +7,24 @@
 A reminder job may run many times a day; the ``key`` makes each reminder once per user.
 For reminders by the thousand, ``notify_from_select`` writes them in one statement.
 Users who opted in (``notify_by_email``) get each reminder by email too, through the
-outbox.
+outbox; ``email=True`` emails one whatever the choice (a request waiting for someone),
+``email=False`` never (the outbox's own failure notices).
+
+Several users, each in their own language (the text is stored as written):
+
+    notifications.notify_each(managers, lambda: _("Approval requested: %(quote)s", ...),
+                              link=notifications.record_link("Quote", 42), email=True)
 """
+from contextlib import contextmanager
 from datetime import date, datetime, time
 
 from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy import and_, exists, func, literal, or_, select, true
 
 from core import outbox
 from core.db import db, dialect_insert
+from core.i18n import LANGUAGES
 from core.models import (
     Announcement,
     Group,
@@ -28,15 +37,48 @@ from core.models import (
 COLUMNS = ("user_id", "title", "body", "link", "due_at", "key", "created_at")
 
 
-def notify(user_id, title, body="", link=None, due_at=None, key=None):
-    """Remind one user; with a key, at most once. Returns True when it is new."""
+def notify(user_id, title, body="", link=None, due_at=None, key=None, email=None):
+    """Remind one user; with a key, at most once. Returns True when it is new.
+    ``email``: None as the user chose (notify_by_email), True always, False never."""
     row = {"user_id": user_id, "title": title[:255], "body": body, "link": link,
            "due_at": due_at or utcnow(), "key": key, "created_at": utcnow()}
     created = db.session.execute(
         dialect_insert(Notification).values(**row).on_conflict_do_nothing().returning(Notification.id)).first()
-    if created:
-        _email_copy([row])
+    if created and email is not False:
+        _email_copy([row], always=email is True)
     return created is not None
+
+
+def notify_each(users, title, body=None, link=None, key=None, email=None):
+    """Remind several users, each in their own language: ``title`` and ``body`` are
+    functions that return the text (called with that user's language in force)."""
+    for user in users:
+        with in_language(user):
+            notify(user.id, title(), body=body() if body else "", link=link, key=key,
+                   email=email)
+
+
+@contextmanager
+def in_language(user):
+    """Translations in ``user``'s language (the site's default when they chose none)."""
+    language = getattr(user, "language", None)
+    if language not in LANGUAGES:
+        language = current_app.extensions["crm"].settings.default_language
+    with force_locale(language):
+        yield
+
+
+def record_link(model_name, record_id):
+    """The path of a record's page ("/admin/quote/details/?id=42"), found from the
+    screens of the running app, so that a job (no request) can link to it too; None when
+    no screen shows that model."""
+    for admin in current_app.extensions.get("admin", []):
+        for view in admin._views:
+            model = getattr(view, "model", None)
+            if model is not None and model.__name__ == model_name:
+                adapter = current_app.url_map.bind("localhost")
+                return adapter.build(f"{view.endpoint}.details_view", {"id": record_id})
+    return None
 
 
 def notify_from_select(query):
@@ -58,12 +100,12 @@ def notify_from_select(query):
     return written
 
 
-def _email_copy(rows):
+def _email_copy(rows, always=False):
     users = {}
     for row in rows:
         user = users.get(row["user_id"]) or db.session.get(User, row["user_id"])
         users[row["user_id"]] = user
-        if user and user.notify_by_email and user.email and user.active:
+        if user and (always or user.notify_by_email) and user.email and user.active:
             link = row.get("link") or ""
             if link.startswith("/"):
                 # The configured address, never the request's Host header, which a

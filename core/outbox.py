@@ -17,20 +17,34 @@ after. If the process dies in between, the claim grows stale; after STALE_MINUTE
 message is queued again with "interrupted" in its delivery log, and sent again. The
 re-sent email carries the same Message-ID (and an SMS the same reference), so the
 receiving side can recognise the duplicate, and the outbox screen shows it.
+
+Honest about it: with no mail server set up, an email fails at once (no retries: nothing
+would change before an administrator acts, and the sender should know now). A message
+that fails for good tells the user who sent it (a reminder under the bell, linked to the
+record it was sent from). Any record lists its messages with their delivery state:
+
+    outbox.messages_for("Quote", 42)   # [{"subject": ..., "state": "delivered", ...}]
+
+The mail server is set on Settings > Mail server (kept in the database, see
+``mail_settings``); [mail] in config.ini gives the values until then.
 """
 import smtplib
+import socket
+import ssl
 import urllib.parse
 import urllib.request
 from datetime import timedelta
 from email.message import EmailMessage
-from email.utils import formataddr, formatdate
+from email.utils import formataddr, formatdate, make_msgid
 
 from flask import current_app
-from sqlalchemy import update
+from flask_babel import gettext as _
+from sqlalchemy import select, update
 
 from core.audit import acting_user_id
 from core.db import db
-from core.models import Message, MessageAttachment, utcnow
+from core.i18n import mark
+from core.models import Message, MessageAttachment, Option, User, utcnow
 from core.scheduler import claim
 
 BACKOFF_MINUTES = (1, 5, 15, 60, 240)
@@ -39,8 +53,25 @@ STALE_MINUTES = 15
 BATCH = 20
 
 
+# A message's delivery as people read it (see delivery_state), and the raw statuses.
+DELIVERY_STATES = (mark("queued"), mark("retrying"), mark("delivered"), mark("failed"))
+STATUSES = (mark("queued"), mark("sending"), mark("sent"), mark("failed"))
+
+# The mail server: Settings > Mail server stores these under this name in core_option;
+# a key not stored there comes from [mail] in config.ini.
+MAIL_OPTIONS = "core.mail"
+MAIL_DEFAULTS = {"host": "", "port": "25", "security": "none", "username": "",
+                 "password": "", "sender": "crm@localhost", "sender_name": "",
+                 "timeout": "30"}
+SECURITY = ("none", "starttls", "ssl")
+
+
 class DeliveryError(Exception):
     """A message could not be delivered; the text says why."""
+
+
+class NoMailServer(DeliveryError):
+    """No mail server is set up: retrying cannot help until an administrator acts."""
 
 
 def _queue(channel, recipients, subject, text, html=None, attachments=(), related=None):
@@ -108,14 +139,15 @@ def deliver(message):
     message.attempts += 1
     try:
         if message.channel == "email":
-            send_by_smtp(settings, message)
+            send_by_smtp(mail_settings(), message)
         else:
             send_by_gateway(settings, message)
     except Exception as exc:  # whatever went wrong, it is this message's failed attempt
         message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        if message.attempts >= MAX_ATTEMPTS:
+        if message.attempts >= MAX_ATTEMPTS or isinstance(exc, NoMailServer):
             message.status = "failed"
             _log(message, f"attempt {message.attempts} failed for good: {message.last_error}")
+            tell_sender(message, exc)
         else:
             message.status = "queued"
             message.next_attempt_at = utcnow() + timedelta(
@@ -136,15 +168,162 @@ def resend(message):
     _log(message, "queued again by hand")
 
 
+def tell_sender(message, error):
+    """A reminder for the user who sent a message that failed for good, in their
+    language, linked to the record it was sent from. Never by email: a copy of a
+    failure could fail in turn."""
+    from core import notifications   # (notifications sends its email copies through here)
+    sender = db.session.get(User, message.created_by_id) if message.created_by_id else None
+    if sender is None or not sender.active:
+        return
+    link = None
+    if message.related_model and message.related_id:
+        link = notifications.record_link(message.related_model, message.related_id)
+    with notifications.in_language(sender):
+        title = (_("Email not delivered: %(subject)s", subject=message.subject)
+                 if message.channel == "email" else
+                 _("Text message not delivered to %(number)s", number=message.recipients))
+        body = _("To %(recipients)s: %(reason)s", recipients=message.recipients,
+                 reason=explain(error))
+    notifications.notify(sender.id, title, body=body, link=link, email=False,
+                         key=f"outbox:{message.id}:failed:{utcnow().isoformat()}")
+
+
+# -- what a record shows of its messages ---------------------------------------------------
+
+def delivery_state(status, attempts):
+    """queued, retrying (a failed attempt, another to come), delivered or failed."""
+    if status == "sent":
+        return "delivered"
+    if status == "failed":
+        return "failed"
+    return "retrying" if attempts else "queued"
+
+
+def messages_for(model_name, record_id, limit=50):
+    """The emails and text messages sent from one record, newest first: dicts of id,
+    channel, recipients, subject, state (see delivery_state; show it with label()),
+    error (the last one, "" once delivered; error_text words it), attempts,
+    created_at, sent_at, next_attempt_at and created_by_id. One query, without the
+    bodies and attachments."""
+    rows = db.session.execute(
+        select(Message.id, Message.channel, Message.recipients, Message.subject,
+               Message.status, Message.attempts, Message.last_error, Message.created_at,
+               Message.sent_at, Message.next_attempt_at, Message.created_by_id)
+        .where(Message.related_model == model_name, Message.related_id == record_id)
+        .order_by(Message.id.desc()).limit(limit)).mappings()
+    return [{"id": row.id, "channel": row.channel, "recipients": row.recipients,
+             "subject": row.subject, "state": delivery_state(row.status, row.attempts),
+             "error": row.last_error if row.status != "sent" else "",
+             "attempts": row.attempts, "created_at": row.created_at, "sent_at": row.sent_at,
+             "next_attempt_at": row.next_attempt_at, "created_by_id": row.created_by_id}
+            for row in rows]
+
+
+# -- the mail server -----------------------------------------------------------------------
+
+def error_text(last_error):
+    """A stored error as the user reads it: in words where the kind is known, else as
+    the server or library put it."""
+    if last_error.startswith(NoMailServer.__name__ + ":"):
+        return explain(NoMailServer())
+    return last_error
+
+
+def mail_settings():
+    """{key: text} of the mail server (MAIL_DEFAULTS' keys): what an administrator saved
+    on Settings > Mail server, else [mail] in config.ini, else the default."""
+    config = current_app.extensions["crm"].settings
+    values = {key: config.get("mail", key, default) for key, default in MAIL_DEFAULTS.items()}
+    if config.get("mail", "ssl", "false").lower() == "true":
+        values["security"] = "ssl"
+    elif config.get("mail", "starttls", "false").lower() == "true":
+        values["security"] = "starttls"
+    stored = db.session.execute(select(Option.key, Option.value)
+                                .where(Option.addon == MAIL_OPTIONS)).all()
+    values.update({key: value for key, value in stored if key in MAIL_DEFAULTS})
+    return values
+
+
+def mail_configured(mail=None):
+    return bool((mail or mail_settings())["host"].strip())
+
+
+def sender_name(mail):
+    """The name emails come from: the one set for the mail server, else the company's."""
+    from core import company
+    return mail.get("sender_name") or company.name()
+
+
+def send_test(mail, address):
+    """Send a short email to ``address`` now, straight through the server (not the
+    queue); DeliveryError or the SMTP library's error when it does not go."""
+    email = EmailMessage()
+    email["From"] = formataddr((sender_name(mail), mail["sender"]))
+    email["To"] = address
+    email["Subject"] = _("Test email from %(name)s", name=sender_name(mail))
+    email["Date"] = formatdate()
+    email["Message-ID"] = make_msgid(domain=mail["sender"].rpartition("@")[2] or "localhost")
+    email.set_content(_("The mail server works: emails from the suite will go out "
+                        "through it."))
+    smtp_send(mail, email)
+
+
+def explain(error, mail=None):
+    """Why a message did not go, in words for the user (in the current language)."""
+    mail = mail or {}
+    where = f"{mail.get('host', '')}:{mail.get('port', '')}" if mail.get("host") else ""
+    reply = smtp_reply(error)
+    if isinstance(error, NoMailServer):
+        return _("No mail server is set up: an administrator sets it on Settings > Mail "
+                 "server.")
+    if isinstance(error, smtplib.SMTPAuthenticationError):
+        return _("The mail server refused the user name or password (%(reply)s).",
+                 reply=reply)
+    if isinstance(error, smtplib.SMTPSenderRefused):
+        return _("The mail server refused the sender address %(sender)s (%(reply)s).",
+                 sender=error.sender, reply=reply)
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return _("The mail server refused the address %(addresses)s.",
+                 addresses=", ".join(error.recipients))
+    if isinstance(error, smtplib.SMTPNotSupportedError):
+        return _("The mail server does not offer what the settings ask for (%(reply)s): "
+                 "check the security setting and the user name.", reply=reply)
+    if isinstance(error, socket.gaierror):
+        return _("No mail server is known by the name %(host)s: check the host.",
+                 host=mail.get("host") or "?")
+    if isinstance(error, ConnectionRefusedError):
+        return _("Nothing answers at %(where)s: check the host and the port.",
+                 where=where or "?")
+    if isinstance(error, (TimeoutError, socket.timeout)):
+        return _("The mail server %(where)s did not answer in time.", where=where or "?")
+    if isinstance(error, (ssl.SSLError, ssl.CertificateError)):
+        return _("The secure connection to the mail server failed (%(reply)s): check the "
+                 "security setting and the port.", reply=reply)
+    if isinstance(error, (smtplib.SMTPException, OSError)):
+        return _("The mail server answered: %(reply)s", reply=reply)
+    return reply
+
+
+def smtp_reply(error):
+    """The server's own words for an SMTP error, else the error's text."""
+    code, text = getattr(error, "smtp_code", None), getattr(error, "smtp_error", None)
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    if code and text:
+        return f"{code} {text}"
+    return str(error) or type(error).__name__
+
+
 def message_id_header(message, domain):
     # The same for every attempt, so a duplicate after a crash can be recognised.
     return f"<crm-message-{message.id}.{message.created_at:%Y%m%d%H%M%S}@{domain}>"
 
 
-def build_email(settings, message):
-    sender = settings.get("mail", "sender", "crm@localhost")
+def build_email(mail, message):
+    sender = mail["sender"]
     email = EmailMessage()
-    email["From"] = formataddr((settings.get("mail", "sender_name", ""), sender))
+    email["From"] = formataddr((sender_name(mail), sender))
     email["To"] = message.recipients
     email["Subject"] = message.subject
     email["Date"] = formatdate()
@@ -159,20 +338,25 @@ def build_email(settings, message):
     return email
 
 
-def send_by_smtp(settings, message):
-    host = settings.get("mail", "host", "")
+def send_by_smtp(mail, message):
+    smtp_send(mail, build_email(mail, message))
+
+
+def smtp_send(mail, email):
+    """Hand one built email to the mail server of ``mail`` (see mail_settings)."""
+    host = mail["host"].strip()
     if not host:
-        raise DeliveryError("no SMTP server: set [mail] host in config.ini")
-    port = int(settings.get("mail", "port", "25"))
-    timeout = float(settings.get("mail", "timeout", "30"))
-    use_ssl = settings.get("mail", "ssl", "false").lower() == "true"
+        raise NoMailServer("no mail server: set it on Settings > Mail server")
+    port = int(mail["port"] or 25)
+    timeout = float(mail["timeout"] or 30)
+    use_ssl = mail["security"] == "ssl"
     connection = (smtplib.SMTP_SSL if use_ssl else smtplib.SMTP)(host, port, timeout=timeout)
     try:
-        if settings.get("mail", "starttls", "false").lower() == "true":
+        if mail["security"] == "starttls":
             connection.starttls()
-        if settings.get("mail", "username", ""):
-            connection.login(settings.get("mail", "username"), settings.get("mail", "password", ""))
-        connection.send_message(build_email(settings, message))
+        if mail["username"]:
+            connection.login(mail["username"], mail["password"])
+        connection.send_message(email)
     finally:
         try:
             connection.quit()

@@ -12,9 +12,10 @@ from flask_login import current_user
 from sqlalchemy import false, literal, or_, select, union
 
 from core.db import db
+from core.i18n import mark
 from core.models import Access, Group, OwnedMixin, Team, team_members
 
-SCOPES = ("own", "team", "all")  # narrowest first
+SCOPES = (mark("own"), mark("team"), mark("all"))  # narrowest first; shown translated
 
 
 

@@ -17,9 +17,13 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select, update
 
+from core import i18n
 from core.db import db, dialect_insert
+from core.i18n import mark
 from core.models import JobState, utcnow
 
 log = logging.getLogger(__name__)
@@ -27,10 +31,10 @@ SYNC_JOB = "core.scheduler.sync"
 
 # The core's own jobs; addons declare theirs in their manifests.
 CORE_JOBS = [
-    {"id": "core.outbox", "func": "core.outbox.deliver_due", "trigger": "interval",
-     "seconds": 30},
-    {"id": "core.clean_uploads", "func": "core.uploads.clean_abandoned", "trigger": "interval",
-     "hours": 1},
+    {"id": "core.outbox", "label": mark("Send the outbox"), "func": "core.outbox.deliver_due",
+     "trigger": "interval", "seconds": 30},
+    {"id": "core.clean_uploads", "label": mark("Clear abandoned uploads"),
+     "func": "core.uploads.clean_abandoned", "trigger": "interval", "hours": 1},
 ]
 
 
@@ -41,6 +45,22 @@ class JobSpec:
     trigger: str
     args: dict = field(default_factory=dict)
     addon: str = None              # None for the core's own jobs
+    label: str = None              # what people read (a manifest's "label", marked)
+
+    def title(self):
+        """The job as people read it: its label translated (its id when it has none)."""
+        return i18n.label(self.label) if self.label else self.id
+
+    def schedule(self):
+        """When the job runs, in words: "Every 30 seconds", "Every day at 07:30"."""
+        if self.trigger == "interval":
+            for unit, words in INTERVAL_WORDS.items():
+                if unit in self.args:
+                    return words(int(self.args[unit]))
+        elif set(self.args) <= {"hour", "minute"}:
+            return _("Every day at %(time)s", time="%02d:%02d" % (
+                int(self.args.get("hour", 0)), int(self.args.get("minute", 0))))
+        return str(self.make_trigger())   # a rarer schedule: as APScheduler says it
 
     def make_trigger(self):
         kind = CronTrigger if self.trigger == "cron" else IntervalTrigger
@@ -66,9 +86,18 @@ def job_specs(state):
 
 
 def _spec(job, addon):
-    args = {k: v for k, v in job.items() if k not in ("id", "func", "trigger")}
+    args = {k: v for k, v in job.items() if k not in ("id", "func", "trigger", "label")}
     return JobSpec(id=job["id"], func=job["func"], trigger=job["trigger"], args=args,
-                   addon=addon)
+                   addon=addon, label=job.get("label"))
+
+
+INTERVAL_WORDS = {
+    "weeks": lambda num: ngettext("Every week", "Every %(num)d weeks", num),
+    "days": lambda num: ngettext("Every day", "Every %(num)d days", num),
+    "hours": lambda num: ngettext("Every hour", "Every %(num)d hours", num),
+    "minutes": lambda num: ngettext("Every minute", "Every %(num)d minutes", num),
+    "seconds": lambda num: ngettext("Every second", "Every %(num)d seconds", num),
+}
 
 
 def run_job(spec):

@@ -1,9 +1,12 @@
 """Import and export of any model's records, as CSV or XLSX, with the same columns both
-ways: the model's field names, and for a many-to-one relation its name with the related
-record's display value (``notebook`` = "Demo notebook", ``owner`` = "alice").
+ways: a column is named by its field's name or its label in any language, and holds
+the stored value or, for a many-to-one relation, the related record's key: its code
+where it has one, else its display value (``customer`` = "C000001", ``owner`` =
+"alice"). Stored words (states, default names) may be written translated.
 
 An import is checked whole before anything is written: every bad cell is reported as
-(row, column, message), rows are written in one transaction, all or none.
+(row, column, message). The rows are then written in one transaction: all or none,
+or (``split``) the good ones, the bad ones given back with their errors.
 """
 import csv
 import zipfile
@@ -12,7 +15,10 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from flask import g
+from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from openpyxl import load_workbook
 from sqlalchemy import (BigInteger, Boolean, Date, DateTime, Enum, Float, Integer, Numeric,
                         String, Text, event, false, func, inspect, select, text)
@@ -22,13 +28,16 @@ from sqlalchemy.sql import ClauseElement
 from core import audit
 from core.audit import BOOKKEEPING
 from core.db import DISPLAY_ATTRIBUTES, db, insert_many, one_of
-from core.models import AuditEntry, utcnow
+from core.exporting import unquote
+from core.i18n import DECLARED, LANGUAGES, label
+from core.models import AuditEntry, User, utcnow
 from core.util import collector_paused
 
 FORMATS = ("csv", "xlsx")
 TRUE = {"1", "true", "yes", "y", "是", "对", "x"}
 FALSE = {"0", "false", "no", "n", "否", "不", ""}
 SECRET_SUFFIXES = ("password_hash", "_token")
+ERROR_COLUMN = _l("Error")   # of the file of rejected rows
 
 
 class ImportRefused(Exception):
@@ -74,6 +83,50 @@ def fields_of(model):
 def _display_column(mapper):
     return next((mapper.columns[name] for name in DISPLAY_ATTRIBUTES if name in mapper.columns
                  and isinstance(mapper.columns[name].type, String)), None)
+
+
+def _code_column(mapper):
+    """The related model's unique code, which names one record where a name may not."""
+    code = mapper.columns.get("code")
+    return code if code is not None and code.unique and code is not _display_column(mapper) \
+        else None
+
+
+# -- the columns of a file ----------------------------------------------------------------
+
+def _folded(text):
+    return " ".join(str(text).split()).casefold()
+
+
+def in_every_language(texts):
+    """[{how each language says it}] for each of ``texts``, labels (lazy) or stored
+    words (label()), in their order. (A lazy label's hash changes with the language.)"""
+    texts = list(texts)
+    said = [{str(text)} for text in texts]
+    g.setdefault("crm_every_language", True)   # flask-babel forces no locale while g is empty
+    for locale in LANGUAGES:
+        with force_locale(locale):
+            for spellings, text in zip(said, texts):
+                spellings.add(str(label(text) if isinstance(text, str) else text))
+    return said
+
+
+def header_mapping(header, fields, ignored=None):
+    """{column of a file: the field it fills, "" to leave it out, None when unknown}.
+
+    A column is named by a field's name or its label in any language (``fields``:
+    {name: label}); so are those that an export writes and an import leaves out
+    (``ignored``: totals, say), and the error column of a file of rejected rows."""
+    ignored = ignored or {}
+    said = in_every_language([ERROR_COLUMN, *ignored.values(), *fields.values()])
+    targets = [""] + [""] * len(ignored) + list(fields)
+    known = {}
+    # The later wins: a field over a column left out, a name over any label.
+    for target, spellings in zip(targets, said):
+        known.update(dict.fromkeys(map(_folded, spellings), target))
+    known.update(dict.fromkeys(map(_folded, ignored), ""))
+    known.update({_folded(name): name for name in fields})
+    return {column: known.get(_folded(column)) for column in header}
 
 
 # -- reading files --------------------------------------------------------------------
@@ -147,7 +200,8 @@ def _csv_reader(path, encoding):
     with open(path, encoding=encoding, newline="") as handle:
         reader = csv.reader(handle)
         try:
-            yield from reader
+            for row in reader:   # an export's apostrophes before formulas taken off
+                yield [unquote(cell) if cell[:1] == "'" else cell for cell in row]
         except csv.Error:
             raise ImportRefused(_("Row %(row)d is not readable CSV: a cell is too long or a "
                                   "quote is not closed.", row=reader.line_num)) from None
@@ -188,6 +242,11 @@ def parse_upload(source, fmt, target, limits):
     """Read an uploaded file (within ``limits``) into ``target`` in the PARSED form;
     returns the number of rows after the header."""
     header, rows = read_rows(source, fmt, limits)
+    return write_parsed(header, rows, target)
+
+
+def write_parsed(header, rows, target):
+    """Keep rows in the PARSED form; returns how many there were after the header."""
     count = 0
     with open(target, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
@@ -241,15 +300,19 @@ def check(model, header, rows, mapping=None, session=None, fields=None, visible=
         raise ImportRefused(_("Required column missing: %(columns)s.", columns=", ".join(missing)))
     lookups = {name: _lookup(session, fields[name], visible) for name in positions
                if not hasattr(fields[name], "type")}
+    choices = {name: _choice_words(fields[name]) for name in positions
+               if isinstance(getattr(fields[name], "type", None), Enum)}
     checked = Checked()
     unique = {name: {} for name in positions if getattr(fields[name], "unique", False)}
     for number, row in enumerate(rows, start=2):
         values, raw, converted = {}, {}, True
         for name, index in positions.items():
-            raw[name] = row[index] if index < len(row) else ""
+            raw[name] = cell = row[index] if index < len(row) else ""
+            if name in choices and isinstance(cell, str):   # a choice as the user reads it
+                cell = choices[name].get(cell) or choices[name].get(_folded(cell), cell)
             try:
-                values[name] = (lookups[name](raw[name]) if name in lookups
-                                else convert(fields[name], raw[name]))
+                values[name] = (lookups[name](cell) if name in lookups
+                                else convert(fields[name], cell))
             except ValueError as exc:
                 checked.problems.append(Problem(number, name, str(exc)))
                 converted = False
@@ -282,6 +345,27 @@ def check(model, header, rows, mapping=None, session=None, fields=None, visible=
     return checked
 
 
+def _choice_words(column):
+    """{a choice as any language says it, case-folded: the stored choice}, and the
+    stored choices as they are (found first: most cells hold one)."""
+    values = list(column.type.enums)
+    words = {_folded(text): value
+             for value, said in zip(values, in_every_language(values)) for text in said}
+    words.update({_folded(value): value for value in values})
+    return dict(words, **{value: value for value in values})
+
+
+def _stored_words():
+    """{a stored word (a default stage name, say) as any language says it: the words}:
+    several where one translation serves several words ("won" and "Won")."""
+    words = sorted(DECLARED)
+    found = {}
+    for word, said in zip(words, in_every_language(words)):
+        for text in said:
+            found.setdefault(_folded(text), set()).add(word)
+    return found
+
+
 def is_required(target):
     if not hasattr(target, "type"):   # a relation: required when its foreign key is
         return all(not column.nullable for column in target.local_columns)
@@ -294,10 +378,10 @@ def _lookup(session, relation, visible=None):
     is "not found", in the same words as one that does not exist."""
     related = relation.mapper.class_
     column = _display_column(relation.mapper)
-    code = relation.mapper.columns.get("code")
-    code = code if code is not None and code.unique and code is not column else None
+    code = _code_column(relation.mapper)
     query = visible(related) if visible is not None else session.query(related)
     cache = {}
+    words = {}   # _stored_words(), made at the first name not found
 
     def find(raw):
         text = "" if raw is None else str(raw).strip()
@@ -310,6 +394,12 @@ def _lookup(session, relation, visible=None):
                 found = query.filter(code == text).all() if code is not None else []
                 if not found:   # a code names one record, a name may not
                     found = query.filter(column == text).limit(2).all()
+                if not found:   # a stored name written translated, as an export writes it
+                    if not words:
+                        words.update(_stored_words())
+                    stored = words.get(_folded(text), set()) - {text}
+                    if stored:
+                        found = query.filter(column.in_(sorted(stored))).limit(2).all()
             if len(found) != 1:
                 raise ValueError(_("%(value)s was not found", value=text) if not found
                                  else _("%(value)s matches several records", value=text))
@@ -353,7 +443,7 @@ def convert(column, raw):
     if isinstance(kind, Enum):
         if str(text) not in kind.enums:
             raise ValueError(_("%(value)s is not one of %(choices)s", value=text,
-                               choices=", ".join(kind.enums)))
+                               choices=", ".join(label(choice) for choice in kind.enums)))
         return str(text)
     if isinstance(kind, (String, Text)):
         value = str(text)
@@ -518,20 +608,76 @@ def _new_ids(connection, table, count):
     return range(last + 1, last + count + 1)
 
 
+# -- the good rows, and the bad ones given back -------------------------------------------
+
+def split(checked, session=None):
+    """(the rows without problems, to write as ``write`` writes all; the numbers of the
+    others): for an import that takes the good rows and reports the bad ones."""
+    session = session or db.session
+    bad = {problem.row for problem in checked.problems}
+    good = []
+    for number, record in enumerate(checked.records, start=2):
+        if number not in bad:
+            good.append(record)
+            continue
+        # Out of its related records' collections (backrefs) and of the session, so
+        # that nothing of it is written with the others.
+        for relation in inspect(record).mapper.relationships:
+            if relation.direction.name == "MANYTOONE" and relation.key in inspect(record).dict:
+                setattr(record, relation.key, None)
+        if record in session:
+            session.expunge(record)
+    return Checked(records=good, warnings=[w for w in checked.warnings if w.row not in bad]), bad
+
+
+def rejected_rows(header, rows, problems, mapping=None):
+    """(header, rows) of the rows that have problems, as the file had them, with an
+    error column saying what is wrong in the file's own column names: the user puts
+    them right and imports that file again. ``rows``: the file's rows read again."""
+    mapping = mapping if mapping is not None else {name: name for name in header}
+    names = {target: column for column, target in mapping.items() if target}
+    errors = {}
+    for problem in problems:
+        where = names.get(problem.column, problem.column)
+        errors.setdefault(problem.row, []).append(
+            f"{where}: {problem.message}" if where else problem.message)
+    said = set(map(_folded, in_every_language([ERROR_COLUMN])[0]))
+    kept = [index for index, column in enumerate(header) if _folded(column) not in said]
+
+    def bad():
+        for number, row in enumerate(rows, start=2):
+            if number in errors:
+                yield [row[index] if index < len(row) else "" for index in kept] + [
+                    "; ".join(errors[number])]
+    return [header[index] for index in kept] + [str(ERROR_COLUMN)], bad()
+
+
 # -- exporting ---------------------------------------------------------------------------
+
+def field_value(record, name, target, translated=False):
+    """A field of a record as a file holds it for an import to read back: its stored
+    value, a related record by its code or else its display value. ``translated``:
+    stored words (a state, a default stage name) as the user reads them."""
+    value = getattr(record, name)
+    if hasattr(target, "type"):
+        return label(value) if translated and value is not None and isinstance(
+            target.type, Enum) else value
+    if value is None:
+        return None
+    code = _code_column(target.mapper)
+    if code is not None and getattr(value, code.key):
+        return getattr(value, code.key)
+    shown = getattr(value, _display_column(target.mapper).key)
+    # A username stays as it is, whatever word it happens to be.
+    return label(shown) if translated and shown is not None and not isinstance(
+        value, User) else shown
+
 
 def export_rows(model, query=None):
     """(header, rows) of a model's records, in the columns an import reads back."""
     fields = fields_of(model)
     header = list(fields)
-
-    def value(record, name):
-        target = fields[name]
-        if hasattr(target, "type"):
-            return getattr(record, name)
-        related = getattr(record, name)
-        return None if related is None else getattr(related, _display_column(target.mapper).key)
-
     query = query if query is not None else select(model).order_by(model.id)
     records = db.session.scalars(query.execution_options(yield_per=1000))
-    return header, ([value(record, name) for name in header] for record in records)
+    return header, ([field_value(record, name, fields[name]) for name in header]
+                    for record in records)

@@ -3,23 +3,26 @@ log and data reassignment. Apart from the home page they are for administrators 
 whatever a manifest grants."""
 import json
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import select
+from sqlalchemy import DateTime, select
 from wtforms import PasswordField, SelectField
 from wtforms.validators import ValidationError
 
-from core import notifications, options, reassign, sessions
-from core.company import CompanyView
+from core import hooks, notifications, options, reassign, sessions
+from core import company, outbox
+from core.company import CompanyView, MailServerView
 from core.admin import ModelView, deny
+from core.audit import ACTIONS
 from core.auth import password_problem
 from core.db import db
-from core.i18n import LANGUAGES, label, mark
+from core.i18n import (LANGUAGES, label, lazy_label, lazy_model_label, mark, model_class,
+                       model_label)
 from core.manifest import ACCESS_LETTERS
 from core.models import ADMIN_GROUP, Access, AuditEntry, Group, OwnedMixin, Team, User
 from core.permissions import SCOPES
@@ -82,7 +85,16 @@ class HomeView(SignedIn, AdminIndexView):
                    and v.is_accessible()]
         return self.render("core/home.html", screens=screens, state=state,
                            announcements=notifications.announcements_for(current_user),
-                           panels=state.hooks.call("dashboard.panels"))
+                           panels=state.hooks.call("dashboard.panels"),
+                           **self.admin_notices())
+
+    def admin_notices(self):
+        """For administrators: what the first-run set-up still lacks, and a warning
+        while no mail server is set up (every email fails meanwhile)."""
+        if not current_user.is_admin:
+            return {}
+        return {"setup_missing": company.setup_missing(),
+                "no_mail_server": not outbox.mail_configured()}
 
 
 class SearchView(SignedIn, BaseView):
@@ -161,18 +173,20 @@ class UserView(CoreModelView):
                    "groups", "teams"]
     column_searchable_list = ["username", "full_name", "email"]
     column_filters = ["active", "must_change_password", "language", "username"]
-    column_details_list = ["username", "full_name", "email", "language", "active",
-                           "must_change_password", "groups", "teams", "created_at"]
+    column_details_list = ["username", "full_name", "email", "notify_by_email", "language",
+                           "active", "must_change_password", "groups", "teams", "created_at"]
     column_labels = {"must_change_password": _l("Must change password"),
                      "groups": _l("Groups"), "teams": _l("Teams"),
                      "created_at": _l("Created at")}
-    form_columns = ["username", "full_name", "email", "language", "active",
+    form_columns = ["username", "full_name", "email", "notify_by_email", "language", "active",
                     "must_change_password", "groups", "teams", "new_password"]
     form_extra_fields = {"new_password": PasswordField(
         _l("New password"), validators=[_check_new_password],
         description=_l("Leave empty to keep the current password."))}
     form_overrides = {"language": SelectField}
-    form_args = {"language": {"choices": [("", _l("Browser's choice"))] + list(LANGUAGES.items())}}
+    form_args = {"language": {"choices": [("", _l("Browser's choice"))] + list(LANGUAGES.items())},
+                 "notify_by_email": {"description": _l(
+                     "Each reminder under the bell also goes to the user's email address.")}}
     column_default_sort = "username"
     allow_delete = False   # users own records: deactivate them instead
 
@@ -189,7 +203,7 @@ class UserView(CoreModelView):
 
 
 class GroupView(CoreModelView):
-    column_list = ["code", "name", "users"]
+    column_list = ["name", "users"]   # the code is for manifests: on the form only
     column_labels = {"users": _l("Members")}
     form_columns = ["code", "name", "users"]
     column_default_sort = "code"
@@ -211,20 +225,86 @@ class TeamView(CoreModelView):
 
 
 def _format_changes(view, context, entry, name):
-    return lines_markup(f"{field}: {old} → {new}"
-                        for field, (old, new) in sorted(json.loads(entry.changes).items()))
+    """A change in words: "Owner: 李雷 → 韩梅梅", never a column name or an id."""
+    fields = {**_audit_fields(view, model_class(entry.model)),
+              "merged": (_("Merged records"), None, None)}   # core.merge's entry
+    lines = []
+    for key, (old, new) in sorted(json.loads(entry.changes).items()):
+        if key in fields:
+            text, related, column = fields[key]
+            lines.append(_("%(field)s: %(old)s → %(new)s", field=text,
+                           old=_audit_value(old, related, column),
+                           new=_audit_value(new, related, column)))
+    return lines_markup(lines)
+
+
+def _audit_fields(view, model):
+    """{recorded key: (label, related class, column)} of what people read of a change of
+    ``model``: columns with a label (a foreign key by its relation's), as its screen
+    names them. Internal columns (normalised copies, secrets, counters) are left out."""
+    if model is None:   # a model no addon on the paths has any more
+        return {}
+    found = g.setdefault("crm_audit_fields", {})
+    if model not in found:
+        labels = {}
+        for screen in reversed(view.admin._views):   # the first screen's labels win
+            if getattr(screen, "model", None) is model:
+                labels.update(screen.column_labels or {})
+        mapper = db.inspect(model)
+        fields = {}
+        for column in mapper.columns:
+            relation = next((r for r in mapper.relationships if not r.uselist
+                             and list(r.local_columns) == [column]), None)
+            name = relation.key if relation is not None else column.key
+            text = labels.get(name) or (relation.info.get("label") if relation else None) \
+                or column.info.get("label")
+            if text and not column.info.get("derived"):
+                fields[column.key] = (text, relation.mapper.class_ if relation else None,
+                                      column)
+        for relation in mapper.relationships:
+            text = labels.get(relation.key) or relation.info.get("label")
+            if relation.secondary is not None and text:
+                fields[relation.key] = (text, None, None)
+        found[model] = fields
+    return found[model]
+
+
+def _audit_value(value, related, column):
+    if value is None or value == "" or value == []:
+        return "\u2014"
+    if related is not None:
+        record = db.session.get(related, value)
+        return label(str(record)) if record is not None else "\u2014"
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if isinstance(value, list):
+        return ", ".join(label(item) for item in value)
+    if isinstance(value, str) and isinstance(getattr(column, "type", None), DateTime):
+        return value.replace("T", " ")[:16]   # as entered: to the minute
+    return label(str(value))   # a stored word (a state) translated
 
 
 class AuditView(ReadOnlyView):
     """Nobody may change or delete the trail."""
 
     column_list = ["at", "user", "model", "record_id", "action", "changes"]
-    column_filters = ["model", "record_id", "action", "at", "user"]
+    column_filters = ["model", "record_id", "action", "at", "user.username"]
     column_searchable_list = ["model"]
     column_formatters = {"changes": _format_changes}
     column_formatters_detail = {"changes": _format_changes}
     column_default_sort = ("id", True)
     form_ajax_refs = {}
+
+    def __init__(self, *args, enabled=(), **kwargs):
+        # Models and actions by the names people read, in the list and its filters: the
+        # audited models of the core and of the enabled addons.
+        models = sorted({mapper.class_.__name__ for mapper in db.Model.registry.mappers
+                         if getattr(mapper.class_, "__audit__", False)
+                         and hooks.owner(mapper.class_) in (None, *enabled)})
+        self.column_choices = {
+            "model": [(name, lazy_model_label(name)) for name in models],
+            "action": [(action, lazy_label(action)) for action in ACTIONS]}
+        super().__init__(*args, **kwargs)
 
 
 def permission_models(state):
@@ -256,8 +336,10 @@ class PermissionsView(AdminOnly, BaseView):
             db.session.commit()
             flash(_("Permissions saved."), "success")
             return redirect(url_for(".index"))
+        # By the names people read, which the grid shows.
+        models = sorted(models, key=lambda entry: model_label(entry[0]))
         return self.render("core/permissions.html", models=models, groups=groups, rows=rows,
-                           letters=ACCESS_LETTERS, scopes=SCOPES)
+                           letters=ACCESS_LETTERS, scopes=SCOPES, model_label=model_label)
 
     def _save(self, models, groups, rows):
         for model, owned in models:
@@ -318,6 +400,16 @@ class AccountView(SignedIn, BaseView):
         return self.render("core/account.html", sessions=sessions.active(current_user.id),
                            current_id=sessions.current_id())
 
+    @expose("/reminders", methods=("POST",))
+    def reminders(self):
+        """The user's own choice of reminders by email too (Settings > Users for others)."""
+        user = db.session.get(User, current_user.id)
+        user.notify_by_email = bool(request.form.get("notify_by_email"))
+        db.session.commit()
+        flash(_("Reminders by email: on.") if user.notify_by_email
+              else _("Reminders by email: off."), "success")
+        return redirect(url_for(".index"))
+
 
 class LoginLocksView(AdminOnly, BaseView):
     """Sign-ins refused for too many wrong passwords (core.throttle), and a way to lift
@@ -342,6 +434,10 @@ class LoginLocksView(AdminOnly, BaseView):
 
 class CompanySettingsView(AdminOnly, CompanyView):
     """The company's details for printed documents (core.company)."""
+
+
+class MailServerSettingsView(AdminOnly, MailServerView):
+    """The mail server and its test email (core.company)."""
 
 
 class ReassignView(AdminOnly, BaseView):
@@ -376,10 +472,11 @@ class ReassignView(AdminOnly, BaseView):
                                sum(moved.values())), "success")
                 return redirect(url_for(".index"))
         return self.render("core/reassign.html", users=users, all_models=all_models,
-                           chosen=chosen, ids=ids, from_id=from_id, to_id=to_id, counts=counts)
+                           chosen=chosen, ids=ids, from_id=from_id, to_id=to_id, counts=counts,
+                           model_label=model_label)
 
 
-def add_core_views(admin):
+def add_core_views(admin, state):
     views = [
         SearchView(name=mark("Search"), endpoint="search", url="/admin/search"),
         AccountView(name=mark("Your sessions"), endpoint="account", url="/admin/account"),
@@ -394,7 +491,7 @@ def add_core_views(admin):
         ReassignView(name=mark("Reassign records"), category=SETTINGS, endpoint="reassign",
                      url="/admin/reassign"),
         AuditView(AuditEntry, db, name=mark("Audit log"), category=SETTINGS, endpoint="audit",
-                  url="/admin/audit"),
+                  url="/admin/audit", enabled=state.enabled),
         LoginLocksView(name=mark("Sign-in locks"), category=SETTINGS, endpoint="login_locks",
                        url="/admin/login-locks"),
         AddonsView(name=mark("Addons"), category=SETTINGS, endpoint="addons",
@@ -403,6 +500,8 @@ def add_core_views(admin):
                           endpoint="addon_settings", url="/admin/addon-settings"),
         CompanySettingsView(name=mark("Company"), category=SETTINGS, endpoint="company",
                             url="/admin/company"),
+        MailServerSettingsView(name=mark("Mail server"), category=SETTINGS,
+                               endpoint="mail_server", url="/admin/mail-server"),
     ]
     for view in views:
         admin.add_view(view)

@@ -5,6 +5,8 @@ from . import activities, hooks  # noqa: F401  (their hook handlers connect on i
 # Text of the manifest, which is shown translated (menus, groups, settings): marked here
 # so that `make translations` puts it in the catalog.
 MANIFEST_TEXT = (
+    mark("Customers, contacts, activities and calendar, follow-up reminders"),
+    mark("Remind owners of customers due a follow-up"),
     mark("Customers"), mark("Contacts"), mark("Activities"), mark("Calendar"),
     mark("Competitors"), mark("Classification"), mark("Regions"), mark("Industries"),
     mark("Sources"), mark("Tags"), mark("Customers: user"), mark("Customers: manager"),

@@ -29,7 +29,8 @@
     "menus": {"Customers": {"order": 10, "icon": "fa-users"}},
     "groups": {"contacts_user": "Customers: user", "contacts_manager": "Customers: manager"},
     "access": {
-        "contacts_user": {"Customer": "rwc", "Contact": "rwc", "Activity": "rwc",
+        # Salespeople export what they may read: their own records (the rules below).
+        "contacts_user": {"Customer": "rwcx", "Contact": "rwcx", "Activity": "rwcx",
                           "Competitor": "r", "Region": "r", "Industry": "r", "Source": "r",
                           "Tag": "r"},
         "contacts_manager": {"Customer": "rwcdx", "Contact": "rwcdx", "Activity": "rwcdx",
@@ -44,8 +45,8 @@
         {"model": "Contact", "group": "contacts_manager", "scope": "all"},
         {"model": "Activity", "group": "contacts_manager", "scope": "all"},
     ],
-    "jobs": [{"id": "crm_contacts.follow_up", "func": "jobs.remind_follow_ups",
-              "trigger": "cron", "hour": 7, "minute": 30}],
+    "jobs": [{"id": "crm_contacts.follow_up", "label": "Remind owners of customers due a follow-up",
+              "func": "jobs.remind_follow_ups", "trigger": "cron", "hour": 7, "minute": 30}],
     "settings": {
         "follow_up_days_A": {"label": "Days without activity before a grade A customer is due",
                              "type": "int", "default": 30},

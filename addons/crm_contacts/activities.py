@@ -13,11 +13,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload, selectinload
+from wtforms.fields import HiddenField
 from wtforms.validators import ValidationError
 
-from addons.crm_contacts.models import Activity
+from addons.crm_contacts.models import Activity, Contact, Customer
 from addons.crm_contacts.views import prefill_customer
 from core import hooks, permissions
+from core import record as record_page
 from core.admin import FormWarning, ModelView
 from core.db import db
 from core.models import User
@@ -115,18 +117,31 @@ class ActivityView(ModelView):
     column_searchable_list = ["subject"]
     column_default_sort = ("start_at", True)
     form_args = {"end_at": {"validators": [end_after_start]}}
+    # "Log activity" on any record's page: ?regarding=Opportunity:5 (core.record).
+    form_extra_fields = {"regarding": HiddenField()}
+    return_to_origin = True
 
     def create_form(self, obj=None):
         """The calendar's "+" links open the form with the start (and end) filled in:
         /admin/activity/new/?start_at=2026-11-25 09:00:00; the customer's page, with
         the customer: ?customer=ID."""
         form = prefill_customer(super().create_form(obj))
+        if request.method == "GET" and request.args.get("regarding"):
+            prefill_regarding(form, record_page.find(request.args["regarding"]))
         if request.method == "GET":
             for name in ("start_at", "end_at"):
                 value = parse_datetime(request.args.get(name))
                 if value is not None:
                     getattr(form, name).data = value
         return form
+
+    def on_model_change(self, form, model, is_created):
+        if is_created and "regarding" in form and form.regarding.data:
+            about = record_page.find(form.regarding.data)
+            if about is None:
+                raise ValidationError(_("The record this activity is about was not found."))
+            model.record_model, model.record_id = type(about).__name__, about.id
+        super().on_model_change(form, model, is_created)
 
     def form_warnings(self, form, record_id):
         warnings = super().form_warnings(form, record_id)
@@ -170,6 +185,20 @@ class ActivityView(ModelView):
                  subject=activity.subject,
                  start=activity.start_at.strftime("%Y-%m-%d %H:%M"),
                  end=end_of(activity).strftime("%H:%M"))
+
+
+def prefill_regarding(form, about):
+    """The form of an activity about ``about`` (a record of any model the user may
+    read): its reference, and its customer and contact where it has them."""
+    if about is None:
+        return
+    form.regarding.data = record_page.reference(about)
+    customer = about if isinstance(about, Customer) else getattr(about, "customer", None)
+    if isinstance(customer, Customer) and form.customer.data is None:
+        form.customer.data = customer
+    contact = getattr(about, "contact", None)
+    if isinstance(contact, Contact) and form.contact.data is None:
+        form.contact.data = contact
 
 
 # -- the calendar ------------------------------------------------------------------------

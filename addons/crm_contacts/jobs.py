@@ -4,6 +4,7 @@ from datetime import date, datetime, time, timedelta
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import String, and_, case, cast, exists, func, literal, select, union_all
 
 from addons.crm_contacts.models import Activity, Customer
@@ -24,7 +25,9 @@ def remind_follow_ups():
     follow_ups = notify_from_select(due_follow_ups(today))
     idle_query = idle_customers(today)
     idle = notify_from_select(idle_query) if idle_query is not None else 0
-    return f"{follow_ups} follow-ups, {idle} idle customers"
+    return _("%(follow_ups)s, %(idle)s",
+             follow_ups=ngettext("%(num)d follow-up", "%(num)d follow-ups", follow_ups),
+             idle=ngettext("%(num)d idle customer", "%(num)d idle customers", idle))
 
 
 def due_follow_ups(today):

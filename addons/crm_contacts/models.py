@@ -1,7 +1,8 @@
 """Customers and the people, places and labels around them; activities with them."""
-from flask_babel import lazy_gettext as _l
 import re
+from datetime import date
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import DDL, and_, event, or_, select
 from sqlalchemy.orm import Session
 
@@ -30,11 +31,12 @@ class Region(db.Model):
     """A region tree: country > province > city, or sales territories."""
 
     __tablename__ = "crm_region"
+    __label__ = mark("Region")
     id = db.Column(db.Integer, primary_key=True)
     name = db.Column(db.String(100), nullable=False, index=True, info={"label": _l("Name")})
     parent_id = db.Column(db.ForeignKey("crm_region.id"), index=True)
-    parent = db.relationship("Region", remote_side=[id], backref="children",
-                             info={"label": _l("Parent region")})
+    parent = db.relationship("Region", remote_side=[id], info={"label": _l("Parent region")},
+                             backref=db.backref("children", info={"label": _l("Subregions")}))
 
     def __str__(self):
         return self.name
@@ -42,6 +44,7 @@ class Region(db.Model):
 
 class Industry(db.Model):
     __tablename__ = "crm_industry"
+    __label__ = mark("Industry")
     id = db.Column(db.Integer, primary_key=True)
     name = db.Column(db.String(100), nullable=False, unique=True, info={"label": _l("Name")})
 
@@ -50,12 +53,14 @@ class Source(db.Model):
     """Where a customer came from: trade show, website, referral..."""
 
     __tablename__ = "crm_source"
+    __label__ = mark("Source")
     id = db.Column(db.Integer, primary_key=True)
     name = db.Column(db.String(100), nullable=False, unique=True, info={"label": _l("Name")})
 
 
 class Tag(db.Model):
     __tablename__ = "crm_tag"
+    __label__ = mark("Tag")
     id = db.Column(db.Integer, primary_key=True)
     name = db.Column(db.String(50), nullable=False, unique=True, info={"label": _l("Name")})
 
@@ -68,6 +73,7 @@ class Customer(OwnedMixin, db.Model):
     """A company or a person the company sells to (or buys from: ``is_supplier``)."""
 
     __tablename__ = "crm_customer"
+    __label__ = mark("Customer")
     __table_args__ = (
         # The list of a user with the "own" rule, newest first, at any depth; on
         # PostgreSQL it also carries the search keys, so that a search within one
@@ -169,6 +175,7 @@ class Contact(OwnedMixin, db.Model):
     """A person at a customer."""
 
     __tablename__ = "crm_contact"
+    __label__ = mark("Contact")
     __table_args__ = (
         # The quick search finds contacts by any part of the name (PostgreSQL; SQLite
         # scans): without it, a salesperson's search reads every contact they own.
@@ -206,6 +213,7 @@ competitor_customers = link_table(
 
 class Competitor(db.Model):
     __tablename__ = "crm_competitor"
+    __label__ = mark("Competitor")
     id = db.Column(db.Integer, primary_key=True)
     name = db.Column(db.String(200), nullable=False, unique=True, info={"label": _l("Name")})
     website = db.Column(db.String(200), info={"label": _l("Website")})
@@ -226,9 +234,11 @@ class Activity(OwnedMixin, db.Model):
     """A call, visit, meeting, email, task or work plan, done or to do."""
 
     __tablename__ = "crm_activity"
+    __label__ = mark("Activity")
     __table_args__ = (
         db.Index("ix_crm_activity_customer_start", "customer_id", "start_at"),
         db.Index("ix_crm_activity_owner_start", "owner_id", "start_at"),
+        db.Index("ix_crm_activity_record", "record_model", "record_id", "start_at"),
     )
     id = db.Column(db.Integer, primary_key=True)
     kind = db.Column(choice(*ACTIVITY_KINDS, name="crm_activity_kind"), nullable=False,
@@ -247,9 +257,24 @@ class Activity(OwnedMixin, db.Model):
     next_follow_up = db.Column(db.Date, index=True, info={"label": _l("Next follow-up")})
     participants = db.relationship(User, secondary=activity_participants,
                                    info={"label": _l("Participants")})
+    # What the activity is about besides its customer (a deal, a quote, a ticket), named
+    # by model and id as the feed names records: any addon's record may have activities
+    # without this addon knowing the model. Set from the record's page, never typed in.
+    record_model = db.Column(db.String(64), info={"derived": True})
+    record_id = db.Column(db.Integer, info={"derived": True})
 
     def __str__(self):
         return self.subject
+
+    @classmethod
+    def owner_follows(cls):
+        """When a customer or contact changes hands (core.reassign), its open activities
+        of the old owner go with it, so their reminders reach the new owner: the planned
+        ones, and done ones whose follow-up is today or later. The rest is history and
+        stays with whoever did it (and cancelled ones remind nobody)."""
+        still_open = (cls.status == "planned") | (
+            (cls.status == "done") & (cls.next_follow_up >= date.today()))
+        return {cls.customer_id: still_open, cls.contact_id: still_open}
 
 
 @event.listens_for(Session, "before_flush")

@@ -2,6 +2,7 @@
 from flask import request
 from flask_login import current_user
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from addons.crm_contacts import duplicates
@@ -34,6 +35,13 @@ class CustomerView(LabelActions, ModelView):
                            "email", "website", "country", "province", "city", "district",
                            "street", "postcode", "is_supplier", "notes", "created_at",
                            "updated_at"]
+    details_sections = [
+        (None, ["code", "name", "kind", "grade", "is_key", "stage", "owner", "source",
+                "industry", "region", "tags", "credit_limit", "is_supplier"]),
+        (_l("Contact details"), ["phone", "email", "website", "country", "province", "city",
+                                 "district", "street", "postcode"]),
+        (_l("Notes"), ["notes"]),
+    ]
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
         # The list's search box finds what the quick search finds (Customer.matching),

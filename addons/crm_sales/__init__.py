@@ -1,10 +1,12 @@
 from core.i18n import mark
 
-from . import hooks  # noqa: F401  (its hook handlers connect on import)
+from . import hooks, lifecycle  # noqa: F401  (they connect their handlers and rules on import)
 
 # Text of the manifest, which is shown translated (menus, groups, settings): marked here
 # so that `make translations` puts it in the catalog.
 MANIFEST_TEXT = (
+    mark("Leads, pipeline, quotes, contracts, orders, payments, expenses, forecast"),
+    mark("Mark quotes past their date expired"), mark("Remind owners of contracts ending soon"),
     mark("Sales"), mark("Dashboard"), mark("Leads"), mark("Pipeline"), mark("Opportunities"),
     mark("Quotes"), mark("Contracts"), mark("Orders"), mark("Deliveries"), mark("Returns"),
     mark("Payments"), mark("Balances"), mark("Expenses"), mark("Catalogue"), mark("Products"),

@@ -54,9 +54,11 @@
     "menus": {"Sales": {"order": 20, "icon": "fa-line-chart"}},
     "groups": {"sales_user": "Sales: salesperson", "sales_manager": "Sales: manager"},
     "access": {
-        "sales_user": {"Lead": "rwc", "Opportunity": "rwc", "Quote": "rwc", "Contract": "rwc",
-                       "SalesOrder": "rwc", "Delivery": "rwc", "CustomerReturn": "rwc",
-                       "Payment": "rwc", "Expense": "rwc", "Product": "r",
+        # Salespeople export what they may read: their own records (the rules below).
+        "sales_user": {"Lead": "rwcx", "Opportunity": "rwcx", "Quote": "rwcx",
+                       "Contract": "rwcx", "SalesOrder": "rwcx", "Delivery": "rwcx",
+                       "CustomerReturn": "rwcx", "Payment": "rwcx", "Expense": "rwcx",
+                       "Product": "r",
                        "ProductCategory": "r", "PriceList": "r", "Stage": "r",
                        "LostReason": "r", "ExpenseCategory": "r"},
         "sales_manager": {"Lead": "rwcdx", "Opportunity": "rwcdx", "Quote": "rwcdx",
@@ -87,10 +89,10 @@
         {"model": "Expense", "group": "sales_manager", "scope": "team"},
     ],
     "jobs": [
-        {"id": "crm_sales.expire_quotes", "func": "jobs.expire_quotes",
-         "trigger": "cron", "hour": 0, "minute": 15},
-        {"id": "crm_sales.contract_expiry", "func": "jobs.remind_expiring_contracts",
-         "trigger": "cron", "hour": 8, "minute": 0},
+        {"id": "crm_sales.expire_quotes", "label": "Mark quotes past their date expired",
+         "func": "jobs.expire_quotes", "trigger": "cron", "hour": 0, "minute": 15},
+        {"id": "crm_sales.contract_expiry", "label": "Remind owners of contracts ending soon",
+         "func": "jobs.remind_expiring_contracts", "trigger": "cron", "hour": 8, "minute": 0},
     ],
     "settings": {
         "approval_discount": {"label": "Discount % above which a quote needs a sales manager's approval",

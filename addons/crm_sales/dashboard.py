@@ -12,18 +12,18 @@ from decimal import Decimal
 from babel.dates import format_skeleton
 from flask import render_template, request, url_for
 from flask_admin import expose
-from flask_babel import get_locale
+from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import Integer, and_, case, cast, distinct, exists, extract, func, or_, select
+from sqlalchemy import Integer, and_, case, cast, distinct, extract, func, or_, select
 from sqlalchemy.orm import aliased
 
 from addons.crm_sales import money
 from addons.crm_sales.models import Opportunity, Stage, StageChange
 from addons.crm_sales.pipeline import money_text, name_label
-from core import hooks, permissions
+from core import charts, hooks, permissions
 from core.admin import ModelView, scoped_query
 from core.db import db
 from core.models import Team, User, team_members
@@ -201,33 +201,47 @@ class Figures:
         return owners, teams
 
     def funnel(self, start):
-        """Per stage: the deals that entered it since ``start`` and how many of them went
-        on to a later stage (by sequence, lost stages not counting as progress)."""
-        entry, later = aliased(StageChange), aliased(StageChange)
-        this_stage, later_stage = aliased(Stage), aliased(Stage)
-        went_on = exists().where(
-            later.opportunity_id == entry.opportunity_id, later.at >= entry.at,
-            later.to_stage_id == later_stage.id, later_stage.sequence > this_stage.sequence,
-            later_stage.kind != "lost")
-        statement = self.within_rules(
-            select(entry.to_stage_id, func.count(distinct(entry.opportunity_id)),
-                   func.count(distinct(case((went_on, entry.opportunity_id)))))
-            .select_from(entry)
-            .join(this_stage, this_stage.id == entry.to_stage_id)
-            .join(Opportunity, Opportunity.id == entry.opportunity_id)
-            .where(entry.at >= datetime.combine(start, time.min))) \
-            .group_by(entry.to_stage_id)
-        counts = {stage_id: (entered, on) for stage_id, entered, on
-                  in db.session.execute(statement)}
+        """Per stage: the deals that reached it since ``start`` and how many of them went
+        on to a later stage. A deal counts in every open stage up to the furthest one it
+        reached (by sequence; a lost stage is no progress, the stage it was lost from
+        is), as in the cumulative funnels of other CRMs: a deal dragged past a stage, or
+        entered straight into a later one or as won (an import, the demo), has passed
+        the stages before. Counting only the stages a deal was moved into left every
+        stage at 0 % when deals skipped them. Closed stages show the deals that entered
+        them. Two GROUP BY queries, whatever the number of deals."""
+        since = datetime.combine(start, time.min)
+        to_stage, from_stage = aliased(Stage), aliased(Stage)
+        per_deal = self.within_rules(
+            select(func.max(case((to_stage.kind != "lost", to_stage.sequence))).label("to"),
+                   func.max(case((from_stage.kind != "lost", from_stage.sequence)))
+                   .label("left"))
+            .select_from(StageChange)
+            .join(to_stage, to_stage.id == StageChange.to_stage_id)
+            .outerjoin(from_stage, from_stage.id == StageChange.from_stage_id)
+            .join(Opportunity, Opportunity.id == StageChange.opportunity_id)
+            .where(StageChange.at >= since)).group_by(StageChange.opportunity_id).subquery()
+        furthest = defaultdict(int)   # sequence of the furthest stage reached -> deals
+        for entered_to, left, deals in db.session.execute(
+                select(per_deal.c.to, per_deal.c.left, func.count())
+                .group_by(per_deal.c.to, per_deal.c.left)):
+            reached = [sequence for sequence in (entered_to, left) if sequence is not None]
+            if reached:
+                furthest[max(reached)] += deals
+        entered = dict(db.session.execute(self.within_rules(
+            select(StageChange.to_stage_id, func.count(distinct(StageChange.opportunity_id)))
+            .join(Opportunity, Opportunity.id == StageChange.opportunity_id)
+            .where(StageChange.at >= since)).group_by(StageChange.to_stage_id)).all())
         stages = db.session.scalars(select(Stage).order_by(Stage.sequence, Stage.id)).all()
         rows = []
         for stage in stages:
-            entered, went = counts.get(stage.id, (0, 0))
-            open_stage = stage.kind == "open"
-            rows.append({"stage": name_label(stage), "kind": stage.kind, "entered": entered,
-                         "went_on": went if open_stage else None,
-                         "rate": round(100 * went / entered) if open_stage and entered
-                         else None})
+            row = {"stage": name_label(stage), "kind": stage.kind,
+                   "entered": entered.get(stage.id, 0), "went_on": None, "rate": None}
+            if stage.kind == "open":
+                reached = sum(n for at, n in furthest.items() if at >= stage.sequence)
+                went = sum(n for at, n in furthest.items() if at > stage.sequence)
+                row.update(entered=reached, went_on=went,
+                           rate=round(100 * went / reached) if reached else None)
+            rows.append(row)
         return rows
 
     def this_month(self):
@@ -253,11 +267,32 @@ class Figures:
 
 # -- the screen ------------------------------------------------------------------------------
 
-def bars(values):
-    """[(key, label, amount, width %)] for bars drawn with plain HTML."""
-    largest = max([amount for _key, _label, amount in values] + [Decimal(0)])
-    return [(key, text, amount, float(amount / largest * 100) if largest else 0.0)
-            for key, text, amount in values]
+def forecast_chart(table, totals):
+    """Expected revenue per forecast column; overdue deals in red."""
+    keys = [key for key, _title in table.columns]
+    amounts = [totals[key] for key in keys]
+    return charts.bar_chart(
+        [title for _key, title in table.columns], [(_("Expected revenue"), amounts)],
+        value_text=money_text, highlight={keys.index("overdue"): charts.RED},
+        description=_("Forecast: expected revenue of open deals by close month"))
+
+
+def won_chart(table, totals):
+    return charts.bar_chart(
+        [title for _key, title in table.columns],
+        [(_("Won revenue"), [totals[key] for key, _title in table.columns])],
+        value_text=money_text, colors=[charts.GREEN], description=_("Won revenue"))
+
+
+def funnel_chart(rows):
+    """Deals that reached each open stage, and those won: the funnel's shape."""
+    shown = [row for row in rows if row["kind"] != "lost"]
+    return charts.bar_chart(
+        [row["stage"] for row in shown], [(_("Reached"), [row["entered"] for row in shown])],
+        value_text=lambda number: format_decimal(number, format="#,##0"), horizontal=True,
+        highlight={index: charts.GREEN for index, row in enumerate(shown)
+                   if row["kind"] == "won"},
+        width=600, height=36 * len(shown) + 50, description=_("Funnel"))
 
 
 class DashboardView(ModelView):
@@ -284,16 +319,16 @@ class DashboardView(ModelView):
         start, _columns = recent_periods(period, figures.today)
         forecast_totals = forecast_owners.column_totals()
         won_totals = won_owners.column_totals()
+        funnel = figures.funnel(start)
         return self.render(
             "crm_sales/dashboard.html", period=period, periods=PERIODS, owners=owners,
             teams=teams, owner_id=owner_id, team_id=team_id, start=start,
             forecast_owners=forecast_owners, forecast_teams=forecast_teams,
             forecast_totals=forecast_totals,
-            forecast_bars=bars([(key, text, forecast_totals[key])
-                                for key, text in forecast_owners.columns]),
+            forecast_chart=forecast_chart(forecast_owners, forecast_totals),
             won_owners=won_owners, won_teams=won_teams, won_totals=won_totals,
-            won_bars=bars([(key, text, won_totals[key]) for key, text in won_owners.columns]),
-            funnel=figures.funnel(start), money=money_text,
+            won_chart=won_chart(won_owners, won_totals),
+            funnel=funnel, funnel_chart=funnel_chart(funnel), money=money_text,
             user_name=lambda user: user.full_name or user.username)
 
     @staticmethod

@@ -91,3 +91,41 @@ def balance_panel(customer):
     return _panel(_("Balance"), 55, url_for("balance.index_view", search=customer.name),
                   "crm_sales/panel_balance.html", customer=customer, balance=balance,
                   can_pay=permissions.permits(current_user, "Payment", "c"))
+
+
+# -- the next step from a customer or a deal -----------------------------------------------
+
+def _may_create(model_name):
+    return permissions.permits(current_user, model_name, "c")
+
+
+@hooks.connect("actions.Customer")
+def customer_next_steps(customer):
+    buttons = []
+    if _may_create("Opportunity"):
+        buttons.append({"label": _("New opportunity"), "icon": "fa-lightbulb-o",
+                        "url": url_for("opportunity.create_view", customer=customer.id)})
+    if _may_create("Quote"):
+        buttons.append({"label": _("New quote"), "icon": "fa-file-text-o",
+                        "url": url_for("quote.create_view", customer=customer.id)})
+    return buttons
+
+
+@hooks.connect("actions.Opportunity")
+def opportunity_next_steps(opportunity):
+    """A quote for the deal: its customer, contact and currency carried over."""
+    if not _may_create("Quote") or opportunity.stage is None or opportunity.stage.kind != "open":
+        return None
+    return [{"label": _("New quote"), "icon": "fa-file-text-o", "style": "btn-outline-success",
+             "url": url_for("quote.create_view", opportunity=opportunity.id)}]
+
+
+@hooks.connect("details.Opportunity")
+def opportunity_quotes_panel(opportunity):
+    if not _readable("Quote"):
+        return None
+    quotes = db.session.scalars(permissions.apply_rules(
+        select(Quote).where(Quote.opportunity_id == opportunity.id), Quote)
+        .order_by(Quote.quote_date.desc(), Quote.id.desc()).limit(PANEL_ROWS)).all()
+    return _panel(_("Quotes"), 10, None, "crm_sales/panel_quotes.html",
+                  customer=opportunity.customer, quotes=quotes)

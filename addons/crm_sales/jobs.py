@@ -3,6 +3,7 @@ remind their owners, and contracts past their end expire or renew themselves."""
 from datetime import date, timedelta
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import String, and_, cast, literal, select
 
 from addons.crm_contacts.jobs import SLOT, in_users_language
@@ -37,7 +38,7 @@ def expire_quotes():
             quote.state = "expired"
         expired += len(quotes)
         db.session.commit()
-    return f"{expired} quotes expired"
+    return ngettext("%(num)d quote expired", "%(num)d quotes expired", expired)
 
 
 def remind_expiring_contracts():
@@ -49,7 +50,10 @@ def remind_expiring_contracts():
     days = options.get(ADDON, "contract_reminder_days")
     reminded = notify_from_select(expiring_contracts(today, days)) if days > 0 else 0
     db.session.commit()
-    return f"{reminded} expiry reminders, {expired} contracts expired, {renewed} renewed"
+    return _("%(reminders)s, %(expired)s, %(renewed)s",
+             reminders=ngettext("%(num)d expiry reminder", "%(num)d expiry reminders", reminded),
+             expired=ngettext("%(num)d contract expired", "%(num)d contracts expired", expired),
+             renewed=ngettext("%(num)d renewed", "%(num)d renewed", renewed))
 
 
 def end_past_contracts(today):

@@ -21,7 +21,7 @@ from markupsafe import escape
 from sqlalchemy import event, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
-from wtforms import DateField, DecimalField, RadioField, SelectField, StringField
+from wtforms import DecimalField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from addons.crm_contacts import duplicates
@@ -30,6 +30,7 @@ from addons.crm_sales.models import AssignmentRule, Lead, Opportunity, Stage, We
 from addons.crm_sales.products import OptionalKeepingErrors, not_negative
 from core import permissions
 from core.admin import ModelView, ScopedAjaxLoader, scoped_query
+from core.dates import DateField
 from core.db import db
 from core.i18n import lazy_label
 from core.models import Sequence, Team, User, team_members, utcnow

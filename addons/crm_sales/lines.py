@@ -3,6 +3,7 @@ document's form (a table, a row a line), its checks, the defaults a blank field 
 from the product, and the copy of lines from one document to another."""
 from decimal import Decimal
 
+from flask import url_for
 from flask_admin.form.widgets import RenderTemplateWidget
 from flask_admin.model.form import InlineFormAdmin
 from flask_babel import gettext as _
@@ -12,7 +13,7 @@ from wtforms.validators import Length, Optional, StopValidation, ValidationError
 
 from addons.crm_sales import money
 from addons.crm_sales.models import Product
-from addons.crm_sales.products import price_for
+from addons.crm_sales.products import LinePricing, price_for
 from core import security
 from core.admin import ScopedAjaxLoader
 from core.db import db
@@ -103,13 +104,19 @@ class LineInline(InlineFormAdmin):
 
 class LinesTable(RenderTemplateWidget):
     """The lines as a table, a row each, instead of Flask-Admin's stacked boxes; its
-    "Add line" script carries the page's CSP nonce."""
+    "Add line" script carries the page's CSP nonce. The table is a line editor of
+    crm.js: it fills a picked product's price (the customer's price list on the
+    document's ``date_field``) and tax rate, and shows the amounts as the user types.
+    The screen is a LinePricing one (its ./line-price/ answers the editor)."""
 
-    def __init__(self):
+    def __init__(self, date_field):
         super().__init__("crm_sales/lines_form.html")
+        self.date_field = date_field
 
     def __call__(self, field, **kwargs):
-        return super().__call__(field, nonce=security.csp_nonce(), **kwargs)
+        return super().__call__(field, nonce=security.csp_nonce(),
+                                price_url=url_for(".line_price"), date_field=self.date_field,
+                                **kwargs)
 
 
 class ActiveProductLoader(ScopedAjaxLoader):
@@ -149,11 +156,11 @@ def check_lines(form):
     return fine
 
 
-class LinesFormMixin:
+class LinesFormMixin(LinePricing):
     """For the screen of a document with lines: saving runs without autoflush, from the
     form's values to the commit, so that a query on the way (the owner check, the price
     list) neither writes a line that still lacks its price nor wipes the history that
-    tells which lines changed."""
+    tells which lines changed. Its line editor asks ./line-price/ (LinePricing)."""
 
     def create_model(self, form):
         with db.session.no_autoflush:

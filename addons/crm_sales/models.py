@@ -59,12 +59,14 @@ def readonly_info(label, readonly=True):
 
 class ProductCategory(db.Model):
     __tablename__ = "sale_product_category"
+    __label__ = mark("Product category")
     id = db.Column(db.Integer, primary_key=True)
     name = db.Column(db.String(100), nullable=False, unique=True, info={"label": _l("Name")})
 
 
 class Product(db.Model):
     __tablename__ = "sale_product"
+    __label__ = mark("Product")
     __audit__ = True
     id = db.Column(db.Integer, primary_key=True)
     code = db.Column(db.String(40), nullable=False, unique=True, info={"label": _l("Code")})
@@ -90,6 +92,7 @@ class PriceList(db.Model):
     where neither has the product."""
 
     __tablename__ = "sale_price_list"
+    __label__ = mark("Price list")
     __audit__ = True
     id = db.Column(db.Integer, primary_key=True)
     name = db.Column(db.String(100), nullable=False, info={"label": _l("Name")})
@@ -107,6 +110,7 @@ class PriceList(db.Model):
 
 class PriceListItem(db.Model):
     __tablename__ = "sale_price_list_item"
+    __label__ = mark("Price list entry")
     __table_args__ = (db.UniqueConstraint("price_list_id", "product_id"),)
     id = db.Column(db.Integer, primary_key=True)
     price_list_id = db.Column(db.ForeignKey("sale_price_list.id", ondelete="CASCADE"),
@@ -123,6 +127,7 @@ class WebForm(db.Model):
     """A web-to-lead form on the company's website: it posts to /public/lead/<token>."""
 
     __tablename__ = "sale_web_form"
+    __label__ = mark("Web-to-lead form")
     __audit__ = True
     id = db.Column(db.Integer, primary_key=True)
     name = db.Column(db.String(100), nullable=False, info={"label": _l("Name")})
@@ -142,6 +147,7 @@ class AssignmentRule(db.Model):
     match gives it to its user, or in turn to the members of its team."""
 
     __tablename__ = "sale_assignment_rule"
+    __label__ = mark("Lead assignment rule")
     __audit__ = True
     id = db.Column(db.Integer, primary_key=True)
     name = db.Column(db.String(100), nullable=False, info={"label": _l("Name")})
@@ -162,6 +168,7 @@ class Lead(OwnedMixin, db.Model):
     """A possible sale not yet qualified: a name and a way to reach them."""
 
     __tablename__ = "sale_lead"
+    __label__ = mark("Lead")
     __table_args__ = (db.Index("ix_sale_lead_owner_recent", "owner_id", "id"),)
     id = db.Column(db.Integer, primary_key=True)
     name = db.Column(db.String(100), nullable=False, index=True,
@@ -197,6 +204,7 @@ class Stage(db.Model):
     stage only managers may close, say)."""
 
     __tablename__ = "sale_stage"
+    __label__ = mark("Stage")
     id = db.Column(db.Integer, primary_key=True)
     name = db.Column(db.String(100), nullable=False, unique=True, info={"label": _l("Name")})
     sequence = db.Column(db.Integer, nullable=False, default=10, index=True,
@@ -214,6 +222,7 @@ class Stage(db.Model):
 
 class LostReason(db.Model):
     __tablename__ = "sale_lost_reason"
+    __label__ = mark("Lost reason")
     id = db.Column(db.Integer, primary_key=True)
     name = db.Column(db.String(100), nullable=False, unique=True, info={"label": _l("Name")})
 
@@ -226,6 +235,7 @@ opportunity_competitors = link_table(
 
 class Opportunity(OwnedMixin, db.Model):
     __tablename__ = "sale_opportunity"
+    __label__ = mark("Opportunity")
     __table_args__ = (
         db.Index("ix_sale_opportunity_owner_recent", "owner_id", "id"),
         # The kanban's columns and the forecast: open deals by stage and close month.
@@ -259,6 +269,7 @@ class StageChange(db.Model):
     """Every move of a deal from one stage to another: the funnel is read from these."""
 
     __tablename__ = "sale_stage_change"
+    __label__ = mark("Stage change")
     __table_args__ = (db.Index("ix_sale_stage_change_opportunity_at", "opportunity_id", "at"),)
     id = db.Column(db.Integer, primary_key=True)
     opportunity_id = db.Column(db.ForeignKey("sale_opportunity.id", ondelete="CASCADE"),
@@ -294,6 +305,7 @@ class LineMixin:
 
 class Quote(OwnedMixin, db.Model):
     __tablename__ = "sale_quote"
+    __label__ = mark("Quote")
     __table_args__ = (db.UniqueConstraint("number", "version"),
                       db.Index("ix_sale_quote_owner_recent", "owner_id", "id"),
                       db.Index("ix_sale_quote_state_valid", "state", "valid_until"))
@@ -345,6 +357,7 @@ class Quote(OwnedMixin, db.Model):
 
 class QuoteLine(LineMixin, db.Model):
     __tablename__ = "sale_quote_line"
+    __label__ = mark("Quote line")
     id = db.Column(db.Integer, primary_key=True)
     quote_id = db.Column(db.ForeignKey("sale_quote.id", ondelete="CASCADE"), nullable=False,
                          index=True)
@@ -355,6 +368,7 @@ class QuoteLine(LineMixin, db.Model):
 
 class SalesOrder(OwnedMixin, db.Model):
     __tablename__ = "sale_order"
+    __label__ = mark("Sales order")
     __table_args__ = (db.Index("ix_sale_order_owner_recent", "owner_id", "id"),)
     id = db.Column(db.Integer, primary_key=True)
     number = db.Column(db.String(20), nullable=False, unique=True,
@@ -382,6 +396,7 @@ class SalesOrder(OwnedMixin, db.Model):
 
 class OrderLine(LineMixin, db.Model):
     __tablename__ = "sale_order_line"
+    __label__ = mark("Order line")
     id = db.Column(db.Integer, primary_key=True)
     order_id = db.Column(db.ForeignKey("sale_order.id", ondelete="CASCADE"), nullable=False,
                          index=True)
@@ -414,6 +429,7 @@ class Delivery(OwnedMixin, db.Model):
     """Goods sent for an order: all of it, or part (then more deliveries follow)."""
 
     __tablename__ = "sale_delivery"
+    __label__ = mark("Delivery")
     id = db.Column(db.Integer, primary_key=True)
     number = db.Column(db.String(20), nullable=False, unique=True,
                        info=readonly_info(_l("Number")))
@@ -434,6 +450,7 @@ class Delivery(OwnedMixin, db.Model):
 
 class DeliveryLine(OrderLineQuantityMixin, db.Model):
     __tablename__ = "sale_delivery_line"
+    __label__ = mark("Delivery line")
     id = db.Column(db.Integer, primary_key=True)
     delivery_id = db.Column(db.ForeignKey("sale_delivery.id", ondelete="CASCADE"),
                             nullable=False, index=True)
@@ -444,6 +461,7 @@ class CustomerReturn(OwnedMixin, db.Model):
     """Goods a customer sent back; their value (with tax) is credited to the order."""
 
     __tablename__ = "sale_return"
+    __label__ = mark("Customer return")
     id = db.Column(db.Integer, primary_key=True)
     number = db.Column(db.String(20), nullable=False, unique=True,
                        info=readonly_info(_l("Number")))
@@ -463,6 +481,7 @@ class CustomerReturn(OwnedMixin, db.Model):
 
 class ReturnLine(OrderLineQuantityMixin, db.Model):
     __tablename__ = "sale_return_line"
+    __label__ = mark("Return line")
     id = db.Column(db.Integer, primary_key=True)
     return_id = db.Column(db.ForeignKey("sale_return.id", ondelete="CASCADE"),
                           nullable=False, index=True)
@@ -473,6 +492,7 @@ class Payment(OwnedMixin, db.Model):
     """Money received from a customer, against one order or on account."""
 
     __tablename__ = "sale_payment"
+    __label__ = mark("Payment")
     __table_args__ = (db.Index("ix_sale_payment_customer_date", "customer_id", "payment_date"),)
     id = db.Column(db.Integer, primary_key=True)
     number = db.Column(db.String(20), nullable=False, unique=True,
@@ -498,6 +518,7 @@ class Payment(OwnedMixin, db.Model):
 
 class Contract(OwnedMixin, db.Model):
     __tablename__ = "sale_contract"
+    __label__ = mark("Contract")
     __table_args__ = (db.Index("ix_sale_contract_status_end", "status", "end_date"),)
     id = db.Column(db.Integer, primary_key=True)
     number = db.Column(db.String(20), nullable=False, unique=True,
@@ -534,6 +555,7 @@ class Contract(OwnedMixin, db.Model):
 
 class ExpenseCategory(db.Model):
     __tablename__ = "sale_expense_category"
+    __label__ = mark("Expense category")
     id = db.Column(db.Integer, primary_key=True)
     name = db.Column(db.String(100), nullable=False, unique=True, info={"label": _l("Name")})
     kind = db.Column(choice(*EXPENSE_KINDS, name="sale_expense_category_kind"),
@@ -545,6 +567,7 @@ class Expense(OwnedMixin, db.Model):
     approved by a manager."""
 
     __tablename__ = "sale_expense"
+    __label__ = mark("Expense")
     __table_args__ = (db.Index("ix_sale_expense_owner_date", "owner_id", "expense_date"),)
     id = db.Column(db.Integer, primary_key=True)
     expense_date = db.Column(db.Date, nullable=False, default=date.today, index=True,

@@ -350,14 +350,14 @@ class OrderView(LinesFormMixin, ModelView):
 
     column_list = ["number", "customer", "order_date", "state", "total", "delivery",
                    "amount_due", "owner"]
-    column_labels = {"delivery": _l("Delivered"), "amount_due": _l("Amount due"),
-                     "returned_amount": _l("Returned"), "paid": _l("Paid")}
+    column_labels = {"delivery": _l("Delivery status"), "amount_due": _l("Amount due"),
+                     "returned_amount": _l("Returned amount"), "paid": _l("Paid")}
     column_sortable_list = ["number", ("customer", "customer.name"), "order_date", "state",
                             "total", ("owner", "owner.username")]
     column_searchable_list = ["number", "customer.name"]
     column_filters = ["number", "customer.name", "order_date", "state", "total",
                       "owner.username",
-                      ConditionFilter("delivery_is", _l("Delivery"), _l("is"),
+                      ConditionFilter("delivery_is", _l("Delivery status"), _l("is"),
                                       DELIVERY_CONDITIONS),
                       ConditionFilter("due_remains", _l("Amount due"), _l("remains"),
                                       DUE_CONDITIONS)]
@@ -369,7 +369,7 @@ class OrderView(LinesFormMixin, ModelView):
     form_columns = ["customer", "order_date", "currency", "notes", "owner", "lines"]
     column_default_sort = ("id", True)
 
-    form_args = {"lines": {"widget": LinesTable()}}
+    form_args = {"lines": {"widget": LinesTable("order_date")}}
     inline_models = [LineInline(OrderLine)]
 
     # -- the list: the page's figures in one query ------------------------------------------

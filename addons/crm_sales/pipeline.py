@@ -8,10 +8,9 @@ from datetime import date
 from decimal import Decimal
 
 from babel.dates import format_skeleton
-from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import FilterEqual
-from flask_admin.form.widgets import DatePickerWidget
 from flask_admin.helpers import is_form_submitted
 from flask_babel import format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
@@ -20,10 +19,10 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import Integer, cast, event, extract, func, inspect, or_, select
 from sqlalchemy.orm import Session, joinedload
-from wtforms import DateField
 from wtforms.validators import NumberRange, Optional, ValidationError
 
 from addons.crm_contacts.models import Customer
+from addons.crm_contacts.views import prefill_customer
 from addons.crm_sales.models import LostReason, Opportunity, Stage, StageChange
 from core import permissions
 from core.admin import ModelView, scoped_query
@@ -127,20 +126,6 @@ def _record_stage_changes(session, _context, _instances):
 
 # -- the opportunity screens ---------------------------------------------------------------
 
-class ClearDateField(DateField):
-    """A date typed as YYYY-MM-DD; anything else is a form error that says so."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", DatePickerWidget())
-        super().__init__(*args, **kwargs)
-
-    def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            raise ValueError(_("Enter the date as YYYY-MM-DD, such as 2026-03-31.")) from None
-
-
 def currency_code(_form, field):
     # A function rather than wtforms' Regexp: a lazy message there is not shown.
     if not re.fullmatch(r"[A-Z]{3}", field.data or ""):
@@ -202,7 +187,6 @@ class OpportunityView(ModelView):
     form_ajax_refs = {"customer": {"fields": ["name", "code"], "page_size": 10},
                       "contact": {"fields": ["name"], "page_size": 10},
                       "owner": {"fields": ["username", "full_name"], "page_size": 10}}
-    form_overrides = {"expected_close": ClearDateField}
     form_args = {
         "amount": {"validators": [NumberRange(min=0, message=_l(
             "The amount cannot be negative."))]},
@@ -224,7 +208,7 @@ class OpportunityView(ModelView):
     def create_form(self, obj=None):
         """A new deal starts in the first stage, with that stage's probability unless
         the user types another (an empty probability means the stage's default)."""
-        form = super().create_form(obj)
+        form = prefill_customer(super().create_form(obj))
         if request.method == "GET":
             form.stage.data = form.stage.data or ordered_stages().first()
             form.probability.data = None
@@ -432,17 +416,20 @@ class KanbanView(OpportunityView):
             "crm_sales/kanban.html", stages=stages, totals=totals,
             cards=self.column_cards(conditions), who=who, whos=WHO, text=text,
             may_move=may_move, reasons=ordered_reasons().all() if may_move else [],
-            error=error, limit=BOARD_CARDS, money=money_text,
+            error=error, limit=BOARD_CARDS, money=money_text, today=date.today(),
             more_url=self.stage_list_url,
             board_url=lambda **changes: url_for(".index_view", **{
                 "who": who, "q": text or None, **changes})), status
 
     # -- moving a card --------------------------------------------------------------------
 
-    @expose("/move", methods=("POST",))
+    @expose("/move", methods=("GET", "POST"))
     def move(self):
         """Move a deal to another stage: from the board's script (JSON answers) or from
-        a card's own little form (pages). The core has checked "w" already."""
+        the page a card's move link opens (GET; for the keyboard and browsers without
+        the script). The core has checked "w" for a POST."""
+        if request.method == "GET":
+            return self.move_page()
         who, text = self.board_filters(request.form)
         opportunity = self.get_one(request.form.get("opportunity", ""))  # 404 outside rules
         stage_ids = int_ids([request.form.get("stage", "")])
@@ -472,6 +459,16 @@ class KanbanView(OpportunityView):
         flash(_("%(name)s moved to %(stage)s.", name=opportunity.name, stage=name_label(stage)),
               "success")
         return redirect(url_for(".index_view", who=who, q=text or None))
+
+    def move_page(self):
+        """A small form: the deal, the stage to move it to, and the lost reason in case."""
+        if not self.permits("w"):
+            abort(403)
+        who, text = self.board_filters(request.args)
+        opportunity = self.get_one(request.args.get("opportunity", ""))  # 404 outside rules
+        return self.render("crm_sales/opportunity_move.html", opportunity=opportunity,
+                           stages=ordered_stages().all(), reasons=ordered_reasons().all(),
+                           who=who, text=text)
 
     @staticmethod
     def wants_json():

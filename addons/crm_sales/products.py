@@ -1,15 +1,22 @@
 """Products and price lists, and the price one customer pays for one product on a day."""
 from datetime import date
 
+from flask import abort, jsonify, request, url_for
+from flask_admin import expose
+from flask_admin.model.widgets import InlineFieldListWidget
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import case, or_, select
 from wtforms.validators import Optional, StopValidation, ValidationError
 
-from addons.crm_sales.models import OrderLine, PriceList, PriceListItem, QuoteLine
-from core.admin import ModelView
+from addons.crm_contacts.models import Customer
+from addons.crm_sales.models import (DEFAULT_CURRENCY, OrderLine, PriceList, PriceListItem,
+                                     Product, QuoteLine)
+from core import company
+from core.admin import ModelView, scoped_query
 from core.db import db
+from core.util import int_ids
 
 
 def price_for(session, product, customer, on=None):
@@ -21,16 +28,22 @@ def price_for(session, product, customer, on=None):
     kind qualify, the one that started last wins (a new promotion over the year's list),
     then the newest. ``customer`` may be None (no customer chosen yet): the product's
     price. One query."""
+    return priced(session, product, customer, on)[0]
+
+
+def priced(session, product, customer, on=None):
+    """(price, name of the price list it comes from or None), by price_for's rules:
+    the line editor tells the user which list gave the price."""
     whose = []
     if customer is not None and customer.id is not None:
         whose.append(PriceList.customer_id == customer.id)
     if customer is not None and customer.grade:
         whose.append(PriceList.customer_id.is_(None) & (PriceList.grade == customer.grade))
     if not whose or product.id is None:
-        return product.price
+        return product.price, None
     on = on or date.today()
     statement = (
-        select(PriceListItem.price)
+        select(PriceListItem.price, PriceList.name)
         .join(PriceList, PriceListItem.price_list_id == PriceList.id)
         .where(PriceListItem.product_id == product.id, PriceList.active.is_(True),
                or_(PriceList.valid_from.is_(None), PriceList.valid_from <= on),
@@ -39,8 +52,53 @@ def price_for(session, product, customer, on=None):
         .order_by(case((PriceList.customer_id.is_(None), 1), else_=0),
                   PriceList.valid_from.desc().nulls_last(), PriceList.id.desc())
         .limit(1))
-    price = session.scalar(statement)
-    return product.price if price is None else price
+    row = session.execute(statement).first()
+    return (product.price, None) if row is None else (row.price, row.name)
+
+
+# -- what a line editor asks while the user types ----------------------------------------
+
+def in_reach(model, parent_model, value):
+    """The ``model`` record of id ``value`` that a form of ``parent_model`` may offer
+    (the record rules), else 404: the same answer for "none" and "not yours"."""
+    ids = int_ids([value or ""])
+    record = scoped_query(model, parent_model).filter(model.id == ids[0]).one_or_none() \
+        if ids else None
+    if record is None:
+        abort(404)
+    return record
+
+
+def plain_number(value):
+    """13.00 -> "13", 6.50 -> "6.5": as a person types a rate."""
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+class LinePricing:
+    """For a screen with priced lines: ``./line-price/?product=ID&customer=ID&on=DATE``
+    answers, as JSON, what a line takes from its product (price after the customer's
+    price list on that day, tax rate, name) for the line editor in crm.js to fill in
+    as soon as a product is picked. It needs the screen's read access (a GET), and sees
+    only the products and customers the screen's forms may offer: anything else, or an
+    unknown id, is a 404. The line is priced again by the same rules when saved."""
+
+    @expose("/line-price/")
+    def line_price(self):
+        product = in_reach(Product, self.model, request.args.get("product"))
+        customer = in_reach(Customer, self.model, request.args.get("customer")) \
+            if (request.args.get("customer") or "").strip() else None
+        try:
+            on = date.fromisoformat((request.args.get("on") or "").strip()[:10])
+        except ValueError:
+            on = None   # not (yet) a date: today's prices
+        price, price_list = priced(db.session, product, customer, on)
+        return jsonify(
+            product=product.id, price=f"{price:.2f}", tax_rate=plain_number(product.tax_rate),
+            description=product.name, unit=product.unit,
+            currency=company.details().get("currency") or DEFAULT_CURRENCY,
+            price_list=price_list,
+            note=_("Price from price list %(name)s", name=price_list) if price_list else "")
 
 
 # -- the screens ----------------------------------------------------------------------
@@ -110,7 +168,18 @@ def ends_after_start(form, field):
         raise ValidationError(_("The end of validity is before its start."))
 
 
-class PriceListView(ModelView):
+class PriceItemsEditor(InlineFieldListWidget):
+    """A price list's prices as Flask-Admin lays them out, made a line editor of crm.js:
+    a picked product brings its own price to start from."""
+
+    def __call__(self, field, **kwargs):
+        fields = Markup(super().__call__(field, **kwargs))   # (rendered by a template)
+        return Markup('<div data-line-editor data-price-url="{}" data-line-product="product" '
+                      'data-line-price="price" data-line-row=".inline-field-list > '
+                      '.inline-field">{}</div>').format(url_for(".line_price"), fields)
+
+
+class PriceListView(LinePricing, ModelView):
     column_list = ["name", "grade", "customer", "valid_from", "valid_to", "active"]
     column_searchable_list = ["name"]
     column_filters = ["name", "grade", "customer.name", "valid_from", "valid_to", "active"]
@@ -123,7 +192,8 @@ class PriceListView(ModelView):
     column_labels = {"items": _l("Prices")}
     column_formatters_detail = {"items": items_list}
     form_args = {"customer": {"validators": [for_grade_or_customer, OptionalKeepingErrors()]},
-                 "valid_to": {"validators": [ends_after_start]}}
+                 "valid_to": {"validators": [ends_after_start]},
+                 "items": {"widget": PriceItemsEditor()}}
     inline_models = [(PriceListItem, {"form_columns": ["id", "product", "price"],
                                       "form_args": {"price": {"validators": [not_negative]}}})]
 

@@ -7,16 +7,17 @@ when its validity date passes. "Revise" makes the next version (same number, ver
 discount is above the setting ``approval_discount`` needs a sales manager's approval
 before it can be sent. Totals are worked out by money.compute on every save
 (models.py), never typed in."""
+import json
 import re
 from datetime import date, timedelta
 from decimal import Decimal
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
@@ -27,13 +28,13 @@ from addons.crm_contacts.views import prefill_customer
 from addons.crm_sales import money
 from addons.crm_sales.lines import (LineInline, LinesFormMixin, LinesTable, check_lines,
                                     copied_lines, drop_deleted_lines, fill_line_defaults)
-from addons.crm_sales.models import (Opportunity, OrderLine, Quote, QuoteLine, SalesOrder,
-                                     is_sales_manager)
-from core import company, options, outbox, pdf, permissions
+from addons.crm_sales.models import (SALES_MANAGERS, Opportunity, OrderLine, Quote, QuoteLine,
+                                     SalesOrder, is_sales_manager)
+from core import company, notifications, options, outbox, pdf, permissions
 from core.admin import ModelView, scoped_query
 from core.db import db
 from core.i18n import label
-from core.models import utcnow
+from core.models import ADMIN_GROUP, AuditEntry, Group, User, utcnow
 from core.util import int_ids
 
 ADDON = "crm_sales"
@@ -117,6 +118,93 @@ def approval_text(quote):
     return label(quote.approval)
 
 
+def display_name(user):
+    return (user.full_name or user.username) if user is not None else ""
+
+
+def approvers(quote):
+    """Who decides on the quote's discount: the active sales managers who may see it
+    (their record rules: a team's manager sees the team's quotes), or the
+    administrators when there are none."""
+    for code in (SALES_MANAGERS, ADMIN_GROUP):
+        found = [user for user in db.session.scalars(select(User).where(
+            User.active.is_(True), User.groups.any(Group.code == code)).order_by(User.id))
+            if db.session.scalar(permissions.apply_rules(
+                select(Quote.id).where(Quote.id == quote.id), Quote, user)) is not None]
+        if found:
+            return found
+    return []
+
+
+def tell_approvers(quote, link):
+    """An approval request: each approver (but the one asking) gets a reminder and an
+    email, in their language."""
+    asking = current_user
+    discount, limit = number_text(money.largest_discount(quote)), number_text(approval_limit())
+    notifications.notify_each(
+        [user for user in approvers(quote) if user.id != asking.id],
+        lambda: _("Discount approval requested: quote %(quote)s", quote=quote.title),
+        lambda: _("%(user)s asks you to approve a discount of %(discount)s %% (above "
+                  "%(limit)s %%) for %(customer)s, total %(total)s.",
+                  user=display_name(asking), discount=discount, limit=limit,
+                  customer=quote.customer.name, total=amount_text(quote.total, quote.currency)),
+        link=link, key=f"quote:{quote.id}:approval-request:{utcnow().isoformat()}", email=True)
+
+
+def approval_requester(quote):
+    """Who asked for the pending approval, read from the audit trail (the quote keeps
+    no column for it); None when unknown."""
+    entries = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.model == "Quote", AuditEntry.record_id == quote.id,
+                                 AuditEntry.changes.like('%"approval"%'))
+        .order_by(AuditEntry.id.desc()).limit(20))
+    for entry in entries:
+        if json.loads(entry.changes).get("approval", [None, None])[1] == "pending":
+            return db.session.get(User, entry.user_id) if entry.user_id else None
+    return None
+
+
+def tell_requester(quote, link):
+    """The decision, to whoever asked for it and to the quote's owner (but not to the
+    manager who decided), in-app and by email."""
+    manager = display_name(current_user)
+    told = {}
+    for user in (approval_requester(quote), quote.owner):
+        if user is not None and user.active and user.id != current_user.id:
+            told[user.id] = user
+    if quote.approval == "approved":
+        title = lambda: _("Discount approved: quote %(quote)s", quote=quote.title)  # noqa: E731
+        body = lambda: _("%(manager)s approved the discount: the quote may be sent.",  # noqa: E731
+                         manager=manager)
+    else:
+        title = lambda: _("Discount refused: quote %(quote)s", quote=quote.title)  # noqa: E731
+        body = lambda: _("%(manager)s refused the discount: change the lines and request "  # noqa: E731
+                         "approval again.", manager=manager)
+    notifications.notify_each(told.values(), title, body, link=link, email=True,
+                              key=f"quote:{quote.id}:approval-{quote.approval}:"
+                                  f"{utcnow().isoformat()}")
+
+
+def sent_text(quote):
+    """When the quote was sent and, if by email, how the email fared (the outbox knows:
+    queued, retrying, delivered or failed, with the reason)."""
+    if quote.sent_at is None:
+        return ""
+    when = escape(f"{quote.sent_at:%Y-%m-%d %H:%M}")
+    found = outbox.messages_for("Quote", quote.id, limit=1)
+    if not found:
+        return when
+    email = found[0]
+    style = {"delivered": "success", "failed": "danger", "retrying": "warning"}.get(
+        email["state"], "secondary")
+    text = Markup('{} · {} <span class="badge badge-{} crm-delivery crm-delivery-{}">{}</span>'
+                  ).format(when, _("email to %(to)s", to=email["recipients"]), style,
+                           email["state"], label(email["state"]))
+    if email["state"] in ("failed", "retrying") and email["error"]:
+        text += Markup(' <small class="text-muted">{}</small>').format(outbox.error_text(email["error"]))
+    return text
+
+
 def next_version(session, quote):
     """A new draft: the same number, the next version, the same lines."""
     latest = session.scalar(select(func.max(Quote.version)).where(Quote.number == quote.number))
@@ -171,11 +259,8 @@ def address_of(customer):
 
 
 def company_letterhead():
-    """The company's details from Settings > Company; its name falls back on the
-    site's, so that a fresh installation still prints a heading."""
-    details = company.details()
-    details["name"] = details["name"] or current_app.extensions["crm"].settings.site_name
-    return details
+    """The company's details from Settings > Company (see core.company.letterhead)."""
+    return company.letterhead()
 
 
 def person(user):
@@ -295,10 +380,19 @@ class QuoteView(LinesFormMixin, ModelView):
                            "quote_date", "valid_until", "currency", "subtotal", "tax", "total",
                            "approval", "approved_by", "approved_at", "sent_at", "previous",
                            "terms", "notes", "owner", "created_at", "updated_at"]
+    details_sections = [
+        (None, ["number", "customer", "contact", "opportunity", "quote_date", "valid_until",
+                "owner", "currency", "subtotal", "tax", "total", "previous"]),
+        (_l("Approval and sending"), ["approval", "approved_by", "approved_at", "sent_at"]),
+        (_l("Terms"), ["terms"]),
+        (_l("Internal notes"), ["notes"]),
+    ]
+    state_field = "state"
     column_formatters = {
         "number": lambda view, context, quote, name: quote.title,
         "subtotal": formatted_amount, "tax": formatted_amount, "total": formatted_amount,
         "approval": lambda view, context, quote, name: approval_text(quote),
+        "sent_at": lambda view, context, quote, name: sent_text(quote),
     }
     form_columns = ["customer", "contact", "opportunity", "quote_date", "valid_until",
                     "currency", "terms", "notes", "owner", "lines"]
@@ -311,7 +405,7 @@ class QuoteView(LinesFormMixin, ModelView):
     form_args = {
         "currency": {"filters": [lambda text: (text or "").strip().upper()],
                      "validators": [currency_code]},
-        "lines": {"widget": LinesTable()},
+        "lines": {"widget": LinesTable("quote_date")},
     }
     inline_models = [LineInline(QuoteLine)]
 
@@ -514,12 +608,15 @@ class QuoteView(LinesFormMixin, ModelView):
                                   attachments=[(pdf_filename(quote), quote_pdf(quote),
                                                 "application/pdf")], related=quote)
                 set_sent(quote)
-                return self._done(quote, _("Quote %(quote)s sent to %(to)s.", quote=quote.title,
-                                           to=", ".join(recipients)))
+                return self._done(quote, _(
+                    "Quote %(quote)s queued for %(to)s: its page shows when it is delivered, "
+                    "and you are told if it fails.", quote=quote.title,
+                    to=", ".join(recipients)))
             db.session.rollback()
         return self.render("crm_sales/quote_send.html", quote=quote, values=values,
                            errors=errors, filename=pdf_filename(quote),
-                           back=self.get_url(".details_view", id=quote.id))
+                           back=self.get_url(".details_view", id=quote.id),
+                           no_mail_server=not outbox.mail_configured())
 
     def _email_defaults(self, quote):
         contact_email = quote.contact.email if quote.contact is not None else ""
@@ -579,6 +676,7 @@ class QuoteView(LinesFormMixin, ModelView):
         if quote.approval not in ("not needed", "refused"):
             return self._refuse(quote, _("Approval was requested already."))
         quote.approval = "pending"
+        tell_approvers(quote, self.get_url(".details_view", id=quote.id))
         return self._done(quote, _("Approval requested from the sales managers."))
 
     @expose("/approve/", methods=("POST",))
@@ -597,6 +695,7 @@ class QuoteView(LinesFormMixin, ModelView):
             return self._refuse(quote, _("No approval is waiting for this quote."))
         quote.approval = decision
         quote.approved_by_id, quote.approved_at = current_user.id, utcnow()
+        tell_requester(quote, self.get_url(".details_view", id=quote.id))
         return self._done(quote, message)
 
     @expose("/create-order/", methods=("POST",))

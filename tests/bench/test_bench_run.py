@@ -23,6 +23,7 @@ PAGES = ["customer list, first page", "customer list, page size 100", "customer 
          "quick search, two Chinese characters", "quick search, a code",
          "quick search, a phone number",
          "360° customer page (10 contacts, 200 activities)",
+         "record page with its feed (50 changes, 20 activities, 10 notes)",
          "kanban board, 10,000 open opportunities", "Sales dashboard, by month",
          "Sales dashboard, by year", "quote PDF, 1 page", "quote PDF, 2 pages"]
 

@@ -38,8 +38,12 @@ def test_history_is_shown_on_the_record(audited):
     admin.post_form("/admin/task/new/", {"title": "Visible <history>"},
                     token_from="/admin/task/new/")
     task_id = rows("SELECT id FROM fixture_task")[0][0]
+    edit = f"/admin/task/edit/?id={task_id}"
+    admin.post_form(edit, {"title": "Visible <history>", "done": "y"}, token_from=edit)
     page = admin.get(f"/admin/task/details/?id={task_id}").get_data(as_text=True)
-    assert "History" in page and "Visible &lt;history&gt;" in page and "create" in page
+    feed = page[page.index('id="feed"'):]
+    assert "Visible &lt;history&gt;" in page and "<history>" not in page
+    assert "Created" in feed and "Done</span>: No → Yes" in feed
 
 
 def test_a_failed_change_leaves_no_audit_row(audited):

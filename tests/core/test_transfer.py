@@ -171,7 +171,7 @@ def test_import_screen_maps_checks_and_writes(office):
     page = admin.post_form("/admin/note/import/", dict(fields, step="check"),
                            token_from="/admin/note/import/").get_data(as_text=True)
     assert "2 problems; nothing will be written" in page
-    assert "<td>3</td><td>title</td><td>is required</td>" in page
+    assert "<td>3</td><td>标题</td><td>is required</td>" in page   # the file's column
     assert "Import 2 rows" not in page
     response = admin.post_form("/admin/note/import/", dict(fields, step="commit"),
                                token_from="/admin/note/import/")

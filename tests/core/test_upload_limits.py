@@ -148,4 +148,7 @@ def test_local_return_addresses_are_still_followed(office):
     note = sql("SELECT id FROM fixture_note ORDER BY id LIMIT 1")[0][0]
     edit = f"/admin/note/edit/?id={note}&url=/admin/note/?page=2"
     response = admin.post_form(edit, {"title": "Renamed", "priority": "1"}, token_from=edit)
-    assert response.headers["Location"] == "/admin/note/?page=2"
+    # Save stays on the record, which keeps the way back to the list's second page.
+    assert response.headers["Location"] == f"/admin/note/details/?id={note}&url=/admin/note/?page%3D2"
+    page = admin.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'href="/admin/note/?page=2"' in page

@@ -17,7 +17,7 @@ def test_price_list_items_are_added_with_the_add_button(tmp_path, database_url):
             tab.select_option("select[name='items-0-product']", label="P-1 Widget", force=True)
             tab.fill("input[name='items-0-price']", "8.50")
             tab.click("input[type=submit][value='Save']")
-            tab.wait_for_url(f"{site}/admin/price-list/")
+            tab.wait_for_url(f"{site}/admin/price-list/details/**")   # save stays on it
             assert tab.errors == []
         assert suite.sql("SELECT price FROM sale_price_list_item")[0][0] == 8.5
     finally:

@@ -72,7 +72,7 @@ def test_reminds_the_right_owners_once(contacts_suite):
     add_activity(admin, contacts_suite, "Old visit", days_ago(40), owner=alice, customer=bee,
                  status="done")
 
-    assert run_job(contacts_suite) == f"{JOB}: ok 1 follow-ups, 1 idle customers"
+    assert run_job(contacts_suite) == f"{JOB}: ok 1 follow-up, 1 idle customer"
     # Exactly these: not the follow-up to come, not the cancelled one, not Busy, Cee,
     # Bee or Fresh.
     assert reminders(contacts_suite) == sorted([
@@ -97,10 +97,10 @@ def test_a_new_follow_up_date_reminds_again(contacts_suite):
     admin = contacts_suite.admin_client()
     due = add_activity(admin, contacts_suite, "Demo", days_ago(10), owner=alice,
                        status="done", next_follow_up=days_ago(2)[:10])
-    assert run_job(contacts_suite).endswith("1 follow-ups, 0 idle customers")
+    assert run_job(contacts_suite).endswith("1 follow-up, 0 idle customers")
     contacts_suite.sql("UPDATE crm_activity SET next_follow_up = :day WHERE id = :id",
                        day=date.today(), id=due)
-    assert run_job(contacts_suite).endswith("1 follow-ups, 0 idle customers")
+    assert run_job(contacts_suite).endswith("1 follow-up, 0 idle customers")
     assert [key for _user, _link, key in reminders(contacts_suite)] == sorted([
         f"activity:{due}:follow-up:{days_ago(2)[:10]}",
         f"activity:{due}:follow-up:{date.today().isoformat()}"])
@@ -120,12 +120,12 @@ def test_days_from_the_settings_screen(contacts_suite):
     assert reminders(contacts_suite) == []
 
     save_settings(admin, 0, 30)   # A not watched; B after 30 days: Bee is due
-    assert run_job(contacts_suite).endswith("0 follow-ups, 1 idle customers")
+    assert run_job(contacts_suite).endswith("0 follow-ups, 1 idle customer")
     assert reminders(contacts_suite) == [
         ("alice", f"/admin/customer/details/?id={bee}", f"customer:{bee}:idle:{iso_week()}")]
 
     save_settings(admin, 35, 30)  # A after 35 days: Acme now too
-    assert run_job(contacts_suite).endswith("0 follow-ups, 1 idle customers")
+    assert run_job(contacts_suite).endswith("0 follow-ups, 1 idle customer")
     assert [user for user, _link, _key in reminders(contacts_suite)] == ["alice", "bob"]
 
 
@@ -141,3 +141,23 @@ def test_email_copy_for_those_who_asked(contacts_suite):
     assert run_job(contacts_suite).endswith("2 follow-ups, 0 idle customers")
     sent = contacts_suite.sql("SELECT subject FROM core_message")
     assert [row[0] for row in sent] == ["Follow up: Offer"]
+
+
+def test_each_owner_is_reminded_in_their_own_language(contacts_suite):
+    """A job has no request and so no reader: each reminder is written in its owner's
+    language (flask-babel translates nothing in a job's bare app context)."""
+    alice = make_user(contacts_suite, "alice")
+    bob = make_user(contacts_suite, "bob")
+    contacts_suite.sql("UPDATE core_user SET language = 'zh_Hans_CN' WHERE id = :id", id=alice)
+    admin = contacts_suite.admin_client()
+    acme = add_customer(admin, contacts_suite, "Acme", "A", alice)
+    for owner in (alice, bob):
+        add_activity(admin, contacts_suite, "Offer", days_ago(3), owner=owner, status="done",
+                     next_follow_up=days_ago(1)[:10])
+    assert run_job(contacts_suite).endswith("2 follow-ups, 1 idle customer")
+    titles = dict(contacts_suite.sql(
+        "SELECT u.username || ':' || n.link, n.title FROM core_notification n "
+        "JOIN core_user u ON u.id = n.user_id"))
+    assert sorted(titles.values()) == sorted(
+        ["跟进：Offer", "Follow up: Offer", "30 天无跟进：Acme"]), titles
+    assert titles[f"alice:/admin/customer/details/?id={acme}"] == "30 天无跟进：Acme"

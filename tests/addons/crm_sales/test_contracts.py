@@ -76,7 +76,7 @@ def test_contract_form_errors_save_nothing(sales_suite):
         ({"value": "-1"}, "The value cannot be negative."),
         ({"value": "abc"}, "Not a valid decimal value."),
         ({"quote": str(foreign_quote)}, "This document is another customer's."),
-        ({"start_date": "31/12/2026"}, "Not a valid date value."),
+        ({"start_date": "31/12/2026"}, "Enter a date as YYYY-MM-DD."),
     ]
     for fields, message in cases:
         response = post_contract(admin, customer, **fields)
@@ -171,7 +171,7 @@ def test_expiry_job_reminds_once_and_ends_or_renews(sales_suite):
     rolling = contract("Rolling", today - timedelta(days=100), today - timedelta(days=1),
                        auto_renew="y")
 
-    assert run_job(sales_suite) == f"{JOB}: ok 2 expiry reminders, 1 contracts expired, 1 renewed"
+    assert run_job(sales_suite) == f"{JOB}: ok 2 expiry reminders, 1 contract expired, 1 renewed"
     reminders = sales_suite.sql("SELECT user_id, title, body, link, key FROM core_notification")
     soon_row = contract_row(sales_suite, soon)
     first = next(r for r in reminders if r.link.endswith(f"={soon}"))

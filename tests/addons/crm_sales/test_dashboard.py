@@ -40,6 +40,25 @@ def figures(response, table):
     return rows
 
 
+def chart_markup(response, chart):
+    return re.search(rf'<figure class="crm-chart {chart}"[^>]*>.*?</figure>',
+                     page_text(response), re.S).group(0)
+
+
+def chart_bars(response, chart):
+    """(label, value) of each bar of one of the dashboard's charts, from their tooltips."""
+    return [(html.unescape(label), value) for label, value in re.findall(
+        r'<g class="bar"[^>]*><title>([^<]*): ([^<]*)</title>', chart_markup(response, chart))]
+
+
+def funnel_rows(response):
+    """{stage: (reached, went on, conversion)} of the funnel's table."""
+    return {name: (int(entered), went, rate) for name, entered, went, rate in re.findall(
+        r'<tr data-kind="[^"]+"><th scope="row">([^<]+)</th><td class="text-right">(\d+)</td>'
+        r'\s*<td class="text-right">([^<]*)</td>\s*<td class="text-right">([^<]*)</td>',
+        page_text(response))}
+
+
 def setup_figures(suite):
     """Ann (team North, led by admin) and Bob (no team) with a known set of deals."""
     admin = suite.admin_client()
@@ -91,11 +110,17 @@ def test_forecast_per_owner_and_team(sales_suite):
     assert teams["North"] == {this: "500.00", following: "150.00", "overdue": "33.33",
                               "none": "30.00", "later": "20.00"}
     assert teams["No team"] == {this: "1,000.00"}
-    # Row totals, and the bars: overdue first, no date last.
+    # Row totals, and the chart: overdue first (in red), no date last, the totals of
+    # every column as its bars' tooltips, and no script (the page's CSP).
     assert "1,733.33" in page_text(response)
-    bars = re.findall(r'<li data-key="([^"]+)">', page_text(response))
-    assert bars[0] == "overdue" and bars[13:15] == ["later", "none"]
-    assert bars[1:13] == [month_key(n) for n in range(12)]
+    bars = chart_bars(response, "crm-forecast-chart")
+    assert [value for _label, value in bars] == [
+        "33.33", "1,500.00", "150.00", *["0.00"] * 10, "20.00", "30.00"]
+    assert bars[0][0] == "Overdue" and [label for label, _v in bars[13:]] == [
+        "Later", "No date"]
+    chart = chart_markup(response, "crm-forecast-chart")
+    assert re.search(r'<g class="bar" style="fill: #dc3545[^>]*><title>Overdue:', chart)
+    assert "<svg" in chart and "<script" not in chart
 
 
 def test_won_revenue_per_month_quarter_and_year(sales_suite):
@@ -163,14 +188,51 @@ def test_funnel_from_the_stage_history(sales_suite):
     assert move(admin, first, stages["Won"]).status_code == 200
     assert move(admin, second, stages["Lost"], lost_reason=reasons["No budget"]).status_code \
         == 200
-    page = page_text(admin.get(DASHBOARD))
-    rows = dict((name, (int(entered), went, rate)) for name, entered, went, rate in re.findall(
-        r'<tr data-kind="[^"]+"><th scope="row">([^<]+)</th><td class="text-right">(\d+)</td>'
-        r'\s*<td class="text-right">([^<]*)</td>\s*<td class="text-right">([^<]*)</td>', page))
+    response = admin.get(DASHBOARD)
+    rows = funnel_rows(response)
     assert rows["Qualification"] == (3, "2", "67 %")
+    # Both skipped "Needs analysis" on their way on; "One" skipped "Negotiation" and won.
+    assert rows["Needs analysis"] == (2, "2", "100 %")
     assert rows["Proposal"] == (2, "1", "50 %")
-    assert rows["Negotiation"] == (0, "0", "")
+    assert rows["Negotiation"] == (1, "1", "100 %")
     assert rows["Won"] == (1, "", "") and rows["Lost"] == (1, "", "")
+    # The chart: the deals that reached each stage, lost left out (the markup draws the
+    # bars from the bottom up, so the first stage shows on top).
+    assert chart_bars(response, "crm-funnel-chart")[::-1] == [
+        ("Qualification", "3"), ("Needs analysis", "2"), ("Proposal", "2"),
+        ("Negotiation", "1"), ("Won", "1")]
+
+
+def test_funnel_counts_deals_that_started_in_a_later_stage(sales_suite):
+    """Issue 14: deals entered straight into a later stage or as won (the demo data, an
+    import) showed 0 % at every stage although deals had been won: they pass the stages
+    before the one they started in."""
+    admin = sales_suite.admin_client()
+    customer = make_customer(admin, sales_suite, "Acme")
+    stages = stage_ids(sales_suite)
+    for name, stage in (("Won A", "Won"), ("Won B", "Won"), ("Talks", "Negotiation"),
+                        ("Offer", "Proposal"), ("New", "Qualification")):
+        add_opportunity(admin, sales_suite, name, customer, stages[stage])
+    rows = funnel_rows(admin.get(DASHBOARD))
+    assert rows["Qualification"] == (5, "4", "80 %")
+    assert rows["Needs analysis"] == (4, "4", "100 %")
+    assert rows["Proposal"] == (4, "3", "75 %")
+    assert rows["Negotiation"] == (3, "2", "67 %")
+    assert rows["Won"] == (2, "", "")
+
+
+def test_funnel_follows_the_record_rules(sales_suite):
+    """A salesperson's funnel counts her own deals only."""
+    admin = sales_suite.admin_client()
+    ann = add_user(sales_suite, "ann", "sales_user", "contacts_user")
+    customer = make_customer(ann, sales_suite, "Acme")
+    stages = stage_ids(sales_suite)
+    add_opportunity(admin, sales_suite, "Admin's", customer, stages["Won"])
+    add_opportunity(ann, sales_suite, "Ann's", customer, stages["Proposal"])
+    rows = funnel_rows(ann.get(DASHBOARD))
+    assert rows["Qualification"] == (1, "1", "100 %")
+    assert rows["Proposal"] == (1, "0", "0 %")
+    assert rows["Won"] == (0, "", "")
 
 
 def test_periods_and_buckets():

@@ -267,3 +267,81 @@ def test_drag_and_drop_in_a_browser(sales_suite):
         assert not [error for error in tab.errors if "status of 4" not in error]
     assert opportunity_row(sales_suite, ids["ann_deal"])[::3] == (
         ids["Lost"], reason_ids(sales_suite)["No budget"])
+
+
+def card_markup(response, deal):
+    page = page_text(response)
+    return re.search(rf'<article class="card crm-kanban-card[^"]*"[^>]*data-id="{deal}".*?'
+                     r'</article>', page, re.S).group(0)
+
+
+def test_a_card_shows_amount_date_and_owner_apart_and_no_move_form(sales_suite):
+    """Issue 14: the amount and the close date ran together ("180,000.00 CNY2027-01-31")
+    and every card carried a "Move" line. Now each fact has its own labelled part, and
+    moving is drag and drop or a quiet link to a small page."""
+    _admin, ann, ids = setup_deals(sales_suite)
+    sales_suite.sql("UPDATE sale_opportunity SET amount = 180000, expected_close = "
+                    "'2027-01-31' WHERE id = :id", id=ids["ann_deal"])
+    response = ann.get(BOARD)
+    card = card_markup(response, ids["ann_deal"])
+    amount = re.search(r'<div class="crm-kanban-amount[^"]*">(.*?)</div>', card, re.S).group(1)
+    assert re.sub(r"<[^>]+>", " ", amount).split() == ["Amount:", "180,000.00", "CNY"]
+    close = re.search(r'<span class="crm-kanban-close[^"]*" title="Expected close">(.*?)'
+                      r'</span>\s*(?:<span|</div>)', card, re.S).group(1)
+    assert re.sub(r"<[^>]+>", " ", close).split() == ["Expected", "close:", "2027-01-31"]
+    assert re.search(r'class="crm-kanban-owner" title="Owner">.*?ann</span>', card, re.S)
+    # No form on the cards: a link to the move page, named for screen readers.
+    assert "<details" not in page_text(response) and "<form" not in card
+    link = re.search(r'<a class="crm-kanban-move-link[^"]*" href="([^"]+)" '
+                     r'title="Move to another stage">', card).group(1)
+    assert "Move Ann&#39;s router to another stage" in card
+    page = ann.get(html.unescape(link))
+    assert page.status_code == 200
+    form = page_text(page)
+    assert f'<option value="{ids["Qualification"]}" selected>Qualification</option>' in form
+    assert 'name="lost_reason"' in form and 'action="/admin/pipeline/move"' in form
+
+
+def test_the_move_page_moves_without_the_script(sales_suite):
+    admin, ann, ids = setup_deals(sales_suite)
+    # The page posts what the board's drop posts; back to the board, the deal moved.
+    response = move(ann, ids["ann_deal"], ids["Proposal"], as_json=False, who="mine")
+    assert response.status_code == 302 and "who=mine" in response.headers["Location"]
+    assert opportunity_row(sales_suite, ids["ann_deal"])[0] == ids["Proposal"]
+    # Someone else's deal is not found; without "w" the page is refused.
+    assert ann.get(f"/admin/pipeline/move?opportunity={ids['admin_deal']}").status_code == 404
+    sales_suite.sql("UPDATE core_access SET letters = 'r' WHERE model = 'Opportunity' "
+                    "AND group_id = :group", group=group_id(sales_suite, "sales_user"))
+    assert ann.get(f"/admin/pipeline/move?opportunity={ids['ann_deal']}").status_code == 403
+    assert 'class="crm-kanban-move-link' not in page_text(ann.get(BOARD))
+    assert admin.get(f"/admin/pipeline/move?opportunity={ids['ann_deal']}").status_code == 200
+
+
+def test_a_card_and_its_move_link_in_a_browser(sales_suite):
+    """In Chromium: amount and close date on lines of their own; the move link reached
+    and followed with the keyboard moves the deal."""
+    pytest.importorskip("playwright.sync_api")
+    from tests.e2e.conftest import CHROMIUM, serve, signed_in
+    if not CHROMIUM:
+        pytest.skip("Debian's chromium is not installed")
+    _admin, _ann, ids = setup_deals(sales_suite)
+    sales_suite.sql("UPDATE sale_opportunity SET amount = 180000, expected_close = "
+                    "'2027-01-31' WHERE id = :id", id=ids["ann_deal"])
+    card = f'.crm-kanban-card[data-id="{ids["ann_deal"]}"]'
+    with serve(sales_suite) as site, signed_in(site, "ann", PASSWORD) as tab:
+        tab.goto(f"{site}{BOARD}")
+        amount = tab.locator(f"{card} .crm-kanban-amount").bounding_box()
+        close = tab.locator(f"{card} .crm-kanban-close").bounding_box()
+        assert close["y"] >= amount["y"] + amount["height"] - 1   # a line below
+        # (after "Amount:", which only screen readers show)
+        assert tab.inner_text(f"{card} .crm-kanban-amount").split("\n")[-1] == "180,000.00 CNY"
+        assert tab.locator(f"{card} details, {card} select").count() == 0
+        tab.focus(f"{card} .crm-kanban-move-link")
+        tab.keyboard.press("Enter")
+        tab.wait_for_selector("form.crm-move-form")
+        tab.select_option("#stage", str(ids["Proposal"]))
+        tab.focus("form.crm-move-form button[type=submit]")
+        tab.keyboard.press("Enter")
+        tab.wait_for_selector(f'.crm-kanban-column[data-stage="{ids["Proposal"]}"] {card}')
+        assert tab.errors == []
+    assert opportunity_row(sales_suite, ids["ann_deal"])[0] == ids["Proposal"]

@@ -70,7 +70,7 @@ def test_price_list_form_errors_save_nothing(sales_suite):
             ({"grade": "A", "customer": "1"}, "not both"),
             ({"grade": "A", "valid_from": "2026-05-01", "valid_to": "2026-04-30"},
              "The end of validity is before its start."),
-            ({"grade": "A", "valid_to": "31/04/2026"}, "Not a valid date")):
+            ({"grade": "A", "valid_to": "31/04/2026"}, "Enter a date as YYYY-MM-DD.")):
         response = client.post_form(NEW_PRICE_LIST, dict(base, **fields),
                                     token_from=NEW_PRICE_LIST)
         page = response.get_data(as_text=True)

@@ -109,6 +109,8 @@ def test_the_printed_quote(sales_suite):
             "62,900.00", "4,368.00", "1,758.00", "CNY 69,026.00", "陆万玖仟零贰拾陆元整",
             "付款方式：合同签订后预付50%。", "Authorised signature", "1 / 1"]:
         assert expected in text, expected
+    # Signed for the company, never for the software ("For CRM").
+    assert "For 上海云帆信息科技有限公司" in text and "CRM" not in text.replace("CRM licence", "")
     fonts = font_names(reader)
     assert any("CJK" in name for name in fonts), fonts
     assert image_count(reader) == 1   # the logo
@@ -140,7 +142,8 @@ def test_send_by_email_puts_the_pdf_into_the_outbox(sales_suite):
         "to": "wangli@xingchen.example.cn, buyer@xingchen.example.cn",
         "subject": f"Quotation {number}", "text": "Dear Ms Wang,\n\nplease find our offer."},
         token_from=send)
-    assert "sent to wangli@xingchen.example.cn, buyer@xingchen.example.cn" in flashes(
+    # Queued, not "sent": the outbox delivers it later (see test_quote_sending.py).
+    assert "queued for wangli@xingchen.example.cn, buyer@xingchen.example.cn" in flashes(
         admin, response)
     message = sales_suite.sql("SELECT id, channel, recipients, subject, body_text, "
                               "related_model, related_id, status FROM core_message")

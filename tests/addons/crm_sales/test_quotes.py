@@ -344,7 +344,7 @@ def test_expiry_job_expires_only_sent_quotes_past_their_date(sales_suite):
                         q=quote)
     result = sales_suite.run("run-job", "crm_sales.expire_quotes")
     assert result.exit_code == 0, result.output
-    assert "1 quotes expired" in result.output
+    assert "1 quote expired" in result.output
     assert [quote_row(sales_suite, q).state for q in quotes] == ["expired", "sent", "sent",
                                                                  "draft"]
     # Recorded in the audit trail like any change, and nothing more on a second run.

@@ -1,0 +1,387 @@
+"""The record page every screen's details view renders, in the manner of Odoo's form
+view: a header with the record's name, its state as a status bar and the actions that
+apply; the fields in two columns, grouped by the sections the view declares; the
+panels enabled addons add; and the feed of what happened to the record.
+
+A view declares, it writes no template:
+
+    details_sections = [(None, ["name", "customer", "amount"]),
+                         (_l("Description"), ["description"])]
+    state_field = "stage"     # an Enum column or a many-to-one relation; False: none
+
+The feed merges, newest first, the record's changes in words (from the audit trail),
+the notes users post, and what enabled addons add through the hook ``record.feed``
+(activities, emails with their delivery state). Each source answers one page in one or
+two queries, whatever the length of the feed.
+"""
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from flask import current_app, g, url_for
+from flask_babel import gettext as _
+from markupsafe import Markup, escape
+from sqlalchemy import Date, DateTime, Enum, Numeric, Text, inspect, select
+from sqlalchemy.orm import joinedload, lazyload
+
+from core import outbox
+from core.audit import BOOKKEEPING
+from core.db import db
+from core.i18n import label
+from core.models import AuditEntry, RecordNote, User
+
+FEED_PAGE_SIZE = 20
+NOTE_MAX_CHARACTERS = 10000
+STATE_FIELDS = ("state", "status", "stage")   # looked for when a view names none
+DASH = "\u2014"
+
+
+@dataclass
+class FeedItem:
+    """One entry of a record's feed. ``lines``: (label, before, after) of a change;
+    ``state``: a word shown as a badge (an email's "failed"); ``style``: the badge's
+    Bootstrap colour."""
+
+    at: datetime
+    kind: str
+    title: str
+    user: str = None
+    body: object = None
+    lines: list = field(default_factory=list)
+    state: str = None
+    style: str = "secondary"
+    link: str = None
+
+
+# -- values as people read them ------------------------------------------------------------
+
+def text_of(value, column=None, currency=None):
+    """A value as a person reads it: Yes/No, dates without seconds, money with its
+    currency, a fixed choice translated."""
+    if value is None or value == "":
+        return DASH
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        scale = getattr(getattr(column, "type", None), "scale", None) or 0
+        number = f"{value:,.{scale}f}"
+        return f"{number} {currency}" if currency and scale == 2 else number
+    if column is not None and isinstance(column.type, Enum):
+        return choice_text(value)
+    return label(value)   # a name the suite declared (a default stage) translated
+
+
+def choice_text(value):
+    """A fixed choice as a word: translated, or in English capitalised ("prospect" is
+    stored, "Prospect" read)."""
+    text = str(label(value))
+    return text[:1].upper() + text[1:]
+
+
+def screen_of(model):
+    """The screen (a ModelView) of ``model`` the user may read, or None; found once per
+    request."""
+    screens = g.setdefault("crm_screens", {})
+    if model not in screens:
+        admin = current_app.extensions["admin"][0]
+        screens[model] = next((view for view in admin._views
+                               if getattr(view, "model", None) is model
+                               and getattr(view, "can_view_details", False)
+                               and view.is_accessible()), None)
+    return screens[model]
+
+
+def link_to(record):
+    """The record's name, as a link to its page where the user may open it."""
+    if record is None:
+        return DASH
+    url = url_of(record)
+    if url is None:
+        return escape(label(record))
+    return Markup('<a href="{}">{}</a>').format(url, label(record))
+
+
+def display(view, record, name):
+    """The value of field ``name`` of ``record`` on its page, as escaped HTML."""
+    formatters = view.column_formatters_detail or view.column_formatters or {}
+    if name in formatters:
+        return escape(view.get_detail_value(None, record, name)) or DASH
+    mapper = inspect(type(record))
+    relation = mapper.relationships.get(name)
+    value = getattr(record, name, None)
+    if relation is not None:
+        if relation.uselist:
+            items = list(value or [])
+            return Markup(", ").join(link_to(item) for item in items) if items else DASH
+        return link_to(value)
+    choices = (view.column_choices or {}).get(name)
+    if choices and value not in (None, ""):
+        return escape(str(dict(choices).get(value, value)))
+    column = mapper.columns.get(name)
+    text = text_of(value, column, getattr(record, "currency", None))
+    if column is not None and isinstance(column.type, Text):
+        return Markup('<div class="crm-text">{}</div>').format(text)
+    return escape(text)
+
+
+def field_label(view, name):
+    labels = view.column_labels or {}
+    if name in labels:
+        return labels[name]
+    mapper = inspect(view.model)
+    prop = mapper.relationships.get(name) or mapper.columns.get(name)
+    info = getattr(prop, "info", {}) or {}
+    return info.get("label") or view.get_column_name(name)
+
+
+# -- the page --------------------------------------------------------------------------------
+
+def sections(view, record):
+    """[(title, wide, [(label, html)])]: the view's ``details_sections``, or by default
+    the short fields in two columns, then each long text under its own heading."""
+    shown = [name for name, _label in view._details_columns
+             if name not in BOOKKEEPING and name != "id"]
+    declared = getattr(view, "details_sections", None)
+    if declared is None:
+        columns = inspect(view.model).columns
+        long = [n for n in shown if n in columns and isinstance(columns[n].type, Text)]
+        declared = [(None, [n for n in shown if n not in long])] + [
+            (field_label(view, n), [n]) for n in long]
+    result = []
+    for title, names in declared:
+        fields = [(field_label(view, n), display(view, record, n)) for n in names if n in shown]
+        if fields:
+            wide = len(names) == 1 and title is not None
+            result.append((title, wide, [(None, html) for _l, html in fields] if wide
+                           else fields))
+    return result
+
+
+def statusbar(view, record):
+    """The steps of the record's state field, the current one marked; [] if none."""
+    name = getattr(view, "state_field", None)
+    mapper = inspect(view.model)
+    if name is None:
+        name = next((n for n in STATE_FIELDS if _is_state(mapper, n)), None)
+    if not name or not _is_state(mapper, name):
+        return []
+    current = getattr(record, name)
+    if name in mapper.relationships:
+        related = mapper.relationships[name].mapper.class_
+        order = [getattr(related, "sequence", related.id), related.id]
+        options = [(option, label(option)) for option in
+                   db.session.scalars(select(related).order_by(*order).limit(12))]
+    else:
+        options = [(value, choice_text(value)) for value in mapper.columns[name].type.enums]
+    index = next((i for i, (value, _text) in enumerate(options) if value == current), -1)
+    return [{"label": text, "current": i == index, "done": i < index}
+            for i, (_value, text) in enumerate(options)]
+
+
+def _is_state(mapper, name):
+    relation = mapper.relationships.get(name)
+    if relation is not None:
+        return relation.direction.name == "MANYTOONE"
+    column = mapper.columns.get(name)
+    return column is not None and isinstance(column.type, Enum)
+
+
+def header_facts(record):
+    """When the record was created and last changed."""
+    facts = []
+    if getattr(record, "created_at", None):
+        facts.append((_("Created"), escape(text_of(record.created_at))))
+    if getattr(record, "updated_at", None) and record.updated_at != record.created_at:
+        facts.append((_("Changed"), escape(text_of(record.updated_at))))
+    return facts
+
+
+def page(view, record, feed_page=1):
+    """What the record page shows besides the buttons and panels."""
+    return {"title": label(record), "statusbar": statusbar(view, record),
+            "sections": sections(view, record), "facts": header_facts(record),
+            "feed": feed(view, record, feed_page)}
+
+
+# -- the feed ----------------------------------------------------------------------------------
+
+def feed(view, record, page_number=1):
+    """One page of the record's feed, newest first: {"items", "page", "more"}. Each
+    source gives its newest ``page x size + 1`` entries; merged and cut to the page."""
+    page_number = max(1, page_number)
+    wanted = page_number * FEED_PAGE_SIZE + 1
+    model_name = view.model.__name__
+    items = (changes(view, record, wanted) + notes(model_name, record.id, wanted)
+             + emails(model_name, record.id, wanted))
+    hooks = current_app.extensions["crm"].hooks
+    for found in hooks.call("record.feed", model_name, record, wanted):
+        items.extend(found)
+    items.sort(key=lambda item: item.at, reverse=True)
+    start = (page_number - 1) * FEED_PAGE_SIZE
+    return {"items": items[start:start + FEED_PAGE_SIZE], "page": page_number,
+            "more": len(items) > start + FEED_PAGE_SIZE}
+
+
+def notes(model_name, record_id, limit):
+    rows = db.session.scalars(
+        select(RecordNote).options(joinedload(RecordNote.user).lazyload(User.groups))
+        .where(RecordNote.model == model_name, RecordNote.record_id == record_id)
+        .order_by(RecordNote.id.desc()).limit(limit)).all()
+    return [FeedItem(at=note.at, kind="note", title=_("Note"), user=_user_name(note.user),
+                     body=note.body) for note in rows]
+
+
+EMAIL_STYLES = {"delivered": "success", "failed": "danger", "retrying": "warning"}
+
+
+def emails(model_name, record_id, limit):
+    """Emails sent from the record, with their delivery state as the outbox knows it."""
+    rows = outbox.messages_for(model_name, record_id, limit)
+    senders = {user.id: _user_name(user) for user in db.session.scalars(
+        select(User).options(lazyload(User.groups)).where(
+            User.id.in_({row["created_by_id"] for row in rows if row["created_by_id"]})))
+               } if rows else {}
+    items = []
+    for row in rows:
+        body = _("To %(recipients)s", recipients=row["recipients"])
+        if row["error"]:
+            body += "\n" + outbox.error_text(row["error"])
+        items.append(FeedItem(at=row["created_at"], kind="email",
+                              title=_("Email: %(subject)s", subject=row["subject"]),
+                              user=senders.get(row["created_by_id"]), body=body,
+                              state=choice_text(row["state"]),
+                              style=EMAIL_STYLES.get(row["state"], "secondary")))
+    return items
+
+
+def changes(view, record, limit):
+    """The record's creation and changes, in words: field labels, names of related
+    records, translated choices; internal columns left out."""
+    entries = db.session.scalars(
+        select(AuditEntry).options(joinedload(AuditEntry.user).lazyload(User.groups))
+        .where(AuditEntry.model == view.model.__name__, AuditEntry.record_id == record.id,
+               AuditEntry.action != "delete")
+        .order_by(AuditEntry.id.desc()).limit(limit)).all()
+    decoded = [(entry, json.loads(entry.changes)) for entry in entries]
+    fields = _recorded_fields(view)
+    names = _related_names(fields, [found for entry, found in decoded
+                                    if entry.action == "update"])
+    currency = getattr(record, "currency", None)
+    items = []
+    for entry, found in decoded:
+        user = _user_name(entry.user)
+        if entry.action == "create":
+            items.append(FeedItem(at=entry.at, kind="create", title=_("Created"), user=user))
+            continue
+        lines = [(fields[key][0], _change_text(fields[key], old, names, currency),
+                  _change_text(fields[key], new, names, currency))
+                 for key, (old, new) in sorted(found.items(), key=lambda kv: _order(fields, kv[0]))
+                 if key in fields and "***" not in (old, new)]
+        if lines:
+            items.append(FeedItem(at=entry.at, kind="change", title=_("Changed"), user=user,
+                                  lines=lines))
+    return items
+
+
+def _recorded_fields(view):
+    """{audit key: (label, column or None, related class or None, position)} of what
+    the record page may show of a change."""
+    mapper = inspect(view.model)
+    excluded = set(view.column_details_exclude_list or []) | BOOKKEEPING | {"id"}
+    fields = {}
+    for position, column in enumerate(mapper.columns):
+        if column.key in excluded or column.info.get("derived"):
+            continue
+        related = None
+        name = column.key
+        if column.foreign_keys:
+            relation = next((r for r in mapper.relationships
+                             if list(r.local_columns) == [column] and not r.uselist), None)
+            if relation is None or relation.key in excluded:
+                continue
+            related, name = relation.mapper.class_, relation.key
+        fields[column.key] = (field_label(view, name), column, related, position)
+    for relation in mapper.relationships:
+        if relation.secondary is not None and relation.key not in excluded:
+            fields[relation.key] = (field_label(view, relation.key), None, None, len(fields) + 100)
+    return fields
+
+
+def _order(fields, key):
+    return fields[key][3] if key in fields else 10 ** 6
+
+
+def _related_names(fields, found_changes):
+    """{(class, id): name} of every related record the changes name: one query per
+    related model, whatever the number of changes."""
+    wanted = {}
+    for found in found_changes:
+        for key, values in found.items():
+            related = fields.get(key, (None, None, None))[2]
+            if related is not None:
+                wanted.setdefault(related, set()).update(v for v in values if v is not None)
+    names = {}
+    for related, ids in wanted.items():
+        for row in db.session.scalars(select(related).where(related.id.in_(ids))):
+            names[(related, row.id)] = label(row)
+    return names
+
+
+def _change_text(field_info, value, names, currency):
+    _label, column, related, _position = field_info
+    if value is None or value == "":
+        return DASH
+    if related is not None:
+        return names.get((related, value), "#%s" % value)
+    if isinstance(value, list):
+        return ", ".join(label(item) for item in value) or DASH
+    if column is not None:
+        kind = column.type
+        if isinstance(value, str) and isinstance(kind, (Date, DateTime)):
+            try:
+                parsed = (datetime if isinstance(kind, DateTime) else date).fromisoformat(value)
+                return text_of(parsed)
+            except ValueError:
+                return value
+        if isinstance(kind, Numeric) and isinstance(value, (str, int, float)):
+            try:
+                return text_of(Decimal(str(value)), column, currency)
+            except ArithmeticError:
+                return str(value)
+        return text_of(value, column)
+    return str(value)
+
+
+def _user_name(user):
+    return (user.full_name or user.username) if user is not None else None
+
+
+# -- records named by model and id (what an activity or a note is about) -------------------
+
+def reference(record):
+    """"Opportunity:5": how a form or a link names a record of any model."""
+    return f"{type(record).__name__}:{record.id}"
+
+
+def find(text):
+    """The record ``text`` (a reference) names, read through its screen, so within the
+    user's record rules; None if there is none, or the user may not read it."""
+    name, _sep, number = (text or "").partition(":")
+    model = db.Model.registry._class_registry.get(name)
+    if not isinstance(model, type) or not number.isdigit():
+        return None
+    screen = screen_of(model)
+    if screen is None:
+        return None
+    return screen.get_query().filter(model.id == int(number)).one_or_none()
+
+
+def url_of(record):
+    """The address of the record's page, or None where the user has no screen for it."""
+    screen = screen_of(type(record))
+    return url_for(f"{screen.endpoint}.details_view", id=record.id) if screen else None
