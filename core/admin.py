@@ -796,7 +796,7 @@ def admin_ngettext(singular, plural, num, **variables):
 
 def yes_no(_view, value, _name):
     """A yes/no column in a list, in words (Flask-Admin shows an icon titled "true")."""
-    return _("Yes") if value else _("No")
+    return record_page.text_of(bool(value))
 
 
 def shown_name(value):

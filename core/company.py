@@ -6,7 +6,7 @@ addon settings. The mail server has its screen here too (Settings > Mail server,
 administrators until the company is set up.
 
     from core import company
-    pdf.render("crm_sales/quote.html", company=company.letterhead(), ...)
+    pdf.render("my_addon/document.html", company=company.letterhead(), ...)
 """
 import base64
 import hashlib

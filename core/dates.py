@@ -1,13 +1,13 @@
 """Date and date-time inputs for every form: plain text boxes that take what is typed
 or pasted in ISO form ("2026-12-09", "2026-12-09 14:00", with seconds too) and never
-rewrite it, plus the core's own picker (core/static/core/crm.js, "Date inputs"):
+rewrite it, plus the core's own picker (core/static/core/crm-dates.js):
 Monday first, its words in the user's language.
 
 The base view's model converter gives every Date and DateTime column these fields; a
 form an addon declares itself uses them too (``from core.dates import DateField``).
 The list filters on dates take the same spellings (``DateFilterConverter``).
 """
-from datetime import date, datetime, time
+from datetime import datetime, time
 
 from babel.dates import get_day_names, get_month_names
 from flask_admin.contrib.sqla import filters as sqla_filters

@@ -15,10 +15,12 @@ from sqlalchemy import and_, delete, func, insert, inspect, literal, select, tup
 from core.audit import acting_user_id
 from core.db import db
 from core.i18n import model_label
-from core.models import AuditEntry, Message, utcnow
+from core.models import AuditEntry, Message, RecordNote, utcnow
 
-# (table, model-name column, id column) of generic references to any record.
-_generic = [(Message.__table__, "related_model", "related_id")]
+# (table, model-name column, id column) of generic references to any record: the emails
+# sent from it, the notes on its feed.
+_generic = [(Message.__table__, "related_model", "related_id"),
+            (RecordNote.__table__, "model", "record_id")]
 
 
 def register_generic(table, model_column, id_column):

@@ -184,7 +184,7 @@ def tell_sender(message, error):
                  if message.channel == "email" else
                  _("Text message not delivered to %(number)s", number=message.recipients))
         body = _("To %(recipients)s: %(reason)s", recipients=message.recipients,
-                 reason=explain(error))
+                 reason=explain(error, mail_settings()))
     notifications.notify(sender.id, title, body=body, link=link, email=False,
                          key=f"outbox:{message.id}:failed:{utcnow().isoformat()}")
 

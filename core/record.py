@@ -25,10 +25,10 @@ from markupsafe import Markup, escape
 from sqlalchemy import Date, DateTime, Enum, Numeric, Text, inspect, select
 from sqlalchemy.orm import joinedload, lazyload
 
-from core import outbox
-from core.audit import BOOKKEEPING
+from core import dates, outbox
+from core.audit import BOOKKEEPING, SECRET_SUFFIXES
 from core.db import db
-from core.i18n import label
+from core.i18n import label, model_class
 from core.models import AuditEntry, RecordNote, User
 
 FEED_PAGE_SIZE = 20
@@ -53,6 +53,10 @@ class FeedItem:
     style: str = "secondary"
     link: str = None
 
+    @property
+    def when(self):
+        return text_of(self.at)
+
 
 # -- values as people read them ------------------------------------------------------------
 
@@ -64,7 +68,7 @@ def text_of(value, column=None, currency=None):
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+        return dates.shown(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -205,7 +209,7 @@ def page(view, record, feed_page=1):
     """What the record page shows besides the buttons and panels."""
     return {"title": label(record), "statusbar": statusbar(view, record),
             "sections": sections(view, record), "facts": header_facts(record),
-            "feed": feed(view, record, feed_page)}
+            "feed": feed(view, record, feed_page), "note_limit": NOTE_MAX_CHARACTERS}
 
 
 # -- the feed ----------------------------------------------------------------------------------
@@ -260,56 +264,80 @@ def emails(model_name, record_id, limit):
 
 
 def changes(view, record, limit):
-    """The record's creation and changes, in words: field labels, names of related
-    records, translated choices; internal columns left out."""
+    """The record's creation and changes, in words (describe)."""
     entries = db.session.scalars(
         select(AuditEntry).options(joinedload(AuditEntry.user).lazyload(User.groups))
         .where(AuditEntry.model == view.model.__name__, AuditEntry.record_id == record.id,
                AuditEntry.action != "delete")
         .order_by(AuditEntry.id.desc()).limit(limit)).all()
-    decoded = [(entry, json.loads(entry.changes)) for entry in entries]
-    fields = _recorded_fields(view)
-    names = _related_names(fields, [found for entry, found in decoded
-                                    if entry.action == "update"])
-    currency = getattr(record, "currency", None)
+    updates = [entry for entry in entries if entry.action == "update"]
+    described = dict(zip((entry.id for entry in updates), describe(
+        view.model, [json.loads(entry.changes) for entry in updates],
+        getattr(record, "currency", None))))
     items = []
-    for entry, found in decoded:
+    for entry in entries:
         user = _user_name(entry.user)
         if entry.action == "create":
             items.append(FeedItem(at=entry.at, kind="create", title=_("Created"), user=user))
-            continue
-        lines = [(fields[key][0], _change_text(fields[key], old, names, currency),
-                  _change_text(fields[key], new, names, currency))
-                 for key, (old, new) in sorted(found.items(), key=lambda kv: _order(fields, kv[0]))
-                 if key in fields and "***" not in (old, new)]
-        if lines:
+        elif described[entry.id]:
             items.append(FeedItem(at=entry.at, kind="change", title=_("Changed"), user=user,
-                                  lines=lines))
+                                  lines=described[entry.id]))
     return items
 
 
-def _recorded_fields(view):
+def describe(model, found_changes, currency=None):
+    """Each of ``found_changes`` ({key: [before, after]}, as the audit trail records
+    them) as (label, before, after) lines in words: field labels, names of related
+    records, Yes/No, translated choices, money with its currency; internal columns and
+    secrets left out. The feed and the audit log both read changes so."""
+    fields = change_fields(model)
+    names = _related_names(fields, found_changes)
+    return [[(fields[key][0], _change_text(fields[key], before, names, currency),
+              _change_text(fields[key], after, names, currency))
+             for key, (before, after) in sorted(found.items(),
+                                                key=lambda item: _order(fields, item[0]))
+             if key in fields and "***" not in (before, after)]
+            for found in found_changes]
+
+
+def change_fields(model):
     """{audit key: (label, column or None, related class or None, position)} of what
-    the record page may show of a change."""
-    mapper = inspect(view.model)
-    excluded = set(view.column_details_exclude_list or []) | BOOKKEEPING | {"id"}
+    people read of a change of ``model``, labelled as its screens label them (a foreign
+    key by its relation); worked out once per request."""
+    found = g.setdefault("crm_change_fields", {})
+    if model in found:
+        return found[model]
+    labels = {}
+    for screen in reversed(current_app.extensions["admin"][0]._views):   # the first wins
+        if getattr(screen, "model", None) is model:
+            labels.update(screen.column_labels or {})
+    mapper = inspect(model)
     fields = {}
     for position, column in enumerate(mapper.columns):
-        if column.key in excluded or column.info.get("derived"):
+        if (column.primary_key or column.key in BOOKKEEPING or column.info.get("derived")
+                or column.key.endswith(SECRET_SUFFIXES)):
             continue
-        related = None
-        name = column.key
-        if column.foreign_keys:
-            relation = next((r for r in mapper.relationships
-                             if list(r.local_columns) == [column] and not r.uselist), None)
-            if relation is None or relation.key in excluded:
-                continue
-            related, name = relation.mapper.class_, relation.key
-        fields[column.key] = (field_label(view, name), column, related, position)
+        relation = next((r for r in mapper.relationships
+                         if not r.uselist and list(r.local_columns) == [column]), None)
+        if column.foreign_keys and relation is None:
+            continue   # an id with no relation to name its record by
+        prop = relation if relation is not None else column
+        fields[column.key] = (labels.get(prop.key) or prop.info.get("label")
+                              or _spelled(prop.key), column,
+                              relation.mapper.class_ if relation is not None else None,
+                              position)
     for relation in mapper.relationships:
-        if relation.secondary is not None and relation.key not in excluded:
-            fields[relation.key] = (field_label(view, relation.key), None, None, len(fields) + 100)
+        if relation.secondary is not None:
+            fields[relation.key] = (labels.get(relation.key) or relation.info.get("label")
+                                    or _spelled(relation.key), None, None, 1000)
+    fields["merged"] = (_("Merged records"), None, None, 1001)   # core.merge's entry
+    found[model] = fields
     return fields
+
+
+def _spelled(key):
+    """A column without a label, spelled as a word ("due_on": "Due on")."""
+    return key.replace("_", " ").capitalize()
 
 
 def _order(fields, key):
@@ -317,8 +345,8 @@ def _order(fields, key):
 
 
 def _related_names(fields, found_changes):
-    """{(class, id): name} of every related record the changes name: one query per
-    related model, whatever the number of changes."""
+    """{(class, id): name} of every related record the changes name: those the session
+    holds already, then one query per related model for the rest."""
     wanted = {}
     for found in found_changes:
         for key, values in found.items():
@@ -327,8 +355,16 @@ def _related_names(fields, found_changes):
                 wanted.setdefault(related, set()).update(v for v in values if v is not None)
     names = {}
     for related, ids in wanted.items():
-        for row in db.session.scalars(select(related).where(related.id.in_(ids))):
-            names[(related, row.id)] = label(row)
+        missing = []
+        for record_id in ids:
+            held = db.session.identity_map.get(db.session.identity_key(related, record_id))
+            if held is not None:
+                names[(related, record_id)] = label(held)
+            else:
+                missing.append(record_id)
+        if missing:
+            for row in db.session.scalars(select(related).where(related.id.in_(missing))):
+                names[(related, row.id)] = label(row)
     return names
 
 
@@ -337,7 +373,7 @@ def _change_text(field_info, value, names, currency):
     if value is None or value == "":
         return DASH
     if related is not None:
-        return names.get((related, value), "#%s" % value)
+        return names.get((related, value), DASH)   # a record deleted since
     if isinstance(value, list):
         return ", ".join(label(item) for item in value) or DASH
     if column is not None:
@@ -372,8 +408,8 @@ def find(text):
     """The record ``text`` (a reference) names, read through its screen, so within the
     user's record rules; None if there is none, or the user may not read it."""
     name, _sep, number = (text or "").partition(":")
-    model = db.Model.registry._class_registry.get(name)
-    if not isinstance(model, type) or not number.isdigit():
+    model = model_class(name) if number.isdigit() else None
+    if model is None:
         return None
     screen = screen_of(model)
     if screen is None:

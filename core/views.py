@@ -3,19 +3,20 @@ log and data reassignment. Apart from the home page they are for administrators 
 whatever a manifest grants."""
 import json
 
-from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import DateTime, select
+from sqlalchemy import select
 from wtforms import PasswordField, SelectField
 from wtforms.validators import ValidationError
 
 from core import hooks, notifications, options, reassign, sessions
 from core import company, outbox
+from core import record as record_page
 from core.company import CompanyView, MailServerView
 from core.admin import ModelView, deny
 from core.audit import ACTIONS
@@ -225,63 +226,14 @@ class TeamView(CoreModelView):
 
 
 def _format_changes(view, context, entry, name):
-    """A change in words: "Owner: 李雷 → 韩梅梅", never a column name or an id."""
-    fields = {**_audit_fields(view, model_class(entry.model)),
-              "merged": (_("Merged records"), None, None)}   # core.merge's entry
-    lines = []
-    for key, (old, new) in sorted(json.loads(entry.changes).items()):
-        if key in fields:
-            text, related, column = fields[key]
-            lines.append(_("%(field)s: %(old)s → %(new)s", field=text,
-                           old=_audit_value(old, related, column),
-                           new=_audit_value(new, related, column)))
-    return lines_markup(lines)
-
-
-def _audit_fields(view, model):
-    """{recorded key: (label, related class, column)} of what people read of a change of
-    ``model``: columns with a label (a foreign key by its relation's), as its screen
-    names them. Internal columns (normalised copies, secrets, counters) are left out."""
+    """A change in words: "Owner: 李雷 → 韩梅梅", never a column name or an id (as the
+    record's feed reads it, core.record.describe)."""
+    model = model_class(entry.model)
     if model is None:   # a model no addon on the paths has any more
-        return {}
-    found = g.setdefault("crm_audit_fields", {})
-    if model not in found:
-        labels = {}
-        for screen in reversed(view.admin._views):   # the first screen's labels win
-            if getattr(screen, "model", None) is model:
-                labels.update(screen.column_labels or {})
-        mapper = db.inspect(model)
-        fields = {}
-        for column in mapper.columns:
-            relation = next((r for r in mapper.relationships if not r.uselist
-                             and list(r.local_columns) == [column]), None)
-            name = relation.key if relation is not None else column.key
-            text = labels.get(name) or (relation.info.get("label") if relation else None) \
-                or column.info.get("label")
-            if text and not column.info.get("derived"):
-                fields[column.key] = (text, relation.mapper.class_ if relation else None,
-                                      column)
-        for relation in mapper.relationships:
-            text = labels.get(relation.key) or relation.info.get("label")
-            if relation.secondary is not None and text:
-                fields[relation.key] = (text, None, None)
-        found[model] = fields
-    return found[model]
-
-
-def _audit_value(value, related, column):
-    if value is None or value == "" or value == []:
-        return "\u2014"
-    if related is not None:
-        record = db.session.get(related, value)
-        return label(str(record)) if record is not None else "\u2014"
-    if isinstance(value, bool):
-        return _("Yes") if value else _("No")
-    if isinstance(value, list):
-        return ", ".join(label(item) for item in value)
-    if isinstance(value, str) and isinstance(getattr(column, "type", None), DateTime):
-        return value.replace("T", " ")[:16]   # as entered: to the minute
-    return label(str(value))   # a stored word (a state) translated
+        return ""
+    [lines] = record_page.describe(model, [json.loads(entry.changes)])
+    return lines_markup(_("%(field)s: %(old)s → %(new)s", field=field, old=old, new=new)
+                        for field, old, new in lines)
 
 
 class AuditView(ReadOnlyView):

@@ -7,6 +7,7 @@ from sqlalchemy import DDL, and_, event, or_, select
 from sqlalchemy.orm import Session
 
 from addons.crm_contacts import normalise
+from core import merge
 from core.db import db, link_table
 from core.i18n import mark
 from core.models import OwnedMixin, Sequence, User
@@ -275,6 +276,10 @@ class Activity(OwnedMixin, db.Model):
         still_open = (cls.status == "planned") | (
             (cls.status == "done") & (cls.next_follow_up >= date.today()))
         return {cls.customer_id: still_open, cls.contact_id: still_open}
+
+
+# A merge of any records moves the activities logged on them (record_model, record_id).
+merge.register_generic(Activity.__table__, "record_model", "record_id")
 
 
 @event.listens_for(Session, "before_flush")

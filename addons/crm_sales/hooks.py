@@ -1,4 +1,6 @@
-"""What Sales adds to other pages: the panels of the 360° customer page.
+"""What Sales adds to other pages: the panels of the 360° customer page, the next
+steps on a customer's and a deal's header (New opportunity, New quote), and a deal's
+Quotes panel.
 
 Each panel reads its model within the record rules (a salesperson sees their own
 opportunities, quotes and orders there), in a fixed number of queries, and is left out

@@ -3,7 +3,7 @@ document's form (a table, a row a line), its checks, the defaults a blank field 
 from the product, and the copy of lines from one document to another."""
 from decimal import Decimal
 
-from flask import url_for
+from flask import request, url_for
 from flask_admin.form.widgets import RenderTemplateWidget
 from flask_admin.model.form import InlineFormAdmin
 from flask_babel import gettext as _
@@ -14,7 +14,7 @@ from wtforms.validators import Length, Optional, StopValidation, ValidationError
 from addons.crm_sales import money
 from addons.crm_sales.models import Product
 from addons.crm_sales.products import LinePricing, price_for
-from core import security
+from core import company, security
 from core.admin import ScopedAjaxLoader
 from core.db import db
 
@@ -161,6 +161,13 @@ class LinesFormMixin(LinePricing):
     form's values to the commit, so that a query on the way (the owner check, the price
     list) neither writes a line that still lacks its price nor wipes the history that
     tells which lines changed. Its line editor asks ./line-price/ (LinePricing)."""
+
+    def create_form(self, obj=None):
+        """A new document is in the company's currency (Settings > Company)."""
+        form = super().create_form(obj)
+        if request.method == "GET" and "currency" in form:
+            form.currency.data = company.currency()
+        return form
 
     def create_model(self, form):
         with db.session.no_autoflush:

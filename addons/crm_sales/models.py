@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, declared_attr
 from addons.crm_contacts.models import (GRADES, Competitor, Contact, Customer, Region,
                                         Source, choice)
 from addons.crm_sales import money
+from core.company import DEFAULT_CURRENCY
 from core.db import db, link_table
 from core.i18n import mark
 from core.models import Group, OwnedMixin, Sequence, Team, User
@@ -21,7 +22,6 @@ from core.models import Group, OwnedMixin, Sequence, Team, User
 MONEY = db.Numeric(14, 2)
 QUANTITY = db.Numeric(12, 3)
 PERCENT = db.Numeric(5, 2)
-DEFAULT_CURRENCY = "CNY"
 
 LEAD_STATES = (mark("new"), mark("qualified"), mark("disqualified"), mark("converted"))
 STAGE_KINDS = (mark("open"), mark("won"), mark("lost"))

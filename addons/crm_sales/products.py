@@ -11,7 +11,7 @@ from sqlalchemy import case, or_, select
 from wtforms.validators import Optional, StopValidation, ValidationError
 
 from addons.crm_contacts.models import Customer
-from addons.crm_sales.models import (DEFAULT_CURRENCY, OrderLine, PriceList, PriceListItem,
+from addons.crm_sales.models import (OrderLine, PriceList, PriceListItem,
                                      Product, QuoteLine)
 from core import company
 from core.admin import ModelView, scoped_query
@@ -96,7 +96,7 @@ class LinePricing:
         return jsonify(
             product=product.id, price=f"{price:.2f}", tax_rate=plain_number(product.tax_rate),
             description=product.name, unit=product.unit,
-            currency=company.details().get("currency") or DEFAULT_CURRENCY,
+            currency=company.currency(),
             price_list=price_list,
             note=_("Price from price list %(name)s", name=price_list) if price_list else "")
 

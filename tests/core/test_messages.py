@@ -31,7 +31,7 @@ def test_one_problem_is_one_problem(notes_suite):
     page = upload(admin, "one.csv", b"title,priority\nFine,1\nBad,x\n").get_data(as_text=True)
     page = admin.post_form("/admin/note/import/", dict(form_fields(page), step="check"),
                            token_from="/admin/note/import/").get_data(as_text=True)
-    assert "1 problem; nothing will be written until every row is right." in page
+    assert "1 problem: put it right and check again" in page
 
 
 def test_addons_go_by_their_names_and_switching_one_off_asks_first(notes_suite):

@@ -170,7 +170,7 @@ def test_import_screen_maps_checks_and_writes(office):
     fields["map:2"] = ""
     page = admin.post_form("/admin/note/import/", dict(fields, step="check"),
                            token_from="/admin/note/import/").get_data(as_text=True)
-    assert "2 problems; nothing will be written" in page
+    assert "2 problems: put them right and check again" in page
     assert "<td>3</td><td>标题</td><td>is required</td>" in page   # the file's column
     assert "Import 2 rows" not in page
     response = admin.post_form("/admin/note/import/", dict(fields, step="commit"),
@@ -181,7 +181,7 @@ def test_import_screen_maps_checks_and_writes(office):
     fields = dict(form_fields(good), **{"map:0": "title"})
     page = admin.post_form("/admin/note/import/", dict(fields, step="check"),
                            token_from="/admin/note/import/").get_data(as_text=True)
-    assert "All 1 rows are valid." in page and "Import 1 rows" in page
+    assert "The row is valid." in page and "Import 1 row<" in page
     response = admin.post_form("/admin/note/import/", dict(fields, step="commit"),
                                token_from="/admin/note/import/")
     assert response.status_code == 302

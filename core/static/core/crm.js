@@ -55,7 +55,7 @@
                            ("{currency}" is replaced)
    and inside it: [data-line-note] (a line's note), [data-line-out=subtotal|tax|total] (a
    line's amounts), [data-lines-total=subtotal|tax|total|currency] (the document's).
-   Amounts follow addons/crm_sales/money.py exactly: per line, net = quantity x price x
+   Amounts follow the rule every document with lines keeps on the server: per line, net = quantity x price x
    (100 - discount) / 100 rounded half-up to cents, tax = net x rate / 100 rounded
    half-up; the document's figures are the sums of its lines'. Worked out in exact
    integers (BigInt), never in floating point. The server works them out again on save,
