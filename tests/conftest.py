@@ -47,7 +47,10 @@ def pg_base_url():
         exists = connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
                                    {"name": url.database})
         if not exists:
-            connection.execute(text(f'CREATE DATABASE "{url.database}"'))
+            try:
+                connection.execute(text(f'CREATE DATABASE "{url.database}"'))
+            except DBAPIError:   # another test process created it a moment ago
+                pass
     server.dispose()
     # Schemas an interrupted run left behind: those of test processes no longer
     # running (a schema is named test_<pid>_...), so that runs side by side on one
