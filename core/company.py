@@ -74,8 +74,8 @@ def currency():
 
 def setup_missing():
     """What the administrator has still to set up, as [{text, link, optional}]: empty
-    once the company's details are in, the mail server has passed a test and there is
-    a user besides the administrators."""
+    once the company's details are in, the mail server has passed a test and a second
+    active user (the team's first) has been made."""
     values = details()
     company_page = url_for("company.index")
     missing = [{"text": text, "link": company_page, "optional": False}

@@ -43,22 +43,23 @@ def pg_base_url():
     """The test database, created when absent."""
     url = make_url(normalise_database_url(PG_URL))
     server = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with server.connect() as connection:
-        exists = connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
-                                   {"name": url.database})
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with server.connect() as lock:
+        # Test processes start together: one at a time creates what is missing.
+        lock.execute(text("SELECT pg_advisory_lock(20261204)"))
+        exists = lock.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                             {"name": url.database})
         if not exists:
-            try:
-                connection.execute(text(f'CREATE DATABASE "{url.database}"'))
-            except DBAPIError:   # another test process created it a moment ago
-                pass
+            lock.execute(text(f'CREATE DATABASE "{url.database}"'))
+        with engine.connect() as connection:
+            # Extensions live in public, which every test schema's search path ends with.
+            connection.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public"))
+        lock.execute(text("SELECT pg_advisory_unlock(20261204)"))
     server.dispose()
     # Schemas an interrupted run left behind: those of test processes no longer
     # running (a schema is named test_<pid>_...), so that runs side by side on one
     # machine leave each other's schemas alone.
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
-        # Extensions live in public, which every test schema's search path ends with.
-        connection.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public"))
         for schema in connection.scalars(text(
                 "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'test\\_%'")):
             if not _process_alive(schema.split("_")[1]):
