@@ -2,7 +2,10 @@
 CRM_TEST_DATABASE_URL is set (make test-pg), its own schema in that PostgreSQL database."""
 import os
 import re
+import sqlite3
+import tempfile
 import uuid
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -217,15 +220,37 @@ class WebClient(Client):
         return self.post(path, data=data)
 
 
+# SQLite databases as `init` and `create-admin` leave them, per installation shape, kept
+# by each test process: a test of the same shape starts from a copy (init takes most of
+# a test's set-up). PostgreSQL tests run init in their own schema every time.
+_initialised = {}
+
+
 def make_suite(tmp_path, database_url, addon_paths=(FIXTURE_ADDONS,), enabled=(), demo=False,
                extra=""):
     config = write_config(tmp_path / "site", list(addon_paths), enabled, extra)
     suite = Suite(config, database_url)
+    sqlite_file = database_url[len("sqlite:///"):] if database_url.startswith("sqlite:///") \
+        else None
+    shape = (tuple(map(str, addon_paths)), tuple(enabled), demo, extra)
+    if sqlite_file and shape in _initialised:
+        _copy_sqlite(_initialised[shape], sqlite_file)
+        return suite
     result = suite.run("init", *(["--demo"] if demo else []))
     assert result.exit_code == 0, result.output
     result = suite.run("create-admin", "--username", "admin", "--password", ADMIN_PASSWORD)
     assert result.exit_code == 0, result.output
+    if sqlite_file:
+        kept = Path(tempfile.mkdtemp(prefix="crm-initialised-")) / "crm.db"
+        _copy_sqlite(sqlite_file, kept)
+        _initialised[shape] = kept
     return suite
+
+
+def _copy_sqlite(source, target):
+    """A consistent copy of a SQLite database (its write-ahead log included)."""
+    with closing(sqlite3.connect(source)) as original, closing(sqlite3.connect(target)) as copy:
+        original.backup(copy)
 
 
 @pytest.fixture
