@@ -236,7 +236,7 @@ def notes(model_name, record_id, limit):
         select(RecordNote).options(joinedload(RecordNote.user).lazyload(User.groups))
         .where(RecordNote.model == model_name, RecordNote.record_id == record_id)
         .order_by(RecordNote.id.desc()).limit(limit)).all()
-    return [FeedItem(at=note.at, kind="note", title=_("Note"), user=_user_name(note.user),
+    return [FeedItem(at=note.at, kind="note", title=_("Note"), user=user_name(note.user),
                      body=note.body) for note in rows]
 
 
@@ -246,7 +246,7 @@ EMAIL_STYLES = {"delivered": "success", "failed": "danger", "retrying": "warning
 def emails(model_name, record_id, limit):
     """Emails sent from the record, with their delivery state as the outbox knows it."""
     rows = outbox.messages_for(model_name, record_id, limit)
-    senders = {user.id: _user_name(user) for user in db.session.scalars(
+    senders = {user.id: user_name(user) for user in db.session.scalars(
         select(User).options(lazyload(User.groups)).where(
             User.id.in_({row["created_by_id"] for row in rows if row["created_by_id"]})))
                } if rows else {}
@@ -276,7 +276,7 @@ def changes(view, record, limit):
         getattr(record, "currency", None))))
     items = []
     for entry in entries:
-        user = _user_name(entry.user)
+        user = user_name(entry.user)
         if entry.action == "create":
             items.append(FeedItem(at=entry.at, kind="create", title=_("Created"), user=user))
         elif described[entry.id]:
@@ -393,7 +393,8 @@ def _change_text(field_info, value, names, currency):
     return str(value)
 
 
-def _user_name(user):
+def user_name(user):
+    """How a user is named where people read it: full name, else user name."""
     return (user.full_name or user.username) if user is not None else None
 
 

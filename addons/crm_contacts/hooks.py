@@ -103,8 +103,7 @@ def activities_in_feed(model_name, record, limit):
         .order_by(Activity.start_at.desc(), Activity.id.desc()).limit(limit)).all()
     return [FeedItem(at=activity.start_at, kind="activity",
                      title=f"{choice_text(activity.kind)}: {activity.subject}",
-                     user=activity.owner.full_name or activity.owner.username
-                     if activity.owner else None,
+                     user=record_page.user_name(activity.owner),
                      body=activity.outcome, state=choice_text(activity.status),
                      style={"done": "success", "cancelled": "secondary"}.get(
                          activity.status, "warning"),

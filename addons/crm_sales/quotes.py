@@ -35,6 +35,7 @@ from core.admin import ModelView, scoped_query
 from core.db import db
 from core.i18n import label
 from core.models import ADMIN_GROUP, AuditEntry, Group, User, utcnow
+from core.record import EMAIL_STYLES, user_name
 from core.util import int_ids
 
 ADDON = "crm_sales"
@@ -118,10 +119,6 @@ def approval_text(quote):
     return label(quote.approval)
 
 
-def display_name(user):
-    return (user.full_name or user.username) if user is not None else ""
-
-
 def approvers(quote):
     """Who decides on the quote's discount: the active sales managers who may see it
     (their record rules: a team's manager sees the team's quotes), or the
@@ -146,7 +143,7 @@ def tell_approvers(quote, link):
         lambda: _("Discount approval requested: quote %(quote)s", quote=quote.title),
         lambda: _("%(user)s asks you to approve a discount of %(discount)s %% (above "
                   "%(limit)s %%) for %(customer)s, total %(total)s.",
-                  user=display_name(asking), discount=discount, limit=limit,
+                  user=user_name(asking) or "", discount=discount, limit=limit,
                   customer=quote.customer.name, total=amount_text(quote.total, quote.currency)),
         link=link, key=f"quote:{quote.id}:approval-request:{utcnow().isoformat()}", email=True)
 
@@ -167,7 +164,7 @@ def approval_requester(quote):
 def tell_requester(quote, link):
     """The decision, to whoever asked for it and to the quote's owner (but not to the
     manager who decided), in-app and by email."""
-    manager = display_name(current_user)
+    manager = user_name(current_user) or ""
     told = {}
     for user in (approval_requester(quote), quote.owner):
         if user is not None and user.active and user.id != current_user.id:
@@ -195,8 +192,7 @@ def sent_text(quote):
     if not found:
         return when
     email = found[0]
-    style = {"delivered": "success", "failed": "danger", "retrying": "warning"}.get(
-        email["state"], "secondary")
+    style = EMAIL_STYLES.get(email["state"], "secondary")
     text = Markup('{} · {} <span class="badge badge-{} crm-delivery crm-delivery-{}">{}</span>'
                   ).format(when, _("email to %(to)s", to=email["recipients"]), style,
                            email["state"], label(email["state"]))
