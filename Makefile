@@ -35,8 +35,10 @@ system-packages:
 install: system-packages $(VENV)/.installed
 
 # First run: creates the database with demo data and prints the admin login once.
+# After a git pull: brings the tables up to the new code before serving.
 run: install
 	$(PY) run.py init --demo
+	$(PY) run.py upgrade
 	$(PY) run.py serve
 
 test: install

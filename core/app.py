@@ -22,7 +22,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from core import audit, auth, dates, i18n, notifications, security  # noqa: F401  (audit: hooks)
+from core import audit, auth, dates, i18n, migrating, notifications, security  # noqa: F401  (audit: hooks)
 from core.admin import add_addon_views
 from core.config import PROJECT_ROOT, load_settings
 from core.db import db
@@ -173,9 +173,17 @@ def _add_pages(app, state):
         except DBAPIError as exc:
             database = f"error: {exc.__class__.__name__}"
         status = "ok" if database == "ok" and state.revision is not None else "error"
+        behind, newer = [], []
+        if status == "ok":
+            connection = db.session.connection()
+            behind = migrating.behind(connection, state.registry)
+            newer = migrating.unknown(connection, state.registry)
+            status = ("database newer than code" if newer else
+                      "upgrade needed" if behind else status)
         return jsonify(status=status, database=database,
-                       initialised=state.revision is not None,
-                       addons=state.enabled), 200 if status == "ok" else 503
+                       initialised=state.revision is not None, addons=state.enabled,
+                       schema={"current": status == "ok", "behind": behind, "newer": newer},
+                       ), 200 if status == "ok" else 503
 
     def error_page(code, message):
         return render_template("core/error.html", code=code, message=message), code

@@ -5,11 +5,11 @@ import sys
 from contextlib import contextmanager
 
 import click
-from flask import g
+from flask import g, has_app_context
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
-from core import exporting, outbox, reassign, transfer
+from core import backup, exporting, migrating, neutral, outbox, reassign, transfer
 from core.admin import ModelView, import_limits
 from core.app import Dispatcher, create_app
 from core.auth import password_problem
@@ -22,9 +22,12 @@ from core.scheduler import Scheduler, job_specs, run_job
 INITIALISED = "core.initialised"
 
 
-def core_tables():
-    """The core's own tables; addon tables are made when an addon is enabled."""
-    return [table for name, table in db.metadata.tables.items() if name.startswith("core_")]
+def migrate(registry, branches):
+    """Bring ``branches`` to their heads, in the session's transaction."""
+    try:
+        return migrating.upgrade(db.session.connection(), registry, branches)
+    except migrating.MigrationError as exc:
+        fail(str(exc))
 
 
 @contextmanager
@@ -55,7 +58,8 @@ def require_initialised():
 
 
 def fail(message):
-    db.session.rollback()
+    if has_app_context():
+        db.session.rollback()
     click.echo(f"error: {message}", err=True)
     sys.exit(1)
 
@@ -119,7 +123,7 @@ def run_job_command(job_id):
             fail(f"no job {job_id} (jobs: {', '.join(sorted(job_specs(app.extensions['crm'])))})")
         status, message = run_job(spec)
         click.echo(f"{job_id}: {status} {message}".rstrip())
-        if status != "ok":
+        if status == "error":     # "skipped" on a test copy is not a failure
             sys.exit(1)
 
 
@@ -129,6 +133,8 @@ def mail_test(address):
     """Send a test email through the outbox now and report what happened."""
     with app_context():
         require_initialised()
+        if neutral.is_neutralised(db.session):
+            fail("this is a test copy of the site (restored with --neutralise): it sends nothing")
         message = outbox.send_email([address], "CRM test message",
                                     "This is a test message from the CRM suite's outbox.")
         message.status = "sending"
@@ -148,11 +154,11 @@ def init(demo):
     Safe to run again: an initialised database is left as it is."""
     with app_context() as app:
         state = app.extensions["crm"]
-        db.metadata.create_all(bind=db.session.connection(), tables=core_tables())
-        if Sequence.current(db.session, INITIALISED):
-            db.session.commit()
-            click.echo("Database already initialised; nothing to do.")
+        if is_initialised():
+            click.echo("Database already initialised; nothing to do "
+                       "(`python run.py upgrade` brings it up to this version).")
             return
+        migrate(state.registry, [migrating.CORE])
         Sequence.next_value(db.session, INITIALISED)
         admin_group(db.session)
         enabled = []
@@ -273,6 +279,96 @@ def reassign_records(from_username, to_username, dry_run):
         click.echo(f"{'would move' if dry_run else 'moved'}: {sum(counts.values())} records")
 
 
+@cli.command()
+def upgrade():
+    """Bring the tables of the core and of every installed addon (enabled or not) to
+    what the code expects, and add the groups, rights and records the enabled addons
+    now declare: run after every update of the code."""
+    with app_context() as app:
+        registry = app.extensions["crm"].registry
+        if not is_initialised():
+            fail("the database is not initialised; run `python run.py init` first")
+        branches = migrating.installed(db.session.connection(), registry)
+        done = migrate(registry, branches)
+        states = registry.states(db.session)
+        for name in registry.enabled(db.session):
+            registry.refresh(db.session, name, states[name])
+        db.session.commit()
+        click.echo(f"applied: {', '.join(done)}" if done else "The database is up to date.")
+
+
+@cli.command("backup")
+@click.argument("path", metavar="FILE", type=click.Path(dir_okay=False))
+@click.option("--verify", is_flag=True, help="Check the archive FILE instead of writing one.")
+def backup_command(path, verify):
+    """Write an archive of the whole site (every table of every installed addon, the
+    uploaded files, a manifest) to FILE, while the site keeps running; or, with
+    --verify, check one without restoring it."""
+    if verify:
+        try:
+            manifest, tables = backup.verify(path)
+        except backup.BackupError as exc:
+            fail(str(exc))
+        for table, rows, checksum in tables:
+            click.echo(f"{table}\t{rows} rows\t{checksum}\tok")
+        click.echo(f"{path}: intact; {len(manifest['members'])} members, made "
+                   f"{manifest['created_at']} from {manifest['database']} by version "
+                   f"{manifest['suite_version']}")
+        return
+    with app_context() as app:
+        require_initialised()
+        manifest = backup.backup(db.engine, app.extensions["crm"].registry,
+                                 app.instance_path, path)
+        rows = sum(table["rows"] for table in manifest["tables"].values())
+        click.echo(f"{path}: {len(manifest['tables'])} tables, {rows} rows, "
+                   f"{len(manifest['members']) - len(manifest['tables'])} files")
+
+
+@cli.command("restore")
+@click.argument("path", metavar="FILE", type=click.Path(dir_okay=False))
+@click.option("--replace", is_flag=True,
+              help="Replace the site in a database that is not empty (a safety backup of "
+                   "it is written first).")
+@click.option("--neutralise", is_flag=True,
+              help="Make a test copy: nothing is sent, no scheduled job runs, every page "
+                   "says it is a copy.")
+def restore_command(path, replace, neutralise):
+    """Restore the archive FILE into this site's database (empty, of either kind) and
+    folders; all of it, or, on any fault, nothing."""
+    with app_context() as app:
+        try:
+            results, safety = backup.restore(
+                db.engine, app.extensions["crm"].registry, app.instance_path, path,
+                replace=replace, neutralise=neutralise, progress=click.echo)
+        except (backup.BackupError, migrating.MigrationError) as exc:
+            fail(f"{exc}; nothing was restored")
+        rows = sum(result[1] for result in results)
+        click.echo(f"restored {len(results)} tables, {rows} rows; every checksum matches"
+                   + (" (neutralised copy)" if neutralise else ""))
+        if safety:
+            click.echo(f"the replaced site is in {safety}")
+
+
+@cli.command()
+@click.argument("branch", metavar="ADDON")
+@click.option("-m", "--message", required=True, help="What the revision changes.")
+def revision(branch, message):
+    """Write a migration for ADDON (or "core") from what its models have that the
+    database lacks; upgrade the database first."""
+    with app_context() as app:
+        registry = app.extensions["crm"].registry
+        if branch not in migrating.folders(registry):
+            fail(f"{branch}: not an addon with a migrations folder (or core)")
+        lagging = migrating.behind(db.session.connection(), registry)
+        if lagging:
+            fail(f"the database is behind the code ({', '.join(lagging)}); "
+                 "run `python run.py upgrade` first")
+        path = migrating.new_revision(db.session.connection(), registry, branch, message)
+        db.session.rollback()
+        click.echo(f"written: {path}" if path else "No difference between the models and "
+                   "the database: nothing written.")
+
+
 @cli.group()
 def addons():
     """List, enable and disable addons."""
@@ -293,6 +389,15 @@ def addons_list():
             click.echo(f"{name}\t{state}\t{version}")
             if addon.error:
                 click.echo(f"    {addon.error}")
+        connection = db.session.connection()
+        newer = migrating.unknown(connection, registry) if states else []
+        if newer:
+            click.echo(f"The database was made by a newer version (revisions "
+                       f"{', '.join(newer)}): run that version, or restore a backup.")
+        lagging = migrating.behind(connection, registry) if states else []
+        if lagging:
+            click.echo(f"The database is behind the code ({', '.join(lagging)}): "
+                       "run `python run.py upgrade`.")
 
 
 @addons.command("enable")

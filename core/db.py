@@ -7,6 +7,7 @@ from flask_sqlalchemy.model import Model
 from sqlalchemy import ARRAY, MetaData, any_, event, literal
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import Pool
 
 from core.i18n import model_label
 
@@ -21,6 +22,10 @@ NAMING_CONVENTION = {
 
 # SQLite's page cache during a bulk insert, in KiB (its default is 2 MB).
 SQLITE_BULK_CACHE_KB = 64 * 1024
+
+# Set in a pooled connection's info while SQLite's foreign keys are off (a migration, a
+# restore); the pool switches them on again when the connection comes back.
+FOREIGN_KEYS_OFF = "crm.foreign_keys_off"
 
 # Attributes tried, in order, to show a record as text (select boxes, exports, titles).
 DISPLAY_ATTRIBUTES = ("name", "title", "code", "subject", "username")
@@ -113,3 +118,9 @@ def _sqlite_pragmas(dbapi_connection, _record):
         if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "memory":
             cursor.execute("PRAGMA journal_mode = WAL")
         cursor.close()
+
+
+@event.listens_for(Pool, "checkin")
+def _sqlite_foreign_keys_on(dbapi_connection, record):
+    if record is not None and record.info.pop(FOREIGN_KEYS_OFF, False):
+        dbapi_connection.execute("PRAGMA foreign_keys = ON")

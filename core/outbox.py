@@ -41,6 +41,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
+from core import neutral
 from core.audit import acting_user_id
 from core.db import db
 from core.i18n import mark
@@ -105,8 +106,11 @@ def _log(message, event):
 
 
 def deliver_due():
-    """The job: requeue interrupted deliveries, then deliver what is due, in batches."""
+    """The job: requeue interrupted deliveries, then deliver what is due, in batches.
+    A neutralised copy (core.neutral) sends nothing: its messages stay queued."""
     session = db.session
+    if neutral.is_neutralised(session):
+        return "paused: this is a test copy; nothing is sent, messages stay queued"
     now = utcnow()
     stale = session.execute(
         update(Message).where(Message.status == "sending",
@@ -136,6 +140,10 @@ def deliver_due():
 def deliver(message):
     """Send one claimed message now and record the outcome. True when sent."""
     settings = current_app.extensions["crm"].settings
+    if neutral.is_neutralised(db.session):
+        message.status = "queued"     # a test copy sends nothing; the message waits
+        db.session.commit()
+        return False
     message.attempts += 1
     try:
         if message.channel == "email":
@@ -258,6 +266,8 @@ def sender_name(mail):
 def send_test(mail, address):
     """Send a short email to ``address`` now, straight through the server (not the
     queue); DeliveryError or the SMTP library's error when it does not go."""
+    if neutral.is_neutralised(db.session):
+        raise DeliveryError(_("This is a test copy of the site: it sends nothing."))
     email = EmailMessage()
     email["From"] = formataddr((sender_name(mail), mail["sender"]))
     email["To"] = address

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from core import migrating
 from core.db import db
 from core.manifest import MANIFEST_FILE, ManifestError, parse_manifest
 from core.models import AddonState, Group, Sequence
@@ -245,19 +246,26 @@ class Registry:
         states = self.states(session)
         wanted = self.dependency_closure(name) + [name]
         new = [n for n in wanted if not (n in states and states[n].enabled)]
+        # Tables first, before any row is written: on SQLite a migration must begin
+        # the transaction (core.migrating).
+        migrating.upgrade(session.connection(), self, new)
         for addon_name in new:
-            tables = [db.metadata.tables[t] for t in self.addons[addon_name].tables]
-            db.metadata.create_all(bind=session.connection(), tables=tables, checkfirst=True)
             state = states.get(addon_name) or AddonState(name=addon_name)
             state.enabled = True
-            state.installed_version = self.addons[addon_name].manifest["version"]
             session.add(state)
-            _add_groups(session, self.addons[addon_name].manifest["groups"])
-            seed_access(session, self.addons[addon_name].manifest)
-            run_data_modules(self.addons[addon_name], "data", session)
+            self.refresh(session, addon_name, state)
         if new:
             self.bump_revision(session)
         return new
+
+    def refresh(self, session, name, state):
+        """What an enabled addon declares beyond its tables: groups, access rights and
+        its data records, each added where missing; and the version now installed."""
+        addon = self.addons[name]
+        state.installed_version = addon.manifest["version"]
+        _add_groups(session, addon.manifest["groups"])
+        seed_access(session, addon.manifest)
+        run_data_modules(addon, "data", session)
 
     def disable(self, session, name):
         """Disable ``name``; its rows stay. Refused while an enabled addon needs it."""

@@ -3,7 +3,7 @@ log and data reassignment. Apart from the home page they are for administrators 
 whatever a manifest grants."""
 import json
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, send_file, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,7 +15,7 @@ from wtforms import PasswordField, SelectField
 from wtforms.validators import ValidationError
 
 from core import hooks, notifications, options, reassign, sessions
-from core import company, outbox
+from core import backups, company, migrating, neutral, outbox
 from core import record as record_page
 from core.company import CompanyView, MailServerView
 from core.admin import ModelView, deny
@@ -25,9 +25,11 @@ from core.db import db
 from core.i18n import (LANGUAGES, label, lazy_label, lazy_model_label, mark, model_class,
                        model_label)
 from core.manifest import ACCESS_LETTERS
-from core.models import ADMIN_GROUP, Access, AuditEntry, Group, OwnedMixin, Team, User
+from core.models import (ADMIN_GROUP, Access, AuditEntry, Group, JobState, OwnedMixin, Team,
+                         User)
 from core.permissions import SCOPES
 from core.registry import AddonError
+from core.scheduler import job_specs, run_job
 from core.util import int_ids
 
 SETTINGS = mark("Settings")
@@ -123,8 +125,11 @@ class AddonsView(AdminOnly, BaseView):
     @expose("/")
     def index(self):
         state = current_app.extensions["crm"]
-        return self.render("core/addons.html", registry=state.registry,
-                           states=state.registry.states(db.session))
+        behind = [_("the core") if name == migrating.CORE else addon_title(state.registry, name)
+                  for name in migrating.behind(db.session.connection(), state.registry)]
+        newer = migrating.unknown(db.session.connection(), state.registry)
+        return self.render("core/addons.html", registry=state.registry, behind=behind,
+                           newer=newer, states=state.registry.states(db.session))
 
     @expose("/<action>/<addon>", methods=("POST",))
     def change(self, action, addon):
@@ -145,6 +150,10 @@ class AddonsView(AdminOnly, BaseView):
         except AddonError as exc:
             db.session.rollback()
             flash(str(exc), "error")
+        except migrating.MigrationError as exc:
+            db.session.rollback()
+            flash(_("The addon's tables could not be brought up to date: %(reason)s",
+                    reason=str(exc)), "error")
         return redirect(url_for(".index"))
 
     @expose("/rescan", methods=("POST",))
@@ -392,6 +401,57 @@ class MailServerSettingsView(AdminOnly, MailServerView):
     """The mail server and its test email (core.company)."""
 
 
+class BackupsView(AdminOnly, BaseView):
+    """The archives of the scheduled backups (core.backups): their list and state,
+    Back up now, Verify and Download. Backups and checks run in a thread of their own,
+    one at a time, so that a big site does not hold the request (or time it out)."""
+
+    def __init__(self, *args, settings=None, **kwargs):
+        backups.plan(settings)   # a wrong [backup] stops the start, naming the key
+        super().__init__(*args, **kwargs)
+
+    def plan(self):
+        return backups.plan(current_app.extensions["crm"].settings)
+
+    @expose("/")
+    def index(self):
+        plan = self.plan()
+        return self.render("core/backups.html", plan=plan, running=backups.running(),
+                           archives=backups.archives(plan.folder),
+                           last=db.session.get(JobState, backups.JOB["id"]),
+                           size_text=backups.size_text)
+
+    @expose("/now", methods=("POST",))
+    def now(self):
+        spec = job_specs(current_app.extensions["crm"])[backups.JOB["id"]]
+        self._start({"task": "backup"}, lambda: run_job(spec),
+                    _("The backup has started; it is listed here when it is done."))
+        return redirect(url_for(".index"))
+
+    # (not <name>: Flask-Admin passes the endpoint's name as "name")
+    @expose("/verify/<filename>", methods=("POST",))
+    def verify(self, filename):
+        archive = backups.find(self.plan().folder, filename) or abort(404)
+        self._start({"task": "check", "name": archive.name},
+                    lambda: backups.check(archive.path),
+                    _("Checking %(name)s; the result shows here when it is done.",
+                      name=archive.name))
+        return redirect(url_for(".index"))
+
+    @expose("/download/<filename>")
+    def download(self, filename):
+        archive = backups.find(self.plan().folder, filename) or abort(404)
+        return send_file(archive.path, mimetype="application/zip", as_attachment=True,
+                         download_name=archive.name, conditional=True)
+
+    def _start(self, task, work, started):
+        try:
+            backups.start(current_app._get_current_object(), task, work)
+            flash(started, "success")
+        except backups.Busy:
+            flash(_("A backup or a check is already running: wait for it to end."), "error")
+
+
 class ReassignView(AdminOnly, BaseView):
     """Move all (or selected) records of one owner to another, after a preview."""
 
@@ -454,6 +514,10 @@ def add_core_views(admin, state):
                             url="/admin/company"),
         MailServerSettingsView(name=mark("Mail server"), category=SETTINGS,
                                endpoint="mail_server", url="/admin/mail-server"),
+        BackupsView(name=mark("Backups"), category=SETTINGS, endpoint="backups",
+                    url="/admin/backups", settings=state.settings),
     ]
     for view in views:
         admin.add_view(view)
+    # The banner of a neutralised copy, on every page (admin/crm_base.html).
+    admin.app.jinja_env.globals["test_copy"] = neutral.this_request

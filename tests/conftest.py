@@ -2,7 +2,9 @@
 CRM_TEST_DATABASE_URL is set (make test-pg), its own schema in that PostgreSQL database."""
 import os
 import re
+import shutil
 import sqlite3
+import subprocess
 import tempfile
 import uuid
 from contextlib import closing
@@ -87,26 +89,47 @@ def _process_alive(pid):
 
 
 @pytest.fixture
-def database_url(tmp_path, request):
-    if not PG_URL:
-        yield f"sqlite:///{tmp_path / 'crm.db'}"
-        return
-    base = request.getfixturevalue("pg_base_url")
-    schema = f"test_{os.getpid()}_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(base)
-    with engine.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    yield base.update_query_dict({"options": f"-csearch_path={schema},public"}).render_as_string(
-        hide_password=False)
-    try:
-        with engine.begin() as connection:
+def database_url(new_database):
+    """The test's own empty database: a SQLite file, or a schema of its own."""
+    return new_database("postgresql" if PG_URL else "sqlite")
+
+
+@pytest.fixture
+def new_database(tmp_path, request):
+    """A maker of empty databases, each dropped after the test: new_database("sqlite")
+    is a file in tmp_path, new_database("postgresql") a schema of its own in the test
+    database (CRM_TEST_DATABASE_URL)."""
+    schemas, files = [], []
+
+    def make(kind):
+        if kind == "sqlite":
+            files.append(f"crm-{len(files)}.db" if files else "crm.db")
+            return f"sqlite:///{tmp_path / files[-1]}"
+        base = request.getfixturevalue("pg_base_url")
+        schema = f"test_{os.getpid()}_{uuid.uuid4().hex[:12]}"
+        _on_pg(base, f"CREATE SCHEMA {schema}")
+        schemas.append((base, schema))
+        return base.update_query_dict({"options": f"-csearch_path={schema},public"}) \
+            .render_as_string(hide_password=False)
+
+    yield make
+    for base, schema in schemas:
+        try:
             # A connection a failed test left open may hold locks: then leave the schema
             # to the next run's clean-up rather than wait.
-            connection.execute(text("SET LOCAL lock_timeout = '5s'"))
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    except OperationalError:
-        pass
-    engine.dispose()
+            _on_pg(base, "SET LOCAL lock_timeout = '5s'", f"DROP SCHEMA {schema} CASCADE")
+        except OperationalError:
+            pass
+
+
+def _on_pg(url, *statements):
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            for statement in statements:
+                connection.execute(text(statement))
+    finally:
+        engine.dispose()
 
 
 def write_config(folder, addon_paths, enabled=(), extra=""):
@@ -220,10 +243,12 @@ class WebClient(Client):
         return self.post(path, data=data)
 
 
-# SQLite databases as `init` and `create-admin` leave them, per installation shape, kept
-# by each test process: a test of the same shape starts from a copy (init takes most of
-# a test's set-up). PostgreSQL tests run init in their own schema every time.
+# Databases as `init` and `create-admin` leave them, per installation shape, kept by
+# each test process: a test of the same shape starts from a copy (init takes most of a
+# test's set-up). SQLite: a copy of the file; PostgreSQL: the schema's pg_dump, replayed
+# into the test's schema under its name.
 _initialised = {}
+PG_TOOLS = shutil.which("pg_dump") and shutil.which("psql")
 
 
 def make_suite(tmp_path, database_url, addon_paths=(FIXTURE_ADDONS,), enabled=(), demo=False,
@@ -232,9 +257,13 @@ def make_suite(tmp_path, database_url, addon_paths=(FIXTURE_ADDONS,), enabled=()
     suite = Suite(config, database_url)
     sqlite_file = database_url[len("sqlite:///"):] if database_url.startswith("sqlite:///") \
         else None
-    shape = (tuple(map(str, addon_paths)), tuple(enabled), demo, extra)
-    if sqlite_file and shape in _initialised:
-        _copy_sqlite(_initialised[shape], sqlite_file)
+    copies = sqlite_file or PG_TOOLS
+    shape = (bool(sqlite_file), tuple(map(str, addon_paths)), tuple(enabled), demo, extra)
+    if copies and shape in _initialised:
+        if sqlite_file:
+            _copy_sqlite(_initialised[shape], sqlite_file)
+        else:
+            _replay_schema(*_initialised[shape], database_url)
         return suite
     result = suite.run("init", *(["--demo"] if demo else []))
     assert result.exit_code == 0, result.output
@@ -244,7 +273,34 @@ def make_suite(tmp_path, database_url, addon_paths=(FIXTURE_ADDONS,), enabled=()
         kept = Path(tempfile.mkdtemp(prefix="crm-initialised-")) / "crm.db"
         _copy_sqlite(sqlite_file, kept)
         _initialised[shape] = kept
+    elif copies:
+        _initialised[shape] = _dump_schema(database_url)
     return suite
+
+
+def _pg_schema(database_url):
+    """The plain libpq URL and the schema of a test's database URL."""
+    url = make_url(database_url)
+    schema = re.search(r"search_path=([^,]+)", url.query["options"]).group(1)
+    plain = url.difference_update_query(["options"]).set(drivername="postgresql")
+    return plain.render_as_string(hide_password=False), schema
+
+
+def _dump_schema(database_url):
+    plain, schema = _pg_schema(database_url)
+    dump = subprocess.run(["pg_dump", "--schema", schema, "--no-owner", "--no-privileges",
+                           plain], check=True, capture_output=True, text=True).stdout
+    return dump, schema
+
+
+def _replay_schema(dump, dumped_schema, database_url):
+    """The dumped schema again, under the test's schema name (a random name, so no other
+    text of the dump contains it)."""
+    plain, schema = _pg_schema(database_url)
+    # One transaction: one commit to wait for, not one per statement.
+    subprocess.run(["psql", "-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-f", "-", plain],
+                   input=f"DROP SCHEMA {schema};\n" + dump.replace(dumped_schema, schema),
+                   check=True, capture_output=True, text=True)
 
 
 def _copy_sqlite(source, target):

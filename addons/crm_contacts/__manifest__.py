@@ -2,7 +2,7 @@
 # duplicates and merge, activities and calendar, follow-up reminders, the 360° page.
 {
     "name": "Customers",
-    "version": "1.0.0",
+    "version": "1.1.0",
     "summary": "Customers, contacts, activities and calendar, follow-up reminders",
     "category": "Sales",
     "license": "AGPL-3",

@@ -2,7 +2,7 @@
 # PDF, orders with deliveries, returns and payments, expenses and the forecast.
 {
     "name": "Sales",
-    "version": "1.0.0",
+    "version": "1.1.0",
     "summary": "Leads, pipeline, quotes, contracts, orders, payments, expenses, forecast",
     "category": "Sales",
     "license": "AGPL-3",

@@ -46,7 +46,8 @@ def test_healthz_before_and_after_init(tmp_path, database_url):
     response = suite.client().get("/healthz")
     body = json.loads(response.data)
     assert response.status_code == 200
-    assert body == {"status": "ok", "database": "ok", "initialised": True, "addons": []}
+    assert body == {"status": "ok", "database": "ok", "initialised": True, "addons": [],
+                    "schema": {"current": True, "behind": [], "newer": []}}
     suite.close()
 
 

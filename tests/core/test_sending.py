@@ -6,13 +6,12 @@ import re
 from html import unescape
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from core import outbox
 from core.db import db
 from core.models import User
 from tests.conftest import make_suite
-from tests.core.test_outbox import Inbox, free_port
+from tests.core.test_outbox import free_port
 
 PASSWORD = "sending pass 12"
 MAIL = "/admin/mail-server/"
@@ -26,17 +25,6 @@ def office(tmp_path, database_url):
     suite.sql("UPDATE core_user SET email = 'boss@example.com' WHERE username = 'admin'")
     yield suite
     suite.close()
-
-
-@pytest.fixture
-def smtp():
-    port = free_port()
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    inbox.port = port
-    yield inbox
-    controller.stop()
 
 
 def text_of(response):
