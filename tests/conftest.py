@@ -323,3 +323,17 @@ def notes_suite(tmp_path, database_url):
     installation = make_suite(tmp_path, database_url, enabled=["fixture_notes"], demo=True)
     yield installation
     installation.close()
+
+
+@pytest.fixture
+def smtp():
+    """A local SMTP server; what it receives is in the returned inbox."""
+    from aiosmtpd.controller import Controller
+    from tests.core.test_outbox import Inbox, free_port
+    port = free_port()
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    inbox.port = port
+    yield inbox
+    controller.stop()

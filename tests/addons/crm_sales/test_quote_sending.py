@@ -18,7 +18,6 @@ from tests.addons.crm_sales.quote_helpers import (
     team,
     user_id,
 )
-from tests.core.test_sending import smtp  # noqa: F401  (the fixture)
 
 LINE = {"description": "Consulting", "quantity": "1", "unit_price": "1000", "tax_rate": "6"}
 
