@@ -9,7 +9,7 @@ CRM_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/crm_test
 TEST_WORKERS ?= auto
 PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
-.PHONY: run test test-pg bench install system-packages clean translations
+.PHONY: run test test-pg bench bench-backup install system-packages clean translations
 
 # Debian packages the suite uses: Pango and HarfBuzz for WeasyPrint's PDFs (the subset
 # library keeps font embedding fast), a CJK font for Chinese text in PDFs, poppler-utils
@@ -56,6 +56,12 @@ CRM_BENCH_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/crm_bench
 bench: install
 	$(PY) bench/run.py --scale $(SCALE)
 	$(PY) bench/run.py --scale $(SCALE) --database-url $(CRM_BENCH_DATABASE_URL) --if-reachable
+
+# Backup and restore against pg_dump / pg_restore (BENCHMARKS.md, issue 15). SCALE=large:
+# 1,000,000 customers on PostgreSQL (generated once, ~7-13 min, into crm_bench_backup,
+# and kept), 200,000 on SQLite. Results: bench/results/backup-latest.json and .md.
+bench-backup: install
+	$(PY) bench/backup.py --scale $(SCALE)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
