@@ -175,9 +175,7 @@ def _add_pages(app, state):
         status = "ok" if database == "ok" and state.revision is not None else "error"
         behind, newer = [], []
         if status == "ok":
-            connection = db.session.connection()
-            behind = migrating.behind(connection, state.registry)
-            newer = migrating.unknown(connection, state.registry)
+            behind, newer = migrating.standing(db.session.connection(), state.registry)
             status = ("database newer than code" if newer else
                       "upgrade needed" if behind else status)
         return jsonify(status=status, database=database,

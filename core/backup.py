@@ -25,7 +25,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from core import __version__, migrating, neutral
-from core.db import FOREIGN_KEYS_OFF, db
+from core.db import db
 from core.uploads import AREAS
 
 APPLICATION = "crm-suite"
@@ -133,9 +133,13 @@ class Tally:
     size: int = 0
     _rest: bytes = b""
 
-    def add(self, data):
+    def hash(self, data):
+        """Bytes that are not rows (a file): SHA-256 and size only."""
         self.sha256.update(data)
         self.size += len(data)
+
+    def add(self, data):
+        self.hash(data)
         lines = (self._rest + bytes(data)).split(b"\n")
         self._rest = lines.pop()
         self.rows += len(lines)
@@ -247,8 +251,7 @@ def backup(engine, registry, instance_path, path):
                 tally = Tally()
                 with file.open("rb") as source, archive.open(name, "w", force_zip64=True) as member:
                     while block := source.read(BLOCK):
-                        tally.sha256.update(block)
-                        tally.size += len(block)
+                        tally.hash(block)
                         member.write(block)
                 manifest["members"][name] = _member(tally)
             archive.writestr(MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False))
@@ -333,7 +336,7 @@ def read_member(archive, name, member):
     try:
         with archive.open(name) as source:
             while block := source.read(BLOCK):
-                tally.sha256.update(block)
+                tally.hash(block)
                 yield block
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:   # CRC, cut file
         raise BackupError(f"{name} is damaged ({exc})") from None
@@ -378,7 +381,7 @@ def restore(engine, registry, instance_path, path, replace=False, neutralise=Fal
         if lacking:
             raise BackupError(f"{path}: holds the addons {', '.join(lacking)}, which this "
                               "installation lacks; put them on [addons] paths first")
-        known = {revision.revision for revision in migrating.scripts(registry).walk_revisions()}
+        known = migrating.known(registry)
         newer = [revision for revision in manifest["migrations"] if revision not in known]
         if newer:
             raise BackupError(f"{path}: made by a newer version (migrations {', '.join(newer)} "
@@ -430,11 +433,8 @@ def _begin_restore(connection):
         for statement in PG_SETTINGS:
             connection.exec_driver_sql(statement)
     else:
-        # One transaction (Python's driver would commit each CREATE on its own), with
-        # foreign keys off while rows arrive in any order (core.migrating does the same).
-        connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
-        connection.connection.info[FOREIGN_KEYS_OFF] = True
-        connection.exec_driver_sql("BEGIN")
+        # Rows arrive in any order: foreign keys off, as for a migration.
+        migrating.one_sqlite_transaction(connection)
 
 
 def _drop(connection, tables):

@@ -286,8 +286,7 @@ def upgrade():
     now declare: run after every update of the code."""
     with app_context() as app:
         registry = app.extensions["crm"].registry
-        if not is_initialised():
-            fail("the database is not initialised; run `python run.py init` first")
+        require_initialised()
         branches = migrating.installed(db.session.connection(), registry)
         done = migrate(registry, branches)
         states = registry.states(db.session)
@@ -389,12 +388,11 @@ def addons_list():
             click.echo(f"{name}\t{state}\t{version}")
             if addon.error:
                 click.echo(f"    {addon.error}")
-        connection = db.session.connection()
-        newer = migrating.unknown(connection, registry) if states else []
+        lagging, newer = (migrating.standing(db.session.connection(), registry) if states
+                          else ([], []))
         if newer:
             click.echo(f"The database was made by a newer version (revisions "
                        f"{', '.join(newer)}): run that version, or restore a backup.")
-        lagging = migrating.behind(connection, registry) if states else []
         if lagging:
             click.echo(f"The database is behind the code ({', '.join(lagging)}): "
                        "run `python run.py upgrade`.")

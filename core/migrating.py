@@ -83,22 +83,37 @@ def installed(connection, registry):
                      if row["name"] in registry.addons and registry.addons[row["name"]].installable]
 
 
+def known(registry):
+    """Every revision the code's folders hold."""
+    return {revision.revision for revision in scripts(registry).walk_revisions()}
+
+
+def standing(connection, registry):
+    """(branches whose newest revision the database lacks, revisions in the database
+    that no folder holds: a newer version made them); what `addons list`, the Addons
+    page and /healthz report."""
+    at = applied(connection, registry)
+    newer = sorted(at - known(registry))
+    return _behind(registry, at - set(newer), installed(connection, registry)), newer
+
+
 def behind(connection, registry, branches=None):
-    """The branches (of ``branches``, or of every installed one) whose newest revision
-    the database lacks."""
-    script = scripts(registry)
-    reached = set()
-    for revision in applied(connection, registry) - set(unknown(connection, registry)):
+    """The branches (of ``branches``, or of every installed one) the database lags."""
+    at = applied(connection, registry) & known(registry)
+    return _behind(registry, at, branches or installed(connection, registry))
+
+
+def _behind(registry, at, branches):
+    script, reached = scripts(registry), set()
+    for revision in at:
         reached.update(r.revision for r in script.iterate_revisions(revision, "base"))
-    return [branch for branch in (branches or installed(connection, registry))
+    return [branch for branch in branches
             if (newest := head(registry, branch)) is not None and newest not in reached]
 
 
 def unknown(connection, registry):
     """Revisions in the database that no folder holds: a newer version made it."""
-    script = scripts(registry)
-    known = {revision.revision for revision in script.walk_revisions()}
-    return sorted(applied(connection, registry) - known)
+    return sorted(applied(connection, registry) - known(registry))
 
 
 def upgrade(connection, registry, branches, target=None):
@@ -110,7 +125,7 @@ def upgrade(connection, registry, branches, target=None):
         raise MigrationError(
             f"the database has revisions this code does not know ({', '.join(refused)}): "
             "it was made by a newer version of the suite or of an addon")
-    _one_sqlite_transaction(connection)
+    one_sqlite_transaction(connection)
     done = []
     migrated = [branch for branch in branches if head(registry, branch) is not None]
     destinations = ([f"{branch}@head" for branch in migrated] if target is None
@@ -141,7 +156,7 @@ def _run(connection, registry, destination):
     return done
 
 
-def _one_sqlite_transaction(connection):
+def one_sqlite_transaction(connection):
     """On SQLite, a migration runs in one transaction (Python's driver would commit
     each CREATE and ALTER on its own) with foreign keys off: SQLite alters a table by
     copying and dropping it, and the drop would delete the rows that refer to it. The
@@ -193,7 +208,7 @@ def new_revision(connection, registry, branch, message):
     if changes.upgrade_ops.is_empty():
         return None
     script = scripts(registry)
-    number = sum(1 for r in script.walk_revisions() if branch in _labels(script, r)) + 1
+    number = len(_chain(script, head(registry, branch))) + 1
     # Rendered by a context without the revision folders: given them, Alembic looks for
     # the models in an env.py (the suite has none) and refuses. As batch operations, so
     # that SQLite can run a change of a column (it copies the table).
@@ -209,11 +224,14 @@ def new_revision(connection, registry, branch, message):
     return Path(revision.path)
 
 
-def _labels(script, revision):
-    labels = set(revision.branch_labels)
-    for older in script.iterate_revisions(revision.revision, "base"):
-        labels.update(older.branch_labels)
-    return labels
+def _chain(script, revision):
+    """The revisions of one branch from ``revision`` down to its first (dependencies on
+    other branches left out)."""
+    chain = []
+    while revision:
+        chain.append(revision)
+        revision = script.get_revision(revision).down_revision
+    return chain
 
 
 def widen_access(op, group, models, old, new):

@@ -125,9 +125,9 @@ class AddonsView(AdminOnly, BaseView):
     @expose("/")
     def index(self):
         state = current_app.extensions["crm"]
+        lagging, newer = migrating.standing(db.session.connection(), state.registry)
         behind = [_("the core") if name == migrating.CORE else addon_title(state.registry, name)
-                  for name in migrating.behind(db.session.connection(), state.registry)]
-        newer = migrating.unknown(db.session.connection(), state.registry)
+                  for name in lagging]
         return self.render("core/addons.html", registry=state.registry, behind=behind,
                            newer=newer, states=state.registry.states(db.session))
 
