@@ -57,7 +57,8 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from core import dates, exporting, merge, permissions, transfer, uploads
+from core import approvals, dates, exporting, merge, permissions, transfer, uploads
+from core import workflow
 from core import record as record_page
 from core.audit import BOOKKEEPING
 from core.db import DISPLAY_ATTRIBUTES, db
@@ -84,6 +85,9 @@ ENDPOINT_LETTERS = {
     "merge_view": "d",
     # A note on the feed changes nothing of the record: whoever may read it may post.
     "add_note": "r",
+    # Transitions and requests change the record; deciding an approval needs only to
+    # see it: the approval engine checks that the user is an approver of the step.
+    "transition_view": "w", "request_approval": "w", "approve": "r", "refuse": "r",
 }
 LIST_ARGS = ("search", "sort", "desc", "page_size")  # what a saved filter keeps, with flt*
 ACTION_LETTERS = {"delete": "d", "reassign": "w", "merge": "d"}  # others: "w"
@@ -260,6 +264,10 @@ class ModelView(sqla.ModelView):
         return record
 
     def _on_model_change(self, form, model, is_created):
+        # The state first: a query below would flush its change unchecked, which the
+        # workflow's guard refuses.
+        with db.session.no_autoflush:
+            self._workflow_refusal(form, model, is_created, settle=False)
         # Here rather than in on_model_change, which subclasses override.
         refusal = self._owner_refusal(model)
         if refusal:
@@ -267,6 +275,21 @@ class ModelView(sqla.ModelView):
                 form["owner"].errors.append(refusal)
             raise ValidationError(refusal)
         super()._on_model_change(form, model, is_created)
+        self._workflow_refusal(form, model, is_created)
+
+    def _workflow_refusal(self, form, record, is_created, settle=True):
+        """A form or an import row that sets the state must make one of the user's
+        transitions; one that changes what an approval covers must wait for it, or
+        starts it again (core.workflow, core.approvals)."""
+        try:
+            workflow.check_form_change(record, current_user, is_created)
+            if settle and not is_created:
+                approvals.settle(record, current_user)
+        except workflow.Refused as exc:
+            flow = workflow.of(self.model)
+            if flow is not None and flow.field in form:
+                form[flow.field].errors.append(str(exc))
+            raise ValidationError(str(exc)) from None
 
     def _owner_refusal(self, record):
         """Why the user may not give ``record`` to its owner, or None."""
@@ -316,7 +339,7 @@ class ModelView(sqla.ModelView):
     def action_merge(self, ids):
         return redirect(self.get_url(".merge_view", ids=",".join(map(str, ids))))
 
-    def is_action_allowed(self, name):
+    def _is_action_allowed(self, name):
         if name == "reassign" and not (issubclass(self.model, OwnedMixin) and current_user.is_admin):
             return False
         if name == "merge" and not self.can_merge:
@@ -363,7 +386,9 @@ class ModelView(sqla.ModelView):
             session["_flashes"] = [f for f in session.get("_flashes", []) if f[0] != "danger"]
         record = kwargs.get("model")
         if template == self.details_template and record is not None:
-            kwargs["buttons"] = self.detail_buttons(record) + self._hooked_buttons(record)
+            kwargs["buttons"] = (self.detail_buttons(record) + self.workflow_buttons(record)
+                                 + self._hooked_buttons(record))
+            kwargs["approval"] = self.approval_box(record)
             kwargs["panels"] = self.detail_panels(record)
             feed_page = next(iter(int_ids([request.args.get("feed_page", "1")])), 1)
             kwargs["record_page"] = record_page.page(self, record, feed_page)
@@ -397,6 +422,149 @@ class ModelView(sqla.ModelView):
         panels = hooks.call(f"details.{self.model.__name__}", record) + hooks.call(
             "record.panels", self.model.__name__, record)
         return sorted(panels, key=lambda panel: panel.get("order", 100))
+
+    # -- workflow: transitions and approvals (core/workflow.py, core/approvals.py) ----------
+
+    def workflow_buttons(self, record):
+        """A button for each declared transition the user may make now, and "Request
+        approval" where a policy asks for one."""
+        buttons = [{"label": t.title(), "url": self.get_url(".transition_view",
+                                                            transition=t.name, id=record.id),
+                    "post": True, "icon": t.icon, "style": t.style,
+                    "confirm": label(t.confirm) if t.confirm else None}
+                   for t in workflow.available(record, current_user)]
+        if approvals.config(self.model) and approvals.may_request(record, current_user) is None:
+            buttons.append({"label": _("Request approval"), "post": True,
+                            "icon": "fa-hand-paper-o", "style": "btn-outline-primary",
+                            "url": self.get_url(".request_approval", id=record.id)})
+        return buttons
+
+    def approval_box(self, record):
+        """What the record page shows of its approval: the request, its steps, who
+        decided, and the approve/reject form for an approver of the current step."""
+        if not approvals.config(self.model):
+            return None
+        found = approvals.latest(record)
+        if found is None:
+            return None
+        return {"request": found, "steps": approvals.progress(found),
+                "may_decide": found.state == "pending"
+                and approvals.decision_refusal(found, current_user) is None,
+                "approve_url": self.get_url(".approve", id=record.id),
+                "refuse_url": self.get_url(".refuse", id=record.id)}
+
+    def locked_record(self):
+        """The record of ?id= (404 outside the rules), its row locked first, so that
+        two clicks at once wait for each other and the second sees the first's work."""
+        ids = int_ids([request.args.get("id", "")])
+        query = self.get_query().filter(self.model.id == (ids[0] if ids else 0))
+        if query.with_entities(self.model.id).with_for_update().first() is None:
+            abort(404)
+        return query.populate_existing().one()
+
+    def _after_action(self, record, work, success):
+        """Run ``work`` (which raises Refused), then commit, or roll back and say why."""
+        try:
+            work()
+            db.session.commit()
+            flash(success(), "success")
+        except workflow.Refused as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        return redirect(self.get_url(".details_view", id=record.id))
+
+    # (not <name>: Flask-Admin passes the endpoint's name as "name")
+    @expose("/transition/<transition>/", methods=("POST",))
+    def transition_view(self, transition):
+        """A transition's button. Those without one (made by a page of their own, such
+        as sending a quote by email) are not made here."""
+        name = transition
+        flow = workflow.of(self.model)
+        transition = flow.transitions.get(name) if flow is not None else None
+        if transition is None or not transition.button:
+            abort(404)
+        record = self.locked_record()
+        return self._after_action(
+            record, lambda: workflow.move(record, name, current_user),
+            lambda: _("%(record)s is now %(state)s.", record=label(record),
+                      state=workflow.state_text(flow, record)))
+
+    @expose("/request-approval/", methods=("POST",))
+    def request_approval(self):
+        record = self.locked_record()
+        return self._after_action(
+            record, lambda: approvals.request_approval(record, current_user),
+            lambda: _("Approval requested."))
+
+    @expose("/approve/", methods=("POST",))
+    def approve(self):
+        return self._decide("approve")
+
+    @expose("/refuse/", methods=("POST",))
+    def refuse(self):
+        return self._decide("reject")
+
+    def _decide(self, decision):
+        record = self.locked_record()
+        comment = request.form.get("comment", "")[:4000]
+        return self._after_action(
+            record, lambda: approvals.decide(record, current_user, decision, comment),
+            lambda: _("Approved.") if decision == "approve" else _("Rejected."))
+
+    def get_actions_list(self):
+        self._add_transition_actions()
+        return super().get_actions_list()
+
+    def handle_action(self, return_view=None):
+        self._add_transition_actions()
+        return super().handle_action(return_view)
+
+    def _add_transition_actions(self):
+        """A bulk action for each declared transition with a button; added on first
+        use, since the workflows are the running app's."""
+        if getattr(self, "_transition_actions", None) is not None:
+            return
+        flow = workflow.of(self.model)
+        self._transition_actions = {}
+        for transition in (flow.transitions.values() if flow is not None else ()):
+            if not transition.button or transition.target == workflow.ANY:
+                continue
+            name = f"transition:{transition.name}"
+            self._transition_actions[name] = transition
+            self._actions.append((name, lazy_label(transition.label)))
+            self._actions_data[name] = (self._on_visible_rows(self._bulk_move(transition)),
+                                        lazy_label(transition.label),
+                                        lazy_label(transition.confirm) if transition.confirm
+                                        else None)
+            self._action_letters[name] = "w"
+
+    def _bulk_move(self, transition):
+        def run(ids):
+            records = self.get_query().filter(self.model.id.in_(ids)).order_by(
+                self.model.id).with_for_update(of=self.model).all() if ids else []
+            refused = []
+            for record in records:
+                try:
+                    workflow.move(record, transition.name, current_user)
+                except workflow.Refused as exc:
+                    refused.append(str(exc))
+            if refused:   # all or nothing: one user action, one transaction
+                db.session.rollback()
+                flash(_("Nothing was changed: %(reasons)s", reasons=" ".join(refused[:5])),
+                      "error")
+            else:
+                db.session.commit()
+                flash(ngettext("%(num)d record done: %(action)s.",
+                               "%(num)d records done: %(action)s.", len(records),
+                               action=transition.title()), "success")
+            return redirect(get_redirect_target() or self.get_url(".index_view"))
+        return run
+
+    def is_action_allowed(self, name):
+        transition = (getattr(self, "_transition_actions", None) or {}).get(name)
+        if transition is not None:
+            return workflow.user_may(current_user, transition)
+        return self._is_action_allowed(name)
 
     @expose("/note/", methods=("POST",))
     def add_note(self):
@@ -679,7 +847,8 @@ class ModelView(sqla.ModelView):
         form = RowForm(self._create_form_class(formdata=None, meta={"csrf": False}),
                        self.import_fields())
         screen_checks = (type(self).validate_form is not ModelView.validate_form
-                         or type(self).on_model_change is not BaseModelView.on_model_change)
+                         or type(self).on_model_change is not BaseModelView.on_model_change
+                         or workflow.of(self.model) is not None)
 
         def validate(record, raw):
             if not screen_checks and not form.has_validators(raw):

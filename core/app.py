@@ -23,6 +23,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from core import audit, auth, dates, i18n, migrating, notifications, security  # noqa: F401  (audit: hooks)
+from core import approval_links
 from core.admin import add_addon_views
 from core.config import PROJECT_ROOT, load_settings
 from core.db import db
@@ -94,6 +95,8 @@ def create_app(settings=None, registry=None):
     auth.login_manager.init_app(app)
     app.register_blueprint(auth.blueprint)
     _add_public_pages(app, state, csrf)
+    # The links of approval emails: no login, but the CSRF token of the page they show.
+    app.register_blueprint(approval_links.blueprint)
     admin = Admin(app, name=settings.site_name, url="/admin",
                   index_view=HomeView(name=i18n.mark("Home"), url="/admin", menu_icon_type="fa",
                                       menu_icon_value="fa-home"),

@@ -559,3 +559,62 @@ class _counting:
         for row in self.rows:
             self.count += 1
             yield row
+
+
+def acted_record(app, model_name, record_id, username):
+    """The record MODEL ID as ``username`` may read it (their record rules), in a request
+    of theirs: what `transition` and `approval` act on. Fails when they may not read it."""
+    from core import permissions
+    user = acting_user(username)
+    g._login_user = user
+    model = find_model(app.extensions["crm"], model_name)
+    record = db.session.scalar(permissions.apply_rules(
+        select(model).where(model.id == record_id), model, user).with_for_update())
+    if record is None:
+        fail(f"no {model.__name__} {record_id} that {user.username} may read")
+    return user, record
+
+
+@cli.command("transition")
+@click.argument("model_name", metavar="MODEL")
+@click.argument("record_id", metavar="ID", type=int)
+@click.argument("name", metavar="NAME")
+@click.option("--user", "username", required=True, help="Act as this user: their rights.")
+def transition_command(model_name, record_id, name, username):
+    """Take the action NAME of MODEL's workflow on record ID, as USER would on its page
+    (the same checks); prints the new state."""
+    from core import workflow
+    from core.i18n import label
+    with app_context() as app:
+        require_initialised()
+        with app.test_request_context("/"):
+            user, record = acted_record(app, model_name, record_id, username)
+            try:
+                workflow.move(record, name, user)
+                db.session.commit()
+            except workflow.Refused as exc:
+                fail(str(exc))
+            flow = workflow.of(type(record))
+            click.echo(f"{label(record)}: {workflow.state_text(flow, record)}")
+
+
+@cli.command("approval")
+@click.argument("decision", type=click.Choice(["approve", "reject"]))
+@click.argument("model_name", metavar="MODEL")
+@click.argument("record_id", metavar="ID", type=int)
+@click.option("--user", "username", required=True, help="Decide as this user.")
+@click.option("--comment", default="", help="Why (needed to reject).")
+def approval_command(decision, model_name, record_id, username, comment):
+    """Approve or reject the approval of record ID of MODEL that waits for USER."""
+    from core import approvals, workflow
+    from core.i18n import label
+    with app_context() as app:
+        require_initialised()
+        with app.test_request_context("/"):
+            user, record = acted_record(app, model_name, record_id, username)
+            try:
+                found = approvals.decide(record, user, decision, comment, via="cli")
+                db.session.commit()
+            except workflow.Refused as exc:
+                fail(str(exc))
+            click.echo(f"{label(record)}: {label(found.state)}")

@@ -162,6 +162,54 @@ def _check_public(check, public):
             check.fail(f"public[{index}]", 'must be "module.blueprint", e.g. "webform.blueprint"')
 
 
+TRANSITION_KEYS = {"label": str, "groups": list, "condition": str, "effect": str,
+                   "needs_approval": bool, "button": bool, "icon": str, "style": str,
+                   "confirm": str}
+APPROVAL_KEYS = ("field", "from", "submit", "approved", "rejected")
+
+
+def _check_workflows(check, workflows):
+    for model, spec in check.typed("workflows", workflows, dict).items():
+        key = f"workflows.{model}"
+        check.record(key, spec, {"field": str, "transitions": dict},
+                     {"initial": list, "approval": dict})
+        for name, transition in spec["transitions"].items():
+            where = f"{key}.transitions.{name}"
+            if not re.match(r"^[a-z][a-z0-9_]*$", name):
+                check.fail(where, "transition names are lower-case letters, digits and _")
+            check.record(where, transition, {"from": object, "to": str}, TRANSITION_KEYS)
+            if transition["from"] != "*":
+                check.text_list(f"{where}.from", transition["from"])
+            for dotted in ("condition", "effect"):
+                if dotted in transition and not re.match(r"^[\w.]+\.\w+$", transition[dotted]):
+                    check.fail(f"{where}.{dotted}", 'must be "module.function"')
+        approval = spec.get("approval", {})
+        for name, value in approval.items():
+            if name not in APPROVAL_KEYS:
+                check.fail(f"{key}.approval.{name}", f"unknown key (known: {', '.join(APPROVAL_KEYS)})")
+            if name in ("submit", "approved", "rejected") and value not in spec["transitions"]:
+                check.fail(f"{key}.approval.{name}", f"no transition {value!r}")
+
+
+def _check_approvals(check, policies):
+    for index, policy in enumerate(check.typed("approvals", policies, list)):
+        key = f"approvals[{index}]"
+        check.record(key, policy, {"key": str, "model": str, "name": str, "steps": list},
+                     {"conditions": list, "fields": list, "self_approval": bool,
+                      "sequence": int})
+        for number, condition in enumerate(policy.get("conditions", [])):
+            if not (isinstance(condition, list) and len(condition) == 3
+                    and condition[1] in ("=", "!=", ">", ">=", "<", "<=")):
+                check.fail(f"{key}.conditions[{number}]", 'must be [field, operator, value]')
+        for number, step in enumerate(policy["steps"]):
+            check.record(f"{key}.steps[{number}]", step, {"approvers": str},
+                         {"group": str, "rule": str, "count": int, "deadline_hours": int})
+            if step["approvers"] not in ("group", "leader", "user"):
+                check.fail(f"{key}.steps[{number}].approvers", "must be group, leader or user")
+            if step.get("rule", "any") not in ("any", "all", "count"):
+                check.fail(f"{key}.steps[{number}].rule", "must be any, all or count")
+
+
 # key -> (required, default, checker). The checker raises ManifestError.
 SCHEMA = {
     "name": (True, None, lambda c, v: c.typed("name", v, str)),
@@ -185,6 +233,8 @@ SCHEMA = {
     "data": (False, [], lambda c, v: c.text_list("data", v)),
     "demo": (False, [], lambda c, v: c.text_list("demo", v)),
     "public": (False, [], _check_public),
+    "workflows": (False, {}, _check_workflows),
+    "approvals": (False, [], _check_approvals),
 }
 
 

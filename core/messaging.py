@@ -6,12 +6,13 @@ from flask_admin.actions import action
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import insert, select
 from wtforms.validators import ValidationError
 
 from core import notifications, outbox
 from core.db import db
-from core.i18n import label, mark
+from core.i18n import label, mark, model_label
 
 JOB_STATUSES = (mark("ok"), mark("error"))  # shown translated
 from core.models import Announcement, JobState, Message, announcement_reads, utcnow
@@ -63,6 +64,15 @@ def _format_log(view, context, message, name):
     return lines_markup(message.delivery_log.splitlines())
 
 
+def _format_related(view, context, message, name):
+    """The record the message was sent from, by its kind and a link to its page."""
+    if not message.related_model or not message.related_id:
+        return ""
+    text = f"{model_label(message.related_model)} #{message.related_id}"
+    link = notifications.record_link(message.related_model, message.related_id)
+    return Markup('<a href="{}">{}</a>').format(link, text) if link else text
+
+
 class OutboxView(ReadOnlyView):
     """Every email and SMS, with its delivery state. Read only, but for Resend."""
 
@@ -72,8 +82,8 @@ class OutboxView(ReadOnlyView):
     column_searchable_list = ["recipients", "subject"]
     column_details_list = ["channel", "recipients", "subject", "body_text", "status",
                            "attempts", "next_attempt_at", "sent_at", "last_error",
-                           "related_model", "related_id", "created_at", "delivery_log"]
-    column_formatters_detail = {"delivery_log": _format_log}
+                           "related_model", "created_at", "delivery_log"]
+    column_formatters_detail = {"delivery_log": _format_log, "related_model": _format_related}
     column_default_sort = ("id", True)
     allowed_actions = ("resend",)
 

@@ -274,6 +274,9 @@ class JobState(db.Model):
     last_duration_ms = db.Column(db.Integer)
 
 
+CHANNELS = (mark("email"), mark("sms"))   # a message's channel, shown translated
+
+
 class Message(db.Model):
     """One email or SMS in the outbox: stored first, then delivered by a job."""
 
@@ -308,7 +311,8 @@ class Message(db.Model):
                                   order_by="MessageAttachment.id")
 
     def __str__(self):
-        return f"{self.channel} #{self.id}: {self.subject or self.body_text[:40]}"
+        from core.i18n import label
+        return f"{label(self.channel)} #{self.id}: {self.subject or self.body_text[:40]}"
 
 
 class MessageAttachment(db.Model):
@@ -396,3 +400,187 @@ class SavedFilter(db.Model):
     name = db.Column(db.String(100), nullable=False)
     query = db.Column(db.String(2000), nullable=False)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+
+# -- workflows and approvals (core/workflow.py, core/approvals.py) ---------------------------
+
+class TransitionRight(db.Model):
+    """The groups an administrator narrowed a declared transition to (Settings >
+    Workflows); a transition with no row is as its manifest declares it."""
+
+    __tablename__ = "core_transition_right"
+    __label__ = mark("Workflow right")
+    __table_args__ = (UniqueConstraint("model", "transition"),)
+    __audit__ = True
+    id = db.Column(db.Integer, primary_key=True)
+    model = db.Column(db.String(64), nullable=False)
+    transition = db.Column(db.String(64), nullable=False)
+    groups = db.Column(db.Text, nullable=False, default="[]")   # JSON list of group codes
+
+
+class ApprovalPolicy(db.Model):
+    """Which records of a model need whose approval: the first active policy (by
+    sequence) whose conditions all hold applies. Addons declare defaults (``addon`` and
+    ``key`` set); administrators edit them and add their own."""
+
+    __tablename__ = "core_approval_policy"
+    __label__ = mark("Approval policy")
+    __audit__ = True
+    __table_args__ = (UniqueConstraint("addon", "key"),)
+    id = db.Column(db.Integer, primary_key=True)
+    name = db.Column(db.String(200), nullable=False, info={"label": _l("Name")})
+    model = db.Column(db.String(64), nullable=False, index=True, info={"label": _l("Record type")})
+    sequence = db.Column(db.Integer, nullable=False, default=10, info={"label": _l("Sequence")})
+    active = db.Column(db.Boolean, nullable=False, default=True, info={"label": _l("Active")})
+    fields = db.Column(db.Text, nullable=False, default="[]",
+                       info={"label": _l("Fields locked while waiting")})   # JSON list
+    self_approval = db.Column(db.Boolean, nullable=False, default=False,
+                              info={"label": _l("The submitter may approve")})
+    addon = db.Column(db.String(64))
+    key = db.Column(db.String(64))
+
+    def __str__(self):
+        return self.name
+
+
+class ApprovalCondition(db.Model):
+    """One condition of a policy: field, operator, value (all must hold)."""
+
+    __tablename__ = "core_approval_condition"
+    __label__ = mark("Condition")
+    __audit__ = True
+    id = db.Column(db.Integer, primary_key=True)
+    policy_id = db.Column(db.ForeignKey("core_approval_policy.id", ondelete="CASCADE"),
+                          nullable=False, index=True)
+    policy = db.relationship(ApprovalPolicy, backref=db.backref(
+        "conditions", cascade="all, delete-orphan", order_by="ApprovalCondition.id"))
+    field = db.Column(db.String(64), nullable=False, info={"label": _l("Field")})
+    operator = db.Column(db.String(2), nullable=False, default=">=", info={"label": _l("Operator")})
+    value = db.Column(db.String(200), nullable=False, default="", info={"label": _l("Value")})
+
+
+class ApprovalStep(db.Model):
+    """One step of a policy, in sequence: who approves (a group, the record owner's
+    team leader, or a named user) and how many of them must."""
+
+    __tablename__ = "core_approval_step"
+    __label__ = mark("Approval step")
+    __audit__ = True
+    id = db.Column(db.Integer, primary_key=True)
+    policy_id = db.Column(db.ForeignKey("core_approval_policy.id", ondelete="CASCADE"),
+                          nullable=False, index=True)
+    policy = db.relationship(ApprovalPolicy, backref=db.backref(
+        "steps", cascade="all, delete-orphan",
+        order_by="(ApprovalStep.sequence, ApprovalStep.id)"))
+    sequence = db.Column(db.Integer, nullable=False, default=10, info={"label": _l("Sequence")})
+    approver = db.Column(db.String(16), nullable=False, default="group",
+                         info={"label": _l("Approvers")})
+    group_id = db.Column(db.ForeignKey("core_group.id", ondelete="SET NULL"), index=True)
+    group = db.relationship(Group, info={"label": _l("Group")})
+    user_id = db.Column(db.ForeignKey("core_user.id", ondelete="SET NULL"), index=True)
+    user = db.relationship(User, info={"label": _l("User")})
+    rule = db.Column(db.String(16), nullable=False, default="any", info={"label": _l("Rule")})
+    count = db.Column(db.Integer, nullable=False, default=1, info={"label": _l("How many")})
+    deadline_hours = db.Column(db.Integer, info={"label": _l("Deadline (hours)")})
+
+
+class ApprovalRequest(db.Model):
+    """One submission of one record for approval. ``steps``: the policy's steps as they
+    were when submitted (JSON), so that editing the policy changes no running request;
+    ``snapshot``: the covered fields' values then; ``version``: bumped by every
+    decision, so that two decisions at the same moment cannot both count."""
+
+    __tablename__ = "core_approval_request"
+    __label__ = mark("Approval request")
+    __table_args__ = (db.Index("ix_core_approval_request_record", "model", "record_id", "id"),)
+    id = db.Column(db.Integer, primary_key=True)
+    model = db.Column(db.String(64), nullable=False)
+    record_id = db.Column(db.Integer, nullable=False)
+    policy_id = db.Column(db.ForeignKey("core_approval_policy.id", ondelete="SET NULL"),
+                          index=True)
+    policy = db.relationship(ApprovalPolicy)
+    policy_name = db.Column(db.String(200), nullable=False, default="")
+    state = db.Column(db.String(16), nullable=False, default="pending", index=True)
+    step = db.Column(db.Integer, nullable=False, default=0)
+    steps = db.Column(db.Text, nullable=False, default="[]")
+    snapshot = db.Column(db.Text, nullable=False, default="{}")
+    submitted_by_id = db.Column(db.ForeignKey("core_user.id"), index=True)
+    submitted_by = db.relationship(User, foreign_keys=[submitted_by_id])
+    submitted_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    step_started_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    escalated_step = db.Column(db.Integer)
+    decided_at = db.Column(db.DateTime)
+    version = db.Column(db.Integer, nullable=False, default=0)
+
+
+class ApprovalSeat(db.Model):
+    """Who may decide a step of a request, resolved when the step starts."""
+
+    __tablename__ = "core_approval_seat"
+    __table_args__ = (UniqueConstraint("request_id", "step", "user_id"),)
+    id = db.Column(db.Integer, primary_key=True)
+    request_id = db.Column(db.ForeignKey("core_approval_request.id", ondelete="CASCADE"),
+                           nullable=False, index=True)
+    request = db.relationship(ApprovalRequest, backref=db.backref(
+        "seats", cascade="all, delete-orphan", passive_deletes=True))
+    step = db.Column(db.Integer, nullable=False)
+    user_id = db.Column(db.ForeignKey("core_user.id", ondelete="CASCADE"), nullable=False,
+                        index=True)
+    user = db.relationship(User)
+
+
+class ApprovalDecision(db.Model):
+    """A decision on a step: append-only, never edited. ``approver``: whose seat it
+    fills; ``user``: who decided (a delegate, when not the approver)."""
+
+    __tablename__ = "core_approval_decision"
+    __label__ = mark("Approval decision")
+    __table_args__ = (UniqueConstraint("request_id", "step", "approver_id"),)
+    id = db.Column(db.Integer, primary_key=True)
+    request_id = db.Column(db.ForeignKey("core_approval_request.id", ondelete="CASCADE"),
+                           nullable=False, index=True)
+    request = db.relationship(ApprovalRequest, backref=db.backref(
+        "decisions", order_by="ApprovalDecision.id", passive_deletes=True))
+    step = db.Column(db.Integer, nullable=False)
+    approver_id = db.Column(db.ForeignKey("core_user.id"), nullable=False, index=True)
+    approver = db.relationship(User, foreign_keys=[approver_id])
+    user_id = db.Column(db.ForeignKey("core_user.id"), nullable=False, index=True)
+    user = db.relationship(User, foreign_keys=[user_id])
+    decision = db.Column(db.String(8), nullable=False)   # approve, reject
+    comment = db.Column(db.Text, nullable=False, default="")
+    via = db.Column(db.String(8), nullable=False, default="page")   # page, list, email, cli
+    at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+
+class Delegation(db.Model):
+    """While ``user`` is away (from ``starts_on`` to ``ends_on``, both included),
+    ``delegate`` decides their approvals."""
+
+    __tablename__ = "core_delegation"
+    __label__ = mark("Delegation")
+    __audit__ = True
+    id = db.Column(db.Integer, primary_key=True)
+    user_id = db.Column(db.ForeignKey("core_user.id", ondelete="CASCADE"), nullable=False,
+                        index=True)
+    user = db.relationship(User, foreign_keys=[user_id], info={"label": _l("Away")})
+    delegate_id = db.Column(db.ForeignKey("core_user.id", ondelete="CASCADE"), nullable=False,
+                            index=True)
+    delegate = db.relationship(User, foreign_keys=[delegate_id],
+                               info={"label": _l("Delegate")})
+    starts_on = db.Column(db.Date, nullable=False, info={"label": _l("From")})
+    ends_on = db.Column(db.Date, nullable=False, info={"label": _l("Until")})
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+
+class ApprovalLink(db.Model):
+    """A signed approve/reject link sent by email: used once, until it expires."""
+
+    __tablename__ = "core_approval_link"
+    id = db.Column(db.String(32), primary_key=True)
+    request_id = db.Column(db.ForeignKey("core_approval_request.id", ondelete="CASCADE"),
+                           nullable=False, index=True)
+    user_id = db.Column(db.ForeignKey("core_user.id", ondelete="CASCADE"), nullable=False,
+                        index=True)
+    step = db.Column(db.Integer, nullable=False)
+    expires_at = db.Column(db.DateTime, nullable=False)
+    used_at = db.Column(db.DateTime)

@@ -21,6 +21,7 @@ from decimal import Decimal
 
 from flask import current_app, g, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy import Date, DateTime, Enum, Numeric, Text, inspect, select
 from sqlalchemy.orm import joinedload, lazyload
@@ -133,6 +134,16 @@ def display(view, record, name):
     return escape(text)
 
 
+def field_label_of(model, name):
+    """A field of ``model`` as its screens label it, wherever no screen is at hand."""
+    fields = change_fields(model)
+    if name in fields:
+        return fields[name][0]
+    prop = inspect(model).attrs.get(name)
+    info = getattr(prop, "info", {}) if prop is not None else {}
+    return info.get("label") or _spelled(name)
+
+
 def field_label(view, name):
     labels = view.column_labels or {}
     if name in labels:
@@ -221,7 +232,8 @@ def feed(view, record, page_number=1):
     wanted = page_number * FEED_PAGE_SIZE + 1
     model_name = view.model.__name__
     items = (changes(view, record, wanted) + notes(model_name, record.id, wanted)
-             + emails(model_name, record.id, wanted))
+             + emails(model_name, record.id, wanted)
+             + approval_steps(model_name, record.id, wanted))
     hooks = current_app.extensions["crm"].hooks
     for found in hooks.call("record.feed", model_name, record, wanted):
         items.extend(found)
@@ -263,12 +275,51 @@ def emails(model_name, record_id, limit):
     return items
 
 
+APPROVAL_TITLES = {"submit": _l("Submitted for approval"), "approve": _l("Approved"),
+                   "reject": _l("Rejected"), "restart": _l("Approval restarted")}
+APPROVAL_STYLES = {"approve": "success", "reject": "danger", "submit": "info",
+                   "restart": "warning"}
+
+
+def approval_lines(facts, names):
+    """A submission or decision of the audit trail in words: policy, step, on whose
+    behalf, comment. ``names``: {user id: name}."""
+    lines = [_("Policy: %(policy)s", policy=label(facts.get("policy", ""))),
+             _("Step: %(step)s", step=facts.get("step", ""))]
+    if facts.get("on_behalf_of"):
+        lines.append(_("On behalf of %(user)s, who is away",
+                       user=names.get(facts["on_behalf_of"], "")))
+    if facts.get("comment"):
+        lines.append(facts["comment"])
+    return lines
+
+
+def approval_steps(model_name, record_id, limit):
+    """Each submission and decision on the record's approvals, from the audit trail."""
+    from core import approvals
+    entries = approvals.history(model_name, record_id, limit)
+    if not entries:
+        return []
+    ids = {entry.user_id for entry in entries} | {
+        json.loads(entry.changes).get("on_behalf_of") for entry in entries}
+    names = {user.id: user_name(user) for user in db.session.scalars(
+        select(User).options(lazyload(User.groups)).where(User.id.in_(ids - {None})))}
+    items = []
+    for entry in entries:
+        lines = approval_lines(json.loads(entry.changes), names)
+        items.append(FeedItem(at=entry.at, kind="approval", title=_("Approval"),
+                              user=names.get(entry.user_id), body="\n".join(lines),
+                              state=str(APPROVAL_TITLES.get(entry.action, entry.action)),
+                              style=APPROVAL_STYLES.get(entry.action, "secondary")))
+    return items
+
+
 def changes(view, record, limit):
     """The record's creation and changes, in words (describe)."""
     entries = db.session.scalars(
         select(AuditEntry).options(joinedload(AuditEntry.user).lazyload(User.groups))
         .where(AuditEntry.model == view.model.__name__, AuditEntry.record_id == record.id,
-               AuditEntry.action != "delete")
+               AuditEntry.action.in_(("create", "update")))
         .order_by(AuditEntry.id.desc()).limit(limit)).all()
     updates = [entry for entry in entries if entry.action == "update"]
     described = dict(zip((entry.id for entry in updates), describe(

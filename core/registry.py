@@ -265,6 +265,8 @@ class Registry:
         state.installed_version = addon.manifest["version"]
         _add_groups(session, addon.manifest["groups"])
         seed_access(session, addon.manifest)
+        from core import approvals   # (it reaches the app's notifications and outbox)
+        approvals.seed(session, name, addon.manifest["approvals"])
         run_data_modules(addon, "data", session)
 
     def disable(self, session, name):

@@ -37,6 +37,8 @@ CORE_JOBS = [
      "trigger": "interval", "seconds": 30},
     {"id": "core.clean_uploads", "label": mark("Clear abandoned uploads"),
      "func": "core.uploads.clean_abandoned", "trigger": "interval", "hours": 1},
+    {"id": "core.approval_deadlines", "label": mark("Tell leaders of overdue approvals"),
+     "func": "core.approvals.remind_overdue", "trigger": "interval", "minutes": 15},
 ]
 
 

@@ -15,7 +15,7 @@ from wtforms import PasswordField, SelectField
 from wtforms.validators import ValidationError
 
 from core import hooks, notifications, options, reassign, sessions
-from core import backups, company, migrating, neutral, outbox
+from core import approvals, backups, company, migrating, neutral, outbox
 from core import record as record_page
 from core.company import CompanyView, MailServerView
 from core.admin import ModelView, deny
@@ -240,6 +240,11 @@ def _format_changes(view, context, entry, name):
     model = model_class(entry.model)
     if model is None:   # a model no addon on the paths has any more
         return ""
+    if entry.action in approvals.DECISIONS:
+        facts = json.loads(entry.changes)
+        away = db.session.get(User, facts["on_behalf_of"]) if facts.get("on_behalf_of") else None
+        names = {away.id: record_page.user_name(away)} if away is not None else {}
+        return lines_markup(record_page.approval_lines(facts, names))
     [lines] = record_page.describe(model, [json.loads(entry.changes)])
     return lines_markup(_("%(field)s: %(old)s → %(new)s", field=field, old=old, new=new)
                         for field, old, new in lines)
@@ -264,7 +269,8 @@ class AuditView(ReadOnlyView):
                          and hooks.owner(mapper.class_) in (None, *enabled)})
         self.column_choices = {
             "model": [(name, lazy_model_label(name)) for name in models],
-            "action": [(action, lazy_label(action)) for action in ACTIONS]}
+            "action": [(action, lazy_label(action))
+                       for action in ACTIONS + approvals.DECISIONS]}
         super().__init__(*args, **kwargs)
 
 
@@ -519,5 +525,7 @@ def add_core_views(admin, state):
     ]
     for view in views:
         admin.add_view(view)
+    from core.approval_views import add_approval_views   # (it builds on the mixins here)
+    add_approval_views(admin, SETTINGS)
     # The banner of a neutralised copy, on every page (admin/crm_base.html).
     admin.app.jinja_env.globals["test_copy"] = neutral.this_request

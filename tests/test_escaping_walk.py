@@ -43,6 +43,13 @@ MACHINE = {
     "Message.related_model", "MessageAttachment.content_type", "Notification.link",
     "Notification.key", "Option.addon", "Option.key", "Option.value",
     "SavedFilter.endpoint", "SavedFilter.query",
+    # Workflows and approvals: names of models, fields and choices, and JSON.
+    "TransitionRight.model", "TransitionRight.transition", "TransitionRight.groups",
+    "ApprovalPolicy.model", "ApprovalPolicy.fields", "ApprovalPolicy.addon",
+    "ApprovalPolicy.key", "ApprovalCondition.field", "ApprovalCondition.operator",
+    "ApprovalStep.approver", "ApprovalStep.rule", "ApprovalRequest.model",
+    "ApprovalRequest.state", "ApprovalRequest.steps", "ApprovalRequest.snapshot",
+    "ApprovalDecision.decision", "ApprovalDecision.via", "ApprovalLink.id",
 }
 # Pages whose query arguments show other data than the plain URL (by endpoint; an
 # endpoint that is not there, its addon missing, is skipped).

@@ -13,8 +13,16 @@ MANIFEST_TEXT = (
     mark("Product categories"), mark("Price lists"), mark("Configuration"), mark("Stages"),
     mark("Lost reasons"), mark("Web-to-lead forms"), mark("Lead assignment"),
     mark("Expense categories"), mark("Sales: salesperson"), mark("Sales: manager"),
-    mark("Discount % above which a quote needs a sales manager's approval"),
     mark("Days a new quote is valid"), mark("Terms printed on new quotes"),
     mark("Days before a contract ends to remind its owner"),
     mark("Leads one visitor address may send per hour through a web form"),
+    # The workflows' actions and questions, and the approval policies' names.
+    mark("Qualify"), mark("Disqualify"), mark("Convert"), mark("Move to another stage"),
+    mark("Send"), mark("Accept"), mark("Reject"), mark("Revise"), mark("Expire"),
+    mark("Mark done"), mark("Cancel"), mark("Activate"), mark("Terminate"), mark("Renew"),
+    mark("Submit"), mark("Approve"), mark("Refuse"),
+    mark("The customer accepted this quote?"), mark("The customer rejected this quote?"),
+    mark("Mark this order as done?"), mark("Cancel this order?"),
+    mark("The contract is signed?"), mark("End this contract before its end date?"),
+    mark("Quote discount"),
 )

@@ -95,8 +95,6 @@
          "func": "jobs.remind_expiring_contracts", "trigger": "cron", "hour": 8, "minute": 0},
     ],
     "settings": {
-        "approval_discount": {"label": "Discount % above which a quote needs a sales manager's approval",
-                              "type": "int", "default": 15},
         "quote_validity_days": {"label": "Days a new quote is valid", "type": "int",
                                 "default": 30},
         "quote_terms": {"label": "Terms printed on new quotes", "type": "text",
@@ -106,6 +104,111 @@
         "web_leads_per_hour": {"label": "Leads one visitor address may send per hour through a web form",
                                "type": "int", "default": 10},
     },
+    # Each state moves only by these transitions (core/workflow.py); the record pages
+    # show a button for each one with "button" left true.
+    "workflows": {
+        "Lead": {
+            "field": "status",
+            "initial": ["new"],
+            "transitions": {
+                "qualify": {"from": ["new", "disqualified"], "to": "qualified",
+                            "label": "Qualify", "icon": "fa-check"},
+                "disqualify": {"from": ["new", "qualified"], "to": "disqualified",
+                               "label": "Disqualify", "icon": "fa-ban",
+                               "style": "btn-outline-secondary"},
+                # Made by the Convert page, with the customer, contact and deal it makes.
+                "convert": {"from": ["new", "qualified", "disqualified"], "to": "converted",
+                            "label": "Convert", "button": False},
+            },
+        },
+        "Opportunity": {
+            # The stage is a relation: the user picks where to move a deal (the board,
+            # the form); a stage with a group takes only its members' deals.
+            "field": "stage",
+            "transitions": {
+                "move": {"from": "*", "to": "*", "label": "Move to another stage",
+                         "condition": "pipeline.stage_condition"},
+            },
+        },
+        "Quote": {
+            "field": "state",
+            "initial": ["draft"],
+            "approval": {"field": "approval", "from": ["draft"]},
+            "transitions": {
+                # By the "Send by email" and "Mark as sent" pages (a sent quote emailed
+                # again stays as it is).
+                "send": {"from": ["draft"], "to": "sent", "label": "Send",
+                         "needs_approval": True, "button": False,
+                         "condition": "quotes.send_condition", "effect": "quotes.set_sent_at"},
+                "accept": {"from": ["sent"], "to": "accepted", "label": "Accept",
+                           "icon": "fa-thumbs-o-up", "style": "btn-success",
+                           "confirm": "The customer accepted this quote?"},
+                "reject": {"from": ["sent"], "to": "rejected", "label": "Reject",
+                           "icon": "fa-thumbs-o-down", "style": "btn-outline-danger",
+                           "confirm": "The customer rejected this quote?"},
+                # By the Revise button, which makes the next version.
+                "revise": {"from": ["sent", "rejected", "expired"], "to": "revised",
+                           "label": "Revise", "button": False},
+                "expire": {"from": ["sent"], "to": "expired", "label": "Expire",
+                           "groups": []},
+            },
+        },
+        "SalesOrder": {
+            "field": "state",
+            "initial": ["open"],
+            "transitions": {
+                "done": {"from": ["open"], "to": "done", "label": "Mark done",
+                         "icon": "fa-check", "style": "btn-outline-success",
+                         "confirm": "Mark this order as done?"},
+                "cancel": {"from": ["open"], "to": "cancelled", "label": "Cancel",
+                           "icon": "fa-ban", "style": "btn-outline-danger",
+                           "confirm": "Cancel this order?",
+                           "condition": "orders.cancel_condition"},
+            },
+        },
+        "Contract": {
+            "field": "status",
+            "initial": ["draft", "active"],   # a contract signed on paper starts active
+            "transitions": {
+                "activate": {"from": ["draft"], "to": "active", "label": "Activate",
+                             "icon": "fa-check", "confirm": "The contract is signed?"},
+                "terminate": {"from": ["active"], "to": "terminated", "label": "Terminate",
+                              "icon": "fa-ban", "style": "btn-outline-danger",
+                              "confirm": "End this contract before its end date?"},
+                # By the Renew button (which makes the next contract) and the daily job.
+                "renew": {"from": ["active", "expired"], "to": "renewed", "label": "Renew",
+                          "button": False, "condition": "contracts.renew_condition"},
+                "expire": {"from": ["active"], "to": "expired", "label": "Expire",
+                           "groups": []},
+            },
+        },
+        "Expense": {
+            "field": "state",
+            "initial": ["draft"],
+            "approval": {"submit": "submit", "approved": "approve", "rejected": "refuse"},
+            "transitions": {
+                "submit": {"from": ["draft", "refused"], "to": "submitted", "label": "Submit",
+                           "icon": "fa-paper-plane", "condition": "expenses.submit_condition"},
+                "approve": {"from": ["submitted"], "to": "approved", "label": "Approve",
+                            "groups": [], "effect": "expenses.set_approver"},
+                "refuse": {"from": ["submitted"], "to": "refused", "label": "Refuse",
+                           "groups": []},
+            },
+        },
+    },
+    # Who approves what, until an administrator changes it in Settings > Approvals.
+    "approvals": [
+        # As before the engine, a sales manager (or, with none, an administrator) may
+        # approve a discount they asked for themselves; an expense needs another's.
+        {"key": "quote_discount", "model": "Quote", "name": "Quote discount",
+         "conditions": [["largest_discount", ">", 15]], "fields": ["lines"],
+         "self_approval": True,
+         "steps": [{"approvers": "group", "group": "sales_manager", "rule": "any"}]},
+        {"key": "expenses", "model": "Expense", "name": "Expenses",
+         "fields": ["amount", "expense_date", "category_id", "kind", "description"],
+         "self_approval": False,
+         "steps": [{"approvers": "group", "group": "sales_manager", "rule": "any"}]},
+    ],
     "pdf": {"quote": "crm_sales/quote.html", "contract": "crm_sales/contract.html"},
     "public": ["webform.blueprint"],
     "data": ["data/defaults.py"],

@@ -1,9 +1,10 @@
 """Contracts: the screen, the printed contract, and renewal.
 
-A contract runs from its start to its end date. "Renew" makes the next contract of the
-same length, starting the day after the end, and marks the old one "renewed". The daily
-job (jobs.py) reminds owners of contracts about to end, and ends or renews those whose
-end date has passed."""
+A contract runs from its start to its end date. Its status moves by the manifest's
+workflow: activated when signed, terminated early, renewed or expired. "Renew" makes
+the next contract of the same length, starting the day after the end, and marks the old
+one "renewed". The daily job (jobs.py) reminds owners of contracts about to end, and
+ends or renews those whose end date has passed."""
 import calendar
 from datetime import timedelta
 
@@ -11,19 +12,17 @@ from flask import flash, redirect, render_template, request
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from markupsafe import Markup
 from wtforms.validators import ValidationError
 
 from addons.crm_sales import money
 from addons.crm_sales.models import Contract, Quote, SalesOrder
 from addons.crm_sales.quotes import address_of, amount_text, company_letterhead, person
-from core import pdf
+from core import pdf, workflow
 from core.admin import ModelView, scoped_query
 from core.db import db
 from core.util import int_ids
-
-RENEWABLE = ("active", "expired")
-
 
 # -- dates ------------------------------------------------------------------------------
 
@@ -65,10 +64,18 @@ def renewal_of(contract, status):
                     owner=contract.owner, renewal_of=contract)
 
 
-def renew(session, contract, status):
-    """Renew now: the new contract is added to the session, the old one is renewed."""
+def renew_condition(contract, _target):
+    """The workflow's condition on "renew": the next period starts after the end."""
+    if contract.end_date is None:
+        return _("Only a contract with an end date can be renewed.")
+    return None
+
+
+def renew(session, contract, status, user=None):
+    """Renew now, for ``user`` (None: the daily job): the new contract is added to the
+    session, the old one is renewed. Raises workflow.Refused."""
+    workflow.move(contract, "renew", user)
     following = renewal_of(contract, status)
-    contract.status = "renewed"
     session.add(following)
     return following
 
@@ -184,8 +191,8 @@ class ContractView(ModelView):
     def detail_buttons(self, contract):
         buttons = [{"label": _("Print PDF"), "url": self.get_url(".print_pdf", id=contract.id),
                     "icon": "fa-file-pdf-o", "style": "btn-outline-secondary"}]
-        if self.permits("w") and self.permits("c") and contract.status in RENEWABLE \
-                and contract.end_date is not None:
+        renewal = workflow.of(Contract).transitions["renew"]
+        if self.permits("c") and workflow.refusal(contract, renewal, current_user) is None:
             buttons.append({"label": _("Renew"), "url": self.get_url(".renew", id=contract.id),
                             "post": True, "icon": "fa-refresh",
                             "confirm": _("Make the next contract, from the day after this "
@@ -235,12 +242,12 @@ class ContractView(ModelView):
             db.session.rollback()
             flash(_("You may not create contracts."), "error")
             return back
-        if contract.status not in RENEWABLE or contract.end_date is None:
+        try:
+            following = renew(db.session, contract, "draft", current_user)
+        except workflow.Refused as refused:
             db.session.rollback()
-            flash(_("Only an active or expired contract with an end date can be renewed."),
-                  "error")
+            flash(str(refused), "error")
             return back
-        following = renew(db.session, contract, "draft")
         db.session.commit()
         flash(_("Contract %(new)s made from %(start)s to %(end)s; sign it and make it "
                 "active.", new=following.number, start=following.start_date.isoformat(),

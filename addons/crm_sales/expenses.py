@@ -1,13 +1,14 @@
 """Expenses and other income, with a receipt, approved by a manager.
 
-draft -> submitted (by the owner) -> approved or refused (by a sales manager who can
-see it, never for their own expense unless an administrator). Submitted and approved
-expenses are no longer edited; a refused one may be corrected and submitted again."""
+draft -> submitted (by the owner, or an administrator) -> approved or refused: the
+manifest's workflow, whose "submit" opens an approval request (core/approvals.py). By
+default a sales manager who can see the expense decides, never on their own expense.
+Submitted and approved expenses are no longer edited; a refused one may be corrected
+and submitted again."""
 from datetime import date
 
-from flask import abort, current_app, flash, g, redirect, request, send_file
+from flask import abort, flash, g, has_request_context, redirect, request, send_file
 from flask_admin import expose
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -17,18 +18,37 @@ from sqlalchemy.orm import joinedload
 from wtforms import FileField
 from wtforms.validators import ValidationError
 
-from addons.crm_sales.models import Expense, ExpenseCategory, is_sales_manager
+from addons.crm_sales.models import Expense, ExpenseCategory
 from addons.crm_sales.orders import amount_text, keep_an_owner, more_than_zero
-from core import notifications, permissions, uploads
+from core import permissions, uploads
 from core.admin import ModelView
 from core.db import db
-from core.i18n import LANGUAGES, label
+from core.i18n import label
 from core.models import utcnow
 from core.util import int_ids
 
 AREA = "attachments"                        # instance/attachments/<random token>
 RECEIPT_TYPES = ("pdf", "png", "jpg", "jpeg")
 LOCKED = ("submitted", "approved")          # states in which an expense is not edited
+
+
+# -- the workflow's condition and effect (the manifest's "workflows") -----------------------
+
+def submit_condition(expense, _target):
+    """Only its owner submits an expense (or an administrator, for them)."""
+    if not has_request_context() or not current_user.is_authenticated:
+        return None   # the application
+    if expense.owner_id == current_user.id or current_user.is_admin:
+        return None
+    return _("Only its owner may submit an expense.")
+
+
+def set_approver(expense, user):
+    """The last approver (passed by the approval engine) and when."""
+    expense.approved_by = user
+    expense.approved_at = utcnow()
+
+
 def category_of_kind(form, field):
     """An income needs an income category, an expense an expense category."""
     category, kind = field.data, form.kind.data
@@ -179,97 +199,6 @@ class ExpenseView(ModelView):
         return send_file(path, mimetype=uploads.mimetype_of(expense.attachment_token),
                          as_attachment=True,
                          download_name=expense.attachment_name or path.name)
-
-    # -- submit, approve, refuse ------------------------------------------------------------------
-
-    def detail_buttons(self, expense):
-        buttons = []
-        if not self.can_edit:
-            return buttons
-        if expense.state in ("draft", "refused") and self.may_submit(expense):
-            buttons.append({"label": _("Submit"), "icon": "fa-paper-plane", "post": True,
-                            "url": self.get_url(".submit_view", id=expense.id)})
-        if expense.state == "submitted" and self.decision_refusal(expense) is None:
-            buttons.append({"label": _("Approve"), "icon": "fa-check", "post": True,
-                            "style": "btn-outline-success",
-                            "url": self.get_url(".approve_view", id=expense.id)})
-            buttons.append({"label": _("Refuse"), "icon": "fa-times", "post": True,
-                            "style": "btn-outline-danger",
-                            "url": self.get_url(".refuse_view", id=expense.id),
-                            "confirm": _("Refuse this expense?")})
-        return buttons
-
-    @staticmethod
-    def may_submit(expense):
-        return expense.owner_id == current_user.id or current_user.is_admin
-
-    @staticmethod
-    def decision_refusal(expense):
-        """Why the current user may not approve or refuse the expense, or None."""
-        if not is_sales_manager(current_user):
-            return _("Only a sales manager may approve or refuse expenses.")
-        if expense.owner_id == current_user.id and not current_user.is_admin:
-            return _("You cannot approve or refuse your own expense.")
-        return None
-
-    @expose("/submit/", methods=("POST",))
-    def submit_view(self):
-        expense = self._locked_expense()
-        if not self.may_submit(expense):
-            flash(_("Only its owner may submit an expense."), "error")
-        elif expense.state not in ("draft", "refused"):
-            flash(_("This expense is already %(state)s.", state=label(expense.state)), "error")
-        else:
-            expense.state = "submitted"
-            db.session.commit()
-            flash(_("Expense submitted for approval."), "success")
-        return redirect(self.get_url(".details_view", id=expense.id))
-
-    @expose("/approve/", methods=("POST",))
-    def approve_view(self):
-        return self._decide("approved")
-
-    @expose("/refuse/", methods=("POST",))
-    def refuse_view(self):
-        return self._decide("refused")
-
-    def _decide(self, state):
-        expense = self._locked_expense()
-        refusal = self.decision_refusal(expense)
-        if refusal is None and expense.state != "submitted":
-            refusal = _("Only a submitted expense can be approved or refused.")
-        if refusal:
-            flash(refusal, "error")
-            return redirect(self.get_url(".details_view", id=expense.id))
-        expense.state = state
-        if state == "approved":
-            expense.approved_by_id, expense.approved_at = current_user.id, utcnow()
-        self._tell_owner(expense)
-        db.session.commit()
-        flash(_("Expense approved.") if state == "approved" else _("Expense refused."),
-              "success")
-        return redirect(self.get_url(".details_view", id=expense.id))
-
-    def _tell_owner(self, expense):
-        owner = expense.owner
-        if owner is None or owner.id == current_user.id:
-            return
-        language = owner.language if owner.language in LANGUAGES else \
-            current_app.extensions["crm"].settings.default_language
-        with force_locale(language):
-            title = (_("Expense approved: %(description)s", description=expense.description)
-                     if expense.state == "approved" else
-                     _("Expense refused: %(description)s", description=expense.description))
-        notifications.notify(owner.id, title, link=self.get_url(".details_view", id=expense.id),
-                             key=f"expense:{expense.id}:{expense.state}:{utcnow().isoformat()}")
-
-    def _locked_expense(self):
-        ids = int_ids([request.args.get("id", "")])
-        expense = self.get_query().filter(Expense.id == ids[0]).with_for_update(
-            of=Expense).one_or_none() if ids else None
-        if expense is None:
-            abort(404)
-        return expense
 
     # -- totals of approved entries per month and category --------------------------------------
 

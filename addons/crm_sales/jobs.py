@@ -9,7 +9,7 @@ from sqlalchemy import String, and_, cast, literal, select
 from addons.crm_contacts.jobs import SLOT, in_users_language
 from addons.crm_sales.contracts import renew
 from addons.crm_sales.models import Contract, Quote
-from core import options
+from core import options, workflow
 from core.db import db
 from core.models import User, utcnow
 from core.notifications import notify_from_select
@@ -20,7 +20,8 @@ MAX_RENEWALS = 100   # renewals of one contract in one run (a job that did not r
 
 
 def expire_quotes():
-    """Daily: sent quotes whose validity date has passed become "expired".
+    """Daily: sent quotes whose validity date has passed become "expired" (the
+    workflow's "expire", which only the application makes).
 
     The rows are loaded and changed in batches, not in one UPDATE, so that the audit
     trail records each change like any other. Locked rows (FOR UPDATE SKIP LOCKED on
@@ -35,7 +36,7 @@ def expire_quotes():
         if not quotes:
             break
         for quote in quotes:
-            quote.state = "expired"
+            workflow.move(quote, "expire")
         expired += len(quotes)
         db.session.commit()
     return ngettext("%(num)d quote expired", "%(num)d quotes expired", expired)
@@ -72,7 +73,7 @@ def end_past_contracts(today):
             if contract.auto_renew:
                 renewed += renew_until(contract, today)
             else:
-                contract.status = "expired"
+                workflow.move(contract, "expire")
                 expired += 1
         db.session.commit()
 

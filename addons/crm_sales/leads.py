@@ -28,7 +28,7 @@ from addons.crm_contacts import duplicates
 from addons.crm_contacts.models import CUSTOMER_KINDS, Contact, Customer
 from addons.crm_sales.models import AssignmentRule, Lead, Opportunity, Stage, WebForm
 from addons.crm_sales.products import OptionalKeepingErrors, not_negative
-from core import permissions
+from core import permissions, workflow
 from core.admin import ModelView, ScopedAjaxLoader, scoped_query
 from core.dates import DateField
 from core.db import db
@@ -205,38 +205,12 @@ class LeadView(ModelView):
     # -- qualification -----------------------------------------------------------------
 
     def detail_buttons(self, record):
-        if record.status == "converted" or not self.permits("w"):
+        # Qualify and Disqualify are the workflow's buttons (the base view's); Convert
+        # opens a page of its own.
+        if record.status == "converted" or not self.permits("w") or not may_convert():
             return []
-        buttons = []
-        if record.status != "qualified":
-            buttons.append({"label": _("Qualify"), "url": self.get_url(".qualify", id=record.id),
-                            "post": True, "icon": "fa-check"})
-        if record.status != "disqualified":
-            buttons.append({"label": _("Disqualify"), "post": True, "icon": "fa-ban",
-                            "url": self.get_url(".disqualify", id=record.id),
-                            "style": "btn-outline-secondary"})
-        if may_convert():
-            buttons.append({"label": _("Convert"), "icon": "fa-exchange", "style": "btn-primary",
-                            "url": self.get_url(".convert", id=record.id)})
-        return buttons
-
-    @expose("/qualify/", methods=("POST",))
-    def qualify(self):
-        return self._set_status("qualified", _("Lead qualified."))
-
-    @expose("/disqualify/", methods=("POST",))
-    def disqualify(self):
-        return self._set_status("disqualified", _("Lead disqualified."))
-
-    def _set_status(self, status, message):
-        lead = self.get_one(request.args.get("id", ""))
-        if lead.status == "converted":
-            flash(_("A converted lead cannot be changed."), "error")
-        else:
-            lead.status = status
-            db.session.commit()
-            flash(message, "success")
-        return redirect(self.get_url(".details_view", id=lead.id))
+        return [{"label": _("Convert"), "icon": "fa-exchange", "style": "btn-primary",
+                 "url": self.get_url(".convert", id=record.id)}]
 
     # -- assignment --------------------------------------------------------------------
 
@@ -298,6 +272,10 @@ class LeadView(ModelView):
     def _convert(self, lead, form, stage):
         """Everything checked first, then written and committed once; None (with the
         reason flashed or on the form) when something is refused."""
+        problem = workflow.refusal(lead, workflow.of(Lead).transitions["convert"], current_user)
+        if problem:
+            flash(problem, "error")
+            return None
         owner_id = lead.owner_id or current_user.id   # an unowned lead: whoever converts it
         if form.customer.data == "new":
             customer = Customer(name=form.customer_name.data.strip(), kind=form.customer_kind.data,
@@ -324,13 +302,17 @@ class LeadView(ModelView):
             name=form.opportunity_name.data.strip(), customer=customer, contact=contact,
             lead=lead, amount=form.amount.data or 0, stage=stage, probability=stage.probability,
             expected_close=form.expected_close.data, owner_id=owner_id)
-        lead.status = "converted"
         lead.customer = customer
         lead.converted_at = utcnow()
         lead.owner_id = owner_id
         try:
+            workflow.move(lead, "convert", current_user)
             db.session.add_all([customer, contact, opportunity])
             db.session.commit()
+        except workflow.Refused as refused:
+            db.session.rollback()
+            flash(str(refused), "error")
+            return None
         except SQLAlchemyError as exc:
             db.session.rollback()
             flash(_("The lead could not be converted: %(error)s",

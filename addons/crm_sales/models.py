@@ -8,7 +8,7 @@ of saving (screen, import, job, demo) numbers its records."""
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session, declared_attr
 
 from addons.crm_contacts.models import (GRADES, Competitor, Contact, Customer, Region,
@@ -17,7 +17,8 @@ from addons.crm_sales import money
 from core.company import DEFAULT_CURRENCY
 from core.db import db, link_table
 from core.i18n import mark
-from core.models import Group, OwnedMixin, Sequence, Team, User
+from core.models import (ApprovalDecision, ApprovalRequest, Group, OwnedMixin, Sequence, Team,
+                         User, utcnow)
 
 MONEY = db.Numeric(14, 2)
 QUANTITY = db.Numeric(12, 3)
@@ -35,13 +36,6 @@ PAYMENT_METHODS = (mark("bank transfer"), mark("cash"), mark("cheque"), mark("ca
                    mark("alipay"), mark("wechat pay"), mark("other"))
 EXPENSE_KINDS = (mark("expense"), mark("income"))
 EXPENSE_STATES = (mark("draft"), mark("submitted"), mark("approved"), mark("refused"))
-
-
-SALES_MANAGERS = "sales_manager"   # the group that approves discounts and expenses
-
-
-def is_sales_manager(user):
-    return user.is_admin or any(group.code == SALES_MANAGERS for group in user.groups)
 
 
 def amount_column(label, readonly=False, **kwargs):
@@ -346,6 +340,12 @@ class Quote(OwnedMixin, db.Model):
     sent_at = db.Column(db.DateTime, info=readonly_info(_l("Sent at")))
     lines = db.relationship("QuoteLine", back_populates="quote", order_by="QuoteLine.sequence",
                             cascade="all, delete-orphan", info={"label": _l("Lines")})
+    # What an approval policy's conditions may test besides the columns.
+    __approval_values__ = {"largest_discount": _l("Largest discount %")}
+
+    @property
+    def largest_discount(self):
+        return money.largest_discount(self)
 
     @property
     def title(self):
@@ -631,3 +631,24 @@ def _number_and_total_documents(session, _context, _instances):
     for document in documents:
         if document not in session.deleted:
             money.compute(document)
+
+
+@event.listens_for(Session, "before_flush")
+def _quote_approver(session, _context, _instances):
+    """The approval engine keeps a quote's ``approval`` as its request stands; who
+    approved it, and when, come from the request's last approval."""
+    for record in list(session.dirty):
+        if not isinstance(record, Quote) or not inspect(record).attrs.approval.history.has_changes():
+            continue
+        if record.approval != "approved":
+            record.approved_by, record.approved_at = None, None
+            continue
+        with session.no_autoflush:
+            user_id = session.scalar(
+                select(ApprovalDecision.user_id)
+                .join(ApprovalRequest, ApprovalRequest.id == ApprovalDecision.request_id)
+                .where(ApprovalRequest.model == "Quote", ApprovalRequest.record_id == record.id,
+                       ApprovalDecision.decision == "approve")
+                .order_by(ApprovalDecision.id.desc()).limit(1))
+            record.approved_by = session.get(User, user_id) if user_id else None
+        record.approved_at = utcnow()

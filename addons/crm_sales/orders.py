@@ -333,6 +333,18 @@ def one_visible(query, model, record_id):
     return record
 
 
+def cancel_condition(order, _target):
+    """The workflow's condition on "cancel": why the order cannot be cancelled, or
+    None. Deliveries and payments count whoever recorded them: the order's goods and
+    money are real either way."""
+    if db.session.scalar(select(func.count()).where(OrderLine.order_id == order.id,
+                                                    OrderLine.delivered > 0)):
+        return _("Goods of this order have been delivered: it cannot be cancelled.")
+    if db.session.scalar(select(func.count()).where(Payment.order_id == order.id)):
+        return _("This order has payments: it cannot be cancelled.")
+    return None
+
+
 def lines_locked(order):
     """Why an order's lines cannot change any more, or None."""
     if order.state != "open":
@@ -465,16 +477,7 @@ class OrderView(LinesFormMixin, ModelView):
                 current_user, "CustomerReturn", "c"):
             buttons.append({"label": _("Customer return"), "icon": "fa-undo",
                             "url": url_for("customer_return.create_view", order=order.id)})
-        if self.can_edit and order.state == "open":
-            if not self.cancel_refusal(order):
-                buttons.append({"label": _("Cancel"), "icon": "fa-ban", "post": True,
-                                "style": "btn-outline-danger",
-                                "url": self.get_url(".cancel_view", id=order.id),
-                                "confirm": _("Cancel this order?")})
-            buttons.append({"label": _("Mark done"), "icon": "fa-check", "post": True,
-                            "style": "btn-outline-success",
-                            "url": self.get_url(".done_view", id=order.id),
-                            "confirm": _("Mark this order as done?")})
+        # Mark done and Cancel are the workflow's (the manifest's), shown by the base view.
         return buttons
 
     def detail_panels(self, order):
@@ -499,54 +502,6 @@ class OrderView(LinesFormMixin, ModelView):
                  amount=amount_text))},
         ]
         return own + super().detail_panels(order)
-
-    # -- cancel and done ------------------------------------------------------------------------
-
-    @staticmethod
-    def cancel_refusal(order):
-        """Why an order cannot be cancelled, or None. Deliveries and payments count
-        whoever recorded them: the order's goods and money are real either way."""
-        if order.state != "open":
-            return _("Only an open order can be cancelled.")
-        if db.session.scalar(select(func.count()).where(OrderLine.order_id == order.id,
-                                                        OrderLine.delivered > 0)):
-            return _("Goods of this order have been delivered: it cannot be cancelled.")
-        if db.session.scalar(select(func.count()).where(Payment.order_id == order.id)):
-            return _("This order has payments: it cannot be cancelled.")
-        return None
-
-    @expose("/cancel/", methods=("POST",))
-    def cancel_view(self):
-        order = self._locked_order()
-        refusal = self.cancel_refusal(order)
-        if refusal:
-            flash(refusal, "error")
-        else:
-            order.state = "cancelled"
-            db.session.commit()
-            flash(_("Order %(number)s cancelled.", number=order.number), "success")
-        return redirect(self.get_url(".details_view", id=order.id))
-
-    @expose("/done/", methods=("POST",))
-    def done_view(self):
-        order = self._locked_order()
-        if order.state != "open":
-            flash(_("Only an open order can be marked done."), "error")
-        else:
-            order.state = "done"
-            db.session.commit()
-            flash(_("Order %(number)s marked done.", number=order.number), "success")
-        return redirect(self.get_url(".details_view", id=order.id))
-
-    def _locked_order(self):
-        """The order of ?id=, if the user may see it (404 otherwise), locked for this
-        transaction on PostgreSQL so that a delivery or payment cannot slip in between."""
-        ids = int_ids([request.args.get("id", "")])
-        order = self.get_query().filter(SalesOrder.id == ids[0]).with_for_update(
-            of=SalesOrder).one_or_none() if ids else None
-        if order is None:
-            abort(404)
-        return order
 
 
 # -- deliveries and returns: documents of one order, with quantities per line ---------------

@@ -8,7 +8,8 @@ from datetime import date
 from decimal import Decimal
 
 from babel.dates import format_skeleton
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import (abort, flash, has_request_context, jsonify, redirect, render_template,
+                   request, url_for)
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_admin.helpers import is_form_submitted
@@ -24,7 +25,7 @@ from wtforms.validators import NumberRange, Optional, ValidationError
 from addons.crm_contacts.models import Customer
 from addons.crm_contacts.views import prefill_customer
 from addons.crm_sales.models import LostReason, Opportunity, Stage, StageChange
-from core import permissions
+from core import permissions, workflow
 from core.admin import ModelView, scoped_query
 from core.audit import acting_user_id
 from core.db import db
@@ -51,6 +52,16 @@ def entry_refusal(user, stage):
         return None
     return _("Only members of %(group)s may move deals into the stage %(stage)s.",
              group=label(stage.group.name), stage=label(stage.name))
+
+
+def stage_condition(_opportunity, stage):
+    """The workflow's condition on "move" (the board, the form, an import): the stage
+    (a Stage or its id) is one the current user may enter."""
+    if not isinstance(stage, Stage):
+        stage = db.session.get(Stage, stage) if stage is not None else None
+    if stage is None or not has_request_context() or not current_user.is_authenticated:
+        return None   # the application moves deals anywhere
+    return entry_refusal(current_user, stage)
 
 
 def lost_reason_needed():
@@ -436,7 +447,8 @@ class KanbanView(OpportunityView):
         stage = db.session.get(Stage, stage_ids[0]) if stage_ids else None
         if stage is None:
             return self.refuse(400, _("Choose a stage."), who, text)
-        refusal = entry_refusal(current_user, stage) if stage.id != opportunity.stage_id \
+        refusal = workflow.refusal(opportunity, workflow.of(Opportunity).transitions["move"],
+                                   current_user, stage) if stage.id != opportunity.stage_id \
             else None
         if refusal:
             return self.refuse(403, refusal, who, text)
@@ -446,9 +458,12 @@ class KanbanView(OpportunityView):
         if stage.kind == "lost" and reason is None:
             return self.ask_reason(opportunity, stage, who, text)
         if stage.id != opportunity.stage_id:
-            opportunity.stage = stage
             if reason is not None:
                 opportunity.lost_reason = reason
+            try:
+                workflow.move(opportunity, "move", current_user, target=stage)
+            except workflow.Refused as refused:
+                return self.refuse(403, str(refused), who, text)
             db.session.commit()   # the StageChange row goes in the same commit
         if self.wants_json():
             totals = self.column_totals(self.board_conditions(who, text))

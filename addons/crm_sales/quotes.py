@@ -3,11 +3,12 @@
 A quote changes only while it is a draft. Sending it (by email, or marking it sent by
 hand) freezes it; the customer's answer accepts or rejects it; the daily job expires it
 when its validity date passes. "Revise" makes the next version (same number, version
-+ 1) as a new draft and keeps the old one, marked "revised". A quote whose largest line
-discount is above the setting ``approval_discount`` needs a sales manager's approval
-before it can be sent. Totals are worked out by money.compute on every save
-(models.py), never typed in."""
-import json
++ 1) as a new draft and keeps the old one, marked "revised". Each of these is a
+transition of the manifest's workflow (core/workflow.py). A quote that an approval
+policy covers (by default: a line discount above 15 %, Settings > Approvals) needs its
+approval before it can be sent (core/approvals.py); its lines are locked while the
+approval is pending, and changing them after it starts it again. Totals are worked out
+by money.compute on every save (models.py), never typed in."""
 import re
 from datetime import date, timedelta
 from decimal import Decimal
@@ -28,18 +29,16 @@ from addons.crm_contacts.views import prefill_customer
 from addons.crm_sales import money
 from addons.crm_sales.lines import (LineInline, LinesFormMixin, LinesTable, check_lines,
                                     copied_lines, drop_deleted_lines, fill_line_defaults)
-from addons.crm_sales.models import (SALES_MANAGERS, Opportunity, OrderLine, Quote, QuoteLine,
-                                     SalesOrder, is_sales_manager)
-from core import company, notifications, options, outbox, pdf, permissions
+from addons.crm_sales.models import Opportunity, OrderLine, Quote, QuoteLine, SalesOrder
+from core import approvals, company, options, outbox, pdf, permissions, workflow
 from core.admin import ModelView, scoped_query
 from core.db import db
 from core.i18n import label
-from core.models import ADMIN_GROUP, AuditEntry, Group, User, utcnow
-from core.record import EMAIL_STYLES, user_name
+from core.models import utcnow
+from core.record import EMAIL_STYLES
 from core.util import int_ids
 
 ADDON = "crm_sales"
-REVISABLE = ("sent", "rejected", "expired")
 SENDABLE = ("draft", "sent")          # a sent quote may be emailed again
 EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 
@@ -62,31 +61,38 @@ def number_text(value):
 
 # -- rules of the quote's life ------------------------------------------------------------
 
-def approval_limit():
-    return Decimal(options.get(ADDON, "approval_discount"))
-
-
 def needs_approval(quote):
-    return money.largest_discount(quote) > approval_limit()
+    """Does an approval policy cover the quote as it is (its largest discount)?"""
+    return approvals.policy_for(quote) is not None
 
 
-def sending_problem(quote):
-    """Why the quote cannot be sent now, or None."""
-    if quote.state not in SENDABLE:
-        return _("A quote in state %(state)s cannot be sent.", state=label(quote.state))
+def send_condition(quote, _target):
+    """The workflow's condition on "send": a quote has lines."""
     if not quote.lines:
         return _("Add at least one line before sending the quote.")
-    if needs_approval(quote) and quote.approval != "approved":
-        return _("A discount of %(discount)s %% is above the %(limit)s %% that needs a sales "
-                 "manager's approval: request approval and wait for it before sending.",
-                 discount=number_text(money.largest_discount(quote)),
-                 limit=number_text(approval_limit()))
     return None
 
 
-def set_sent(quote):
-    quote.state = "sent"
+def set_sent_at(quote, _user):
+    """The workflow's effect of "send" (and of emailing a sent quote again)."""
     quote.sent_at = utcnow()
+
+
+def sending_problem(quote):
+    """Why the current user cannot send the quote now, or None. A draft goes through
+    the "send" transition (its state, the user, the approval, the lines); a sent quote
+    may be emailed again."""
+    if quote.state == "sent":
+        return None
+    return workflow.refusal(quote, workflow.of(Quote).transitions["send"], current_user)
+
+
+def mark_quote_sent(quote):
+    """Mark the quote sent, through the workflow when it is a draft. Raises Refused."""
+    if quote.state == "sent":
+        set_sent_at(quote, current_user)
+    else:
+        workflow.move(quote, "send", current_user)
 
 
 def lines_changed(session, quote):
@@ -100,86 +106,20 @@ def lines_changed(session, quote):
 
 
 def settle_approval(quote, changed):
-    """After the lines were saved: a quote within the limit needs no approval; one above
-    it whose lines changed must be approved again (the manager approved those lines, not
-    these). A pending request stays pending: the manager will see the current lines."""
-    if not needs_approval(quote):
+    """After the lines were saved: a refusal was for other lines, so once they changed
+    (or need no approval any more) approval may be requested again. The engine does
+    the rest: it refuses changes while an approval is pending, and starts an approval
+    given for other lines again."""
+    if quote.approval == "refused" and (changed or not needs_approval(quote)):
         quote.approval = "not needed"
-    elif changed and quote.approval in ("approved", "refused"):
-        quote.approval = "not needed"
-    else:
-        return
-    quote.approved_by, quote.approved_at = None, None
 
 
 def approval_text(quote):
-    """The approval as shown: "not needed" above the limit reads "to be requested"."""
+    """The approval as shown: "not needed" on a draft a policy covers reads "to be
+    requested"."""
     if quote.approval == "not needed" and quote.state == "draft" and needs_approval(quote):
         return _("to be requested")
     return label(quote.approval)
-
-
-def approvers(quote):
-    """Who decides on the quote's discount: the active sales managers who may see it
-    (their record rules: a team's manager sees the team's quotes), or the
-    administrators when there are none."""
-    for code in (SALES_MANAGERS, ADMIN_GROUP):
-        found = [user for user in db.session.scalars(select(User).where(
-            User.active.is_(True), User.groups.any(Group.code == code)).order_by(User.id))
-            if db.session.scalar(permissions.apply_rules(
-                select(Quote.id).where(Quote.id == quote.id), Quote, user)) is not None]
-        if found:
-            return found
-    return []
-
-
-def tell_approvers(quote, link):
-    """An approval request: each approver (but the one asking) gets a reminder and an
-    email, in their language."""
-    asking = current_user
-    discount, limit = number_text(money.largest_discount(quote)), number_text(approval_limit())
-    notifications.notify_each(
-        [user for user in approvers(quote) if user.id != asking.id],
-        lambda: _("Discount approval requested: quote %(quote)s", quote=quote.title),
-        lambda: _("%(user)s asks you to approve a discount of %(discount)s %% (above "
-                  "%(limit)s %%) for %(customer)s, total %(total)s.",
-                  user=user_name(asking) or "", discount=discount, limit=limit,
-                  customer=quote.customer.name, total=amount_text(quote.total, quote.currency)),
-        link=link, key=f"quote:{quote.id}:approval-request:{utcnow().isoformat()}", email=True)
-
-
-def approval_requester(quote):
-    """Who asked for the pending approval, read from the audit trail (the quote keeps
-    no column for it); None when unknown."""
-    entries = db.session.scalars(
-        select(AuditEntry).where(AuditEntry.model == "Quote", AuditEntry.record_id == quote.id,
-                                 AuditEntry.changes.like('%"approval"%'))
-        .order_by(AuditEntry.id.desc()).limit(20))
-    for entry in entries:
-        if json.loads(entry.changes).get("approval", [None, None])[1] == "pending":
-            return db.session.get(User, entry.user_id) if entry.user_id else None
-    return None
-
-
-def tell_requester(quote, link):
-    """The decision, to whoever asked for it and to the quote's owner (but not to the
-    manager who decided), in-app and by email."""
-    manager = user_name(current_user) or ""
-    told = {}
-    for user in (approval_requester(quote), quote.owner):
-        if user is not None and user.active and user.id != current_user.id:
-            told[user.id] = user
-    if quote.approval == "approved":
-        title = lambda: _("Discount approved: quote %(quote)s", quote=quote.title)  # noqa: E731
-        body = lambda: _("%(manager)s approved the discount: the quote may be sent.",  # noqa: E731
-                         manager=manager)
-    else:
-        title = lambda: _("Discount refused: quote %(quote)s", quote=quote.title)  # noqa: E731
-        body = lambda: _("%(manager)s refused the discount: change the lines and request "  # noqa: E731
-                         "approval again.", manager=manager)
-    notifications.notify_each(told.values(), title, body, link=link, email=True,
-                              key=f"quote:{quote.id}:approval-{quote.approval}:"
-                                  f"{utcnow().isoformat()}")
 
 
 def sent_text(quote):
@@ -439,6 +379,9 @@ class QuoteView(LinesFormMixin, ModelView):
         changed = is_created or lines_changed(db.session, quote)
         drop_deleted_lines(db.session, quote)   # (nor may the approval count them)
         fill_line_defaults(db.session, quote.lines, quote.customer, quote.quote_date)
+        # The totals now (not only when saved): the approval engine compares the lines
+        # with those it was asked about, and keeps them when it starts again.
+        money.compute(quote)
         settle_approval(quote, changed)
 
     def on_model_delete(self, quote):
@@ -471,25 +414,16 @@ class QuoteView(LinesFormMixin, ModelView):
             style="btn-outline-secondary")
         if not writable:
             return buttons
-        state, approval = quote.state, quote.approval
-        if state == "draft" and needs_approval(quote) and approval in ("not needed", "refused"):
-            add(_("Request approval"), ".request_approval", "fa-hand-paper-o")
-        if approval == "pending" and state == "draft" and is_sales_manager(current_user):
-            add(_("Approve"), ".approve", "fa-check", style="btn-success")
-            add(_("Refuse"), ".refuse", "fa-ban", style="btn-outline-danger",
-                confirm=_("Refuse this discount?"))
-        awaiting_approval = needs_approval(quote) and approval != "approved"
+        # Accept and Reject, and Request approval, are the workflow's buttons (the base
+        # view's); sending and revising have pages and work of their own.
+        state = quote.state
+        awaiting_approval = state == "draft" and approvals.blocking(quote) is not None
         if state in SENDABLE and not awaiting_approval:
             add(_("Send by email"), ".send", "fa-envelope-o", post=False, style="btn-primary")
         if state == "draft" and not awaiting_approval:
             add(_("Mark as sent"), ".mark_sent", "fa-paper-plane-o",
                 confirm=_("Mark this quote as sent to the customer?"))
-        if state == "sent":
-            add(_("Accept"), ".accept", "fa-thumbs-o-up", style="btn-success",
-                confirm=_("The customer accepted this quote?"))
-            add(_("Reject"), ".reject", "fa-thumbs-o-down", style="btn-outline-danger",
-                confirm=_("The customer rejected this quote?"))
-        if state in REVISABLE:
+        if workflow.refusal(quote, workflow.of(Quote).transitions["revise"], current_user) is None:
             add(_("Revise"), ".revise", "fa-files-o",
                 confirm=_("Make a new version of this quote?"))
         if state == "accepted":
@@ -571,10 +505,12 @@ class QuoteView(LinesFormMixin, ModelView):
     @expose("/mark-sent/", methods=("POST",))
     def mark_sent(self):
         quote = self._quote()
-        problem = sending_problem(quote)
-        if problem or quote.state != "draft":
-            return self._refuse(quote, problem or _("This quote was sent already."))
-        set_sent(quote)
+        if quote.state == "sent":
+            return self._refuse(quote, _("This quote was sent already."))
+        try:
+            workflow.move(quote, "send", current_user)
+        except workflow.Refused as refused:
+            return self._refuse(quote, str(refused))
         return self._done(quote, _("Quote %(quote)s marked as sent.", quote=quote.title))
 
     @expose("/send/", methods=("GET", "POST"))
@@ -600,10 +536,13 @@ class QuoteView(LinesFormMixin, ModelView):
             if not values["subject"]:
                 errors["subject"] = _("Enter a subject.")
             if not errors:
+                try:
+                    mark_quote_sent(quote)
+                except workflow.Refused as refused:
+                    return self._refuse(quote, str(refused))
                 outbox.send_email(recipients, values["subject"][:255], values["text"],
                                   attachments=[(pdf_filename(quote), quote_pdf(quote),
                                                 "application/pdf")], related=quote)
-                set_sent(quote)
                 return self._done(quote, _(
                     "Quote %(quote)s queued for %(to)s: its page shows when it is delivered, "
                     "and you are told if it fails.", quote=quote.title,
@@ -630,31 +569,14 @@ class QuoteView(LinesFormMixin, ModelView):
                              company=sender),
                 "text": text}
 
-    @expose("/accept/", methods=("POST",))
-    def accept(self):
-        quote = self._quote()
-        if quote.state != "sent":
-            return self._refuse(quote, _("Only a sent quote can be accepted."))
-        quote.state = "accepted"
-        return self._done(quote, _("Quote %(quote)s accepted: create the order.",
-                                   quote=quote.title))
-
-    @expose("/reject/", methods=("POST",))
-    def reject(self):
-        quote = self._quote()
-        if quote.state != "sent":
-            return self._refuse(quote, _("Only a sent quote can be rejected."))
-        quote.state = "rejected"
-        return self._done(quote, _("Quote %(quote)s rejected.", quote=quote.title))
-
     @expose("/revise/", methods=("POST",))
     def revise(self):
         quote = self._quote()
-        if quote.state not in REVISABLE:
-            return self._refuse(quote, _("Only a sent, rejected or expired quote can be "
-                                         "revised."))
+        try:
+            workflow.move(quote, "revise", current_user)
+        except workflow.Refused as refused:
+            return self._refuse(quote, str(refused))
         revision = next_version(db.session, quote)
-        quote.state = "revised"
         db.session.add(revision)
         try:
             db.session.commit()
@@ -663,36 +585,6 @@ class QuoteView(LinesFormMixin, ModelView):
         flash(_("Version %(version)d of %(number)s made; the previous one is kept.",
                 version=revision.version, number=revision.number), "success")
         return redirect(self.get_url(".edit_view", id=revision.id))
-
-    @expose("/request-approval/", methods=("POST",))
-    def request_approval(self):
-        quote = self._quote()
-        if quote.state != "draft" or not needs_approval(quote):
-            return self._refuse(quote, _("This quote needs no approval."))
-        if quote.approval not in ("not needed", "refused"):
-            return self._refuse(quote, _("Approval was requested already."))
-        quote.approval = "pending"
-        tell_approvers(quote, self.get_url(".details_view", id=quote.id))
-        return self._done(quote, _("Approval requested from the sales managers."))
-
-    @expose("/approve/", methods=("POST",))
-    def approve(self):
-        return self._decide("approved", _("Discount approved: the quote may be sent."))
-
-    @expose("/refuse/", methods=("POST",))
-    def refuse(self):
-        return self._decide("refused", _("Discount refused."))
-
-    def _decide(self, decision, message):
-        if not is_sales_manager(current_user):
-            abort(403)
-        quote = self._quote()
-        if quote.approval != "pending" or quote.state != "draft":
-            return self._refuse(quote, _("No approval is waiting for this quote."))
-        quote.approval = decision
-        quote.approved_by_id, quote.approved_at = current_user.id, utcnow()
-        tell_requester(quote, self.get_url(".details_view", id=quote.id))
-        return self._done(quote, message)
 
     @expose("/create-order/", methods=("POST",))
     def create_order(self):

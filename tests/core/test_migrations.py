@@ -280,6 +280,11 @@ def probe(suite):
     return json.loads(result.stdout.splitlines()[-1])
 
 
+def parts_applied(state):
+    """The revision the parts addon's branch is at (the core's head is another)."""
+    return [revision for revision in state["applied"] if revision.startswith("tw_parts")]
+
+
 def parts_suite(tmp_path, database_url, enabled=()):
     """An initialised installation with the addons folder ``tmp_path/addons``."""
     suite = Suite(write_config(tmp_path / "site", [tmp_path / "addons"], enabled), database_url)
@@ -294,7 +299,7 @@ def test_an_addons_revisions_are_applied_on_enable_and_by_upgrade(tmp_path, data
     result = run_py(suite, "addons", "enable", PARTS)
     assert result.returncode == 0, result.stderr
     state = probe(suite)
-    assert state["applied"] == ["tw_parts_0002"] and state["behind"] == []
+    assert parts_applied(state) == ["tw_parts_0002"] and state["behind"] == []
     assert state["drift"] == [] and state["status"] == 200
     assert "colour" in columns(database_url, "tw_part")
     suite.sql("INSERT INTO tw_part (id, name, colour) VALUES (1, 'Bolt', 'red'), "
@@ -312,7 +317,7 @@ def test_an_addons_revisions_are_applied_on_enable_and_by_upgrade(tmp_path, data
     assert result.returncode == 0, result.stderr
     assert result.stdout == "applied: tw_parts_0003\n"
     state = probe(suite)
-    assert state["applied"] == ["tw_parts_0003"] and state["behind"] == []
+    assert parts_applied(state) == ["tw_parts_0003"] and state["behind"] == []
     assert state["drift"] == [] and state["healthz"]["status"] == "ok"
     assert "size" in columns(database_url, "tw_part")
     # SQLite made the longer name by copying the table: the notes pointing at its rows

@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from core import workflow
 from core.admin import ModelView
 from core.db import db
 from core.models import ADMIN_GROUP, Access, Group, OwnedMixin, User
@@ -205,4 +206,121 @@ def test_every_screen_for_every_group(matrix, who):
             check_screen(client, app, view, code, letters_of(app, code, view), problems)
             checked += 1
     assert checked >= len(groups) * 8   # the fixture addons' 4 screens and the core's 4
+    assert not problems, "\n".join(problems)
+
+
+# -- transitions: every declared workflow of every enabled addon, found at run time --------
+
+def declared_transitions(app):
+    """(screen, workflow, transition) of every transition a person could make, each on
+    the first screen that shows its model's records."""
+    with app.test_request_context():
+        flows = workflow.declared()
+    found = []
+    for name, flow in sorted(flows.items()):
+        screen = next((view for view in screens(app) if view.model.__name__ == name
+                       and view.can_view_details is not False
+                       and not isinstance(view, CoreModelView)), None)
+        if screen is None:
+            continue
+        for transition in flow.transitions.values():
+            # The others are made by their own pages (a quote's sending form), which
+            # call the same engine; their addons' tests cover them.
+            if transition.target != workflow.ANY and transition.button:
+                found.append((screen, flow, transition))
+    return found
+
+
+def record_in_state(app, model, flow, transition, username):
+    """A record of ``model`` owned by ``username`` in a state ``transition`` leaves."""
+    record_id = fresh_record(app, model, username)
+    if transition.sources != workflow.ANY and not flow.relation:
+        with app.app_context():
+            engine = db.engine
+        with Session(engine) as session:   # outside the app: the workflow guard is not on
+            record = session.get(model, record_id)
+            setattr(record, flow.field, transition.sources[0])
+            session.commit()
+    return record_id
+
+
+def state_of(app, model, flow, record_id):
+    with app.app_context():
+        return db.session.scalar(select(getattr(model, flow.field)).where(model.id == record_id))
+
+
+def may_by_rights(app, code, screen, transition):
+    """Independently of core.workflow: the group's letters, and the groups the
+    transition declares (nothing is narrowed here)."""
+    if transition.groups == ():
+        return False
+    letters = letters_of(app, code, screen)
+    if "r" not in letters or "w" not in letters:
+        return False
+    return code == ADMIN_GROUP or transition.groups is None or code in transition.groups
+
+
+def why_refused(app, model, record_id, transition, username):
+    """What the engine says of the transition for the user (conditions, approvals)."""
+    with app.test_request_context():
+        user = db.session.scalar(select(User).where(User.username == username))
+        record = db.session.get(model, record_id)
+        return workflow.refusal(record, transition, user)
+
+
+@pytest.mark.parametrize("path", ["button", "bulk"])
+def test_every_transition_for_every_group(matrix, path):
+    """A transition the user may not make is refused on the record page's button and in
+    bulk actions, and changes nothing; one they may make is made, unless its condition
+    (or a pending approval) says why not."""
+    suite, dispatcher, codes = matrix
+    app = dispatcher.app
+    transitions = declared_transitions(app)
+    assert transitions, "no declared workflow: the matrix would check nothing"
+    problems = []
+    for code in codes + ["nogroup"]:
+        client = suite.client(dispatcher)
+        username = f"u_{code}"
+        client.login(username, PASSWORD)
+        token = client.csrf_token("/admin/")
+        for screen, flow, transition in transitions:
+            model = screen.model
+            record_id = record_in_state(app, model, flow, transition, username)
+            before = state_of(app, model, flow, record_id)
+            if path == "button":
+                response = client.post(
+                    f"{screen.url}/transition/{transition.name}/?id={record_id}",
+                    data={"csrf_token": token})
+            else:
+                response = client.post(f"{screen.url}/action/", data={
+                    "action": f"transition:{transition.name}", "rowid": record_id,
+                    "csrf_token": token})
+            after = state_of(app, model, flow, record_id)
+            label = f"{code} {transition.model}.{transition.name} ({path})"
+            if response.status_code >= 500:
+                problems.append(f"{label}: {response.status_code}")
+            elif not may_by_rights(app, code, screen, transition):
+                if after != before:
+                    problems.append(f"{label}: made, but the group may not")
+            elif after == before and why_refused(app, model, record_id, transition,
+                                                 username) is None:
+                problems.append(f"{label}: refused, but the group may make it")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_command_line_refuses_what_the_group_may_not(matrix):
+    suite, dispatcher, codes = matrix
+    app = dispatcher.app
+    problems = []
+    for screen, flow, transition in declared_transitions(app):
+        refused = [code for code in codes + ["nogroup"]
+                   if not may_by_rights(app, code, screen, transition)]
+        for code in refused[:2]:
+            record_id = record_in_state(app, screen.model, flow, transition, f"u_{code}")
+            before = state_of(app, screen.model, flow, record_id)
+            result = suite.run("transition", screen.model.__name__, str(record_id),
+                               transition.name, "--user", f"u_{code}")
+            if result.exit_code == 0 or state_of(app, screen.model, flow, record_id) != before:
+                problems.append(f"{code} {transition.model}.{transition.name}: "
+                                f"exit {result.exit_code}")
     assert not problems, "\n".join(problems)

@@ -43,7 +43,8 @@ def test_job_runs_on_its_trigger_and_stops_when_the_addon_is_disabled(tasks):
     scheduler = Scheduler(suite.dispatcher(), sync_seconds=3600)
     scheduler.start()
     try:
-        assert scheduler.job_ids() == ["core.backup", "core.clean_uploads", "core.outbox",
+        assert scheduler.job_ids() == ["core.approval_deadlines", "core.backup",
+                                       "core.clean_uploads", "core.outbox",
                                        "tasks.remind_open"]
         job = scheduler.scheduler.get_job("tasks.remind_open")
         assert str(job.trigger) == "cron[hour='8', minute='0']"
@@ -57,7 +58,8 @@ def test_job_runs_on_its_trigger_and_stops_when_the_addon_is_disabled(tasks):
 
         suite.run("addons", "disable", "fixture_tasks")
         scheduler.sync()
-        assert scheduler.job_ids() == ["core.backup", "core.clean_uploads", "core.outbox"]
+        assert scheduler.job_ids() == ["core.approval_deadlines", "core.backup",
+                                       "core.clean_uploads", "core.outbox"]
         sql("DELETE FROM core_notification")
         scheduler.run("tasks.remind_open")   # a run already due when it was disabled
         assert reminders(sql, pat) == []

@@ -11,6 +11,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from addons.crm_contacts.models import Competitor, Customer, Region, Source
+from addons.crm_sales.data.defaults import open_waiting_requests
 from addons.crm_sales.models import (AssignmentRule, Contract, CustomerReturn, Delivery,
                                      DeliveryLine, Expense, ExpenseCategory, Lead, LostReason,
                                      Opportunity, OrderLine, Payment, PriceList, PriceListItem,
@@ -79,6 +80,8 @@ def load(session):
     _contracts(session, quotes, orders, today)
     _expenses(session, rng, customers, deals, today)
     session.flush()
+    # The quote and the expenses waiting for a manager: their approval requests.
+    open_waiting_requests(session)
 
 
 def _sales_team(session):
@@ -265,6 +268,9 @@ def _expenses(session, rng, customers, deals, today):
         if category_row is None:
             continue
         deal = deals[index % len(deals)]
+        if state == "submitted" and deal.owner is approver:
+            # The manager's own would wait for an administrator, and there is none yet.
+            state = "draft"
         session.add(Expense(
             expense_date=today - timedelta(days=rng.randint(1, 40)), kind=category_row.kind,
             category=category_row, amount=Decimal(amount), customer=deal.customer,

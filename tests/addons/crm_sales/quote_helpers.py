@@ -82,9 +82,10 @@ def quote_row(suite, quote):
                      "previous_id, owner_id FROM sale_quote WHERE id = :id", id=quote)[0]
 
 
-def act(client, quote, action, page=None):
-    """POST one of the quote's buttons (accept, reject, revise, mark-sent...)."""
-    return client.post_form(f"{QUOTES}{action}/?id={quote}", {},
+def act(client, quote, action, page=None, **data):
+    """POST one of the quote's buttons (revise, mark-sent, the workflow's
+    transition/accept, approve with a comment...)."""
+    return client.post_form(f"{QUOTES}{action}/?id={quote}", data,
                             token_from=page or f"{QUOTES}details/?id={quote}")
 
 

@@ -1,6 +1,7 @@
 """Expenses through the screens: the receipt (kept under a random name, checked by
 extension and content, sent back only to those who may read the expense), approval by
-a manager and never by the owner, no editing once submitted, and the monthly totals."""
+a manager and never by the owner (the approval engine, core/approvals.py), no editing
+once submitted, and the monthly totals."""
 import io
 import re
 from pathlib import Path
@@ -35,11 +36,15 @@ def add_expense(client, suite, **fields):
     return last_id(suite, "sale_expense")
 
 
-def post(client, action, expense):
+# Submit is the workflow's transition; Approve and Refuse decide the approval request.
+ACTIONS = {"submit": "transition/submit", "approve": "approve", "refuse": "refuse"}
+
+
+def post(client, action, expense, comment=""):
     """Press Submit, Approve or Refuse (the token from the list: the user may not see
     the expense's page)."""
-    return client.post_form(f"/admin/expense/{action}/?id={expense}", {},
-                            token_from="/admin/expense/")
+    return client.post_form(f"/admin/expense/{ACTIONS[action]}/?id={expense}",
+                            {"comment": comment}, token_from="/admin/expense/")
 
 
 def told(client, response):
@@ -156,13 +161,13 @@ def test_submit_approve_refuse(people):
 
     # A salesperson cannot approve; neither can a manager their own expense.
     assert "Approve</button>" not in text(ann.get(details))
-    assert "Only a sales manager" in told(ann, post(ann, "approve", expense))
+    assert "You are not an approver of this step." in told(ann, post(ann, "approve", expense))
     assert state(suite, expense) == "submitted"
     own = add_expense(manager, suite, description="Client dinner")
     post(manager, "submit", own)
     assert "Approve</button>" not in text(manager.get(f"/admin/expense/details/?id={own}"))
     response = post(manager, "approve", own)
-    assert "You cannot approve or refuse your own expense." in told(manager, response)
+    assert "You are not an approver of this step." in told(manager, response)
     assert state(suite, own) == "submitted"
 
     # The team's manager approves Ann's; the decision is recorded and Ann is told.
@@ -175,19 +180,29 @@ def test_submit_approve_refuse(people):
                      u=user_id(suite, "ann"))[0][0] == 1
     # Approved: no editing, no deleting, no second decision.
     assert "can no longer be changed" in flashes(ann.get(edit, follow_redirects=True))
-    post(manager, "refuse", expense)
+    post(manager, "refuse", expense, comment="Too late")
     assert state(suite, expense) == "approved"
-    # The admin may decide on their own; a refused expense may be corrected and resubmitted.
+    # A refusal says why; a refused expense may be corrected and submitted again.
+    second = add_expense(ann, suite, description="Hotel")
+    post(ann, "submit", second)
+    assert "Say why you reject it." in told(manager, post(manager, "refuse", second))
+    assert state(suite, second) == "submitted"
+    post(manager, "refuse", second, comment="Attach the receipt")
+    assert state(suite, second) == "refused"
+    assert "Attach the receipt" in text(ann.get(f"/admin/expense/details/?id={second}"))
+    edit_second = f"/admin/expense/edit/?id={second}"
+    assert ann.post_form(edit_second, expense_form(suite, amount="10", receipt=(PDF, "r.pdf")),
+                         token_from=edit_second).status_code == 302
+    post(ann, "submit", second)
+    assert state(suite, second) == "submitted"
+    post(manager, "approve", second)
+    assert state(suite, second) == "approved"
+    # An administrator's own expense needs another approver: with no other one, it
+    # cannot be submitted.
     admin = suite.admin_client()
     mine = add_expense(admin, suite, description="Admin trip")
-    post(admin, "submit", mine)
-    post(admin, "refuse", mine)
-    assert state(suite, mine) == "refused"
-    edit_mine = f"/admin/expense/edit/?id={mine}"
-    assert admin.post_form(edit_mine, expense_form(suite, amount="10"),
-                           token_from=edit_mine).status_code == 302
-    post(admin, "submit", mine)
-    assert state(suite, mine) == "submitted"
+    assert "No one may approve this step" in told(admin, post(admin, "submit", mine))
+    assert state(suite, mine) == "draft"
     # Bob's expense is outside the manager's team: not visible, not approvable.
     bobs = add_expense(bob, suite, description="Bob's taxi")
     post(bob, "submit", bobs)
@@ -197,7 +212,6 @@ def test_submit_approve_refuse(people):
 
 def test_monthly_totals_of_approved_entries(people):
     suite, ann, _bob, manager = people
-    admin = suite.admin_client()
     entries = [("2026-04-03", "expense", "Travel", "100.00"),
                ("2026-04-20", "expense", "Travel", "20.50"),
                ("2026-05-02", "expense", "Travel", "7.00"),
@@ -208,7 +222,7 @@ def test_monthly_totals_of_approved_entries(people):
                               amount=amount)
         if name != "Samples":
             post(ann, "submit", expense)
-            post(admin, "approve", expense)
+            post(manager, "approve", expense)
     page = text(manager.get("/admin/expense/summary/?year=2026"))
     travel = re.search(r'<tr data-category="Travel">(.*?)</tr>', page, re.S).group(1)
     cells = [re.sub(r"<[^>]+>|\s+", "", cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>",

@@ -160,23 +160,26 @@ def test_qualify_disqualify_and_no_change_after_conversion(sales_suite):
     details = LEADS + "details/?id=1"
     page = admin.get(details).get_data(as_text=True)
     assert "Qualify" in page and "Disqualify" in page and "/admin/lead/convert/?id=1" in page
-    assert admin.post_form(LEADS + "qualify/?id=1", {}, token_from=details).status_code == 302
+    assert admin.post_form(LEADS + "transition/qualify/?id=1", {},
+                           token_from=details).status_code == 302
     assert leads(sales_suite, "status") == [("qualified",)]
-    assert admin.post_form(LEADS + "disqualify/?id=1", {}, token_from=details).status_code == 302
+    assert admin.post_form(LEADS + "transition/disqualify/?id=1", {},
+                           token_from=details).status_code == 302
     assert leads(sales_suite, "status") == [("disqualified",)]
     # The endpoints are POSTs that need "w".
-    assert admin.get(LEADS + "qualify/?id=1").status_code == 405
+    assert admin.get(LEADS + "transition/qualify/?id=1").status_code == 405
     ann = add_user(sales_suite, "ann", "sales_user")
-    assert ann.post_form(LEADS + "qualify/?id=1", {}, token_from=LEADS).status_code == 404
+    assert ann.post_form(LEADS + "transition/qualify/?id=1", {},
+                         token_from=LEADS).status_code == 404
 
     sales_suite.sql("UPDATE sale_lead SET status = 'converted'")
     response = admin.get(LEADS + "edit/?id=1")
     assert response.status_code == 302 and "details" in response.headers["Location"]
     edit = admin.post_form(LEADS + "edit/?id=1", {"name": "Renamed"}, token_from=details)
     assert edit.status_code == 302
-    admin.post_form(LEADS + "qualify/?id=1", {}, token_from=details)
+    admin.post_form(LEADS + "transition/qualify/?id=1", {}, token_from=details)
     assert leads(sales_suite, "name, status") == [("Li Lei", "converted")]
-    assert "Qualify" not in admin.get(details).get_data(as_text=True)
+    assert "Qualify</button>" not in admin.get(details).get_data(as_text=True)
     admin.post_form(LEADS + "delete/", {"id": "1"}, token_from=LEADS)
     assert leads(sales_suite, "status") == [("converted",)]
 

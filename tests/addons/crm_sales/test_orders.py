@@ -227,19 +227,19 @@ def test_cancel_only_without_deliveries_or_payments(shop):
 
     for order in (delivered, paid):
         assert "Cancel</button>" not in text(admin.get(details(order)))
-        response = admin.post_form(f"/admin/sales-order/cancel/?id={order}", {},
+        response = admin.post_form(f"/admin/sales-order/transition/cancel/?id={order}", {},
                                    token_from=details(order))
         assert response.status_code == 302
         assert order_row(suite, order)[1] == "open"
     assert "Cancel</button>" in text(admin.get(details(free)))
-    admin.post_form(f"/admin/sales-order/cancel/?id={free}", {}, token_from=details(free))
+    admin.post_form(f"/admin/sales-order/transition/cancel/?id={free}", {}, token_from=details(free))
     assert order_row(suite, free)[1] == "cancelled"
     # A cancelled order takes no delivery and no payment.
     assert deliver(admin, free, {lines_of(suite, free)[0][0]: 1}).status_code == 302
     assert count(suite, "sale_delivery") == 1
     assert "is cancelled" in flashes(pay(admin, customer, "5", order=free))
 
-    admin.post_form(f"/admin/sales-order/done/?id={delivered}", {},
+    admin.post_form(f"/admin/sales-order/transition/done/?id={delivered}", {},
                     token_from=details(delivered))
     assert order_row(suite, delivered)[1] == "done"
 

@@ -69,7 +69,7 @@ def test_partial_payments_returns_and_balance(shop):
     assert numbers[second] in text(admin.get("/admin/sales-order/?flt0_due_remains=no"))
     assert pay(admin, customer, "17").status_code == 302    # on account
     cancelled = make_order(admin, suite, customer, [(product, 5, "100", "0", "13")])
-    admin.post_form(f"/admin/sales-order/cancel/?id={cancelled}", {},
+    admin.post_form(f"/admin/sales-order/transition/cancel/?id={cancelled}", {},
                     token_from=f"/admin/sales-order/details/?id={cancelled}")
 
     # 1130 + 113 (cancelled 565 left out) - 113 returned - (500 + 113 + 17) paid.

@@ -4,8 +4,10 @@ grouped list and the stage screen."""
 import re
 from datetime import date
 
+import pytest
 from flask import g
 
+from core import workflow
 from tests.addons.crm_sales.pipeline_helpers import (
     NEW,
     add_opportunity,
@@ -168,7 +170,8 @@ def test_a_restricted_stage_is_entered_by_its_group_only(sales_suite):
 
 
 def test_any_save_writes_the_stage_history(sales_suite):
-    """A script that sets stage_id directly is recorded like the screens."""
+    """A script moves a deal through the workflow, and it is recorded like the screens;
+    setting stage_id directly is refused."""
     from addons.crm_sales.models import Opportunity, Stage, StageChange
     from core.db import db
 
@@ -185,6 +188,10 @@ def test_any_save_writes_the_stage_history(sales_suite):
         db.session.commit()
         assert deal.probability == 30
         deal.stage_id = stages["Won"]
+        with pytest.raises(workflow.Refused):
+            db.session.commit()
+        db.session.rollback()
+        workflow.move(deal, "move", target=stages["Won"])
         db.session.commit()
         assert (deal.probability, deal.closed_on) == (100, date.today())
         deal.name = "Renamed"   # no move, no history

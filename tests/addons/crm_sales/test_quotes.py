@@ -189,62 +189,82 @@ def test_states_follow_the_customers_answer(sales_suite):
     assert "Add at least one line" in flashes(admin, act(admin, empty, "mark-sent"))
     assert quote_row(sales_suite, empty).state == "draft"
     quote = create_quote(admin, sales_suite, customer, [line()])
-    assert "Only a sent quote can be accepted" in flashes(admin, act(admin, quote, "accept"))
+    refused = "“Accept” cannot be done from there."
+    assert refused in flashes(admin, act(admin, quote, "transition/accept"))
     act(admin, quote, "mark-sent")
     row = quote_row(sales_suite, quote)
     assert row.state == "sent" and row.sent_at is not None
-    act(admin, quote, "reject")
+    page = page_text(admin.get(f"{QUOTES}details/?id={quote}"))
+    assert "Accept</button>" in page and "Reject</button>" in page
+    act(admin, quote, "transition/reject")
     assert quote_row(sales_suite, quote).state == "rejected"
-    assert "Only a sent quote can be accepted" in flashes(admin, act(admin, quote, "accept"))
+    assert refused in flashes(admin, act(admin, quote, "transition/accept"))
     assert quote_row(sales_suite, quote).state == "rejected"
 
 
 def test_a_large_discount_needs_a_managers_approval(sales_suite):
+    """The approval policy "Quote discount" (a line discount above 15 %, decided by a
+    sales manager who can see the quote), through the approval engine."""
     ann = add_user(sales_suite, "ann", "sales_user", "contacts_user")
     mia = add_user(sales_suite, "mia", "sales_manager", "contacts_user")
     bob = add_user(sales_suite, "bob", "sales_user", "contacts_user")
     team(sales_suite, "East", user_id(sales_suite, "mia"), [user_id(sales_suite, "ann"),
                                                             user_id(sales_suite, "bob")])
-    set_option(sales_suite, "approval_discount", "15")
     customer = create_customer(ann, sales_suite, "Bargain Hunters")
     quote = create_quote(ann, sales_suite, customer, [line(discount="10"),
                                                       line("Support", discount="20")])
     details = f"{QUOTES}details/?id={quote}"
+    edit = f"{QUOTES}edit/?id={quote}"
+    ids = [r[0] for r in sales_suite.sql(
+        "SELECT id FROM sale_quote_line WHERE quote_id = :q ORDER BY sequence", q=quote)]
     assert "to be requested" in page_text(ann.get(details))
 
     # Not sendable without approval, neither by hand nor by email.
-    assert "needs a sales manager" in flashes(ann, act(ann, quote, "mark-sent"))
-    assert "needs a sales manager" in flashes(ann, ann.get(f"{QUOTES}send/?id={quote}"))
+    assert "needs approval first" in flashes(ann, act(ann, quote, "mark-sent"))
+    assert "needs approval first" in flashes(ann, ann.get(f"{QUOTES}send/?id={quote}"))
     assert quote_row(sales_suite, quote).state == "draft"
 
     assert "Approval requested" in flashes(ann, act(ann, quote, "request-approval"))
     assert quote_row(sales_suite, quote).approval == "pending"
     assert "/approve/?id=" not in page_text(ann.get(details))
-    assert act(ann, quote, "approve").status_code == 403
+    assert "You are not an approver of this step." in flashes(ann, act(ann, quote, "approve"))
     # A salesperson of the same team may see nothing of it, let alone approve it.
-    assert act(bob, quote, "approve", page=QUOTES).status_code == 403
+    assert act(bob, quote, "approve", page=QUOTES).status_code == 404
     assert quote_row(sales_suite, quote).approval == "pending"
-    assert "needs a sales manager" in flashes(ann, act(ann, quote, "mark-sent"))
+    assert "Waiting for approval" in flashes(ann, act(ann, quote, "mark-sent"))
+    # While it waits, its lines are locked; the rest of the quote is not.
+    response = post_quote(ann, customer, [{**line(discount="10"), "id": ids[0]},
+                                          {**line("Support", discount="5"), "id": ids[1]}],
+                          path=edit)
+    assert response.status_code == 200
+    assert "cannot change until it is decided" in page_text(response)
+    response = post_quote(ann, customer, [{**line(discount="10"), "id": ids[0]},
+                                          {**line("Support", discount="20"), "id": ids[1]}],
+                          path=edit, notes="Asked for a better price")
+    assert response.status_code == 302, form_errors(response)
+    assert quote_row(sales_suite, quote).approval == "pending"
 
     assert '/approve/?id=' in page_text(mia.get(details))
-    assert "Discount approved" in flashes(mia, act(mia, quote, "approve"))
+    assert "Approved." in flashes(mia, act(mia, quote, "approve"))
     row = sales_suite.sql("SELECT approval, approved_by_id FROM sale_quote WHERE id = :q",
                           q=quote)[0]
     assert tuple(row) == ("approved", user_id(sales_suite, "mia"))
 
-    # Changing the lines of an approved quote asks for approval again.
-    ids = [r[0] for r in sales_suite.sql(
-        "SELECT id FROM sale_quote_line WHERE quote_id = :q ORDER BY sequence", q=quote)]
+    # Changing the lines of an approved quote starts its approval again.
     response = post_quote(ann, customer, [
         {**line(discount="10"), "id": ids[0]},
-        {**line("Support", discount="25"), "id": ids[1]}], path=f"{QUOTES}edit/?id={quote}")
+        {**line("Support", discount="25"), "id": ids[1]}], path=edit)
     assert response.status_code == 302, form_errors(response)
-    assert quote_row(sales_suite, quote).approval == "not needed"
-    assert "needs a sales manager" in flashes(ann, act(ann, quote, "mark-sent"))
-    act(ann, quote, "request-approval")
-    act(mia, quote, "refuse")
+    row = sales_suite.sql("SELECT approval, approved_by_id FROM sale_quote WHERE id = :q",
+                          q=quote)[0]
+    assert tuple(row) == ("pending", None)
+    assert "Waiting for approval" in flashes(ann, act(ann, quote, "mark-sent"))
+    # A refusal says why.
+    assert "Say why you reject it." in flashes(mia, act(mia, quote, "refuse"))
+    act(mia, quote, "refuse", comment="25 % is too much")
     assert quote_row(sales_suite, quote).approval == "refused"
-    assert "needs a sales manager" in flashes(ann, act(ann, quote, "mark-sent"))
+    assert "25 % is too much" in page_text(ann.get(details))
+    assert "needs approval first" in flashes(ann, act(ann, quote, "mark-sent"))
     act(ann, quote, "request-approval")
     act(mia, quote, "approve")
     assert "marked as sent" in flashes(ann, act(ann, quote, "mark-sent"))
@@ -260,7 +280,7 @@ def test_revise_makes_the_next_version_and_keeps_the_old_one(sales_suite):
     admin = sales_suite.admin_client()
     customer = create_customer(admin, sales_suite, "Revision Ltd")
     first = create_quote(admin, sales_suite, customer, [line(), line("Travel", "2", "50")])
-    assert "Only a sent" in flashes(admin, act(admin, first, "revise"))
+    assert "“Revise” cannot be done from there." in flashes(admin, act(admin, first, "revise"))
     act(admin, first, "mark-sent")
     response = act(admin, first, "revise")
     second = last_id(sales_suite, "sale_quote")
@@ -279,7 +299,7 @@ def test_revise_makes_the_next_version_and_keeps_the_old_one(sales_suite):
     # The new draft is edited and sent; the revised one can no longer change.
     assert "can no longer be changed" in flashes(admin, admin.get(f"{QUOTES}edit/?id={first}"))
     act(admin, second, "mark-sent")
-    act(admin, second, "reject")
+    act(admin, second, "transition/reject")
     act(admin, second, "revise")
     assert quote_row(sales_suite, last_id(sales_suite, "sale_quote")).version == 3
 
@@ -293,7 +313,7 @@ def test_an_accepted_quote_becomes_one_order(sales_suite):
         currency="USD")
     act(admin, quote, "mark-sent")
     assert "Only an accepted quote" in flashes(admin, act(admin, quote, "create-order"))
-    act(admin, quote, "accept")
+    act(admin, quote, "transition/accept")
     assert "Create order" in page_text(admin.get(f"{QUOTES}details/?id={quote}"))
     response = act(admin, quote, "create-order")
     order = last_id(sales_suite, "sale_order")

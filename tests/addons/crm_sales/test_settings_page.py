@@ -1,17 +1,27 @@
-"""Settings > Addon settings, as people read it in English and Chinese."""
+"""Settings > Addon settings and Settings > Approvals, as people read them in English and
+Chinese."""
 import html
-import re
 
 
-def test_addon_settings_show_a_percent_sign_in_both_languages(sales_suite):
-    """A manifest's label with a "%" went through gettext: garbled in English (a format
-    code), 500 in Chinese."""
+def test_the_discount_that_needs_approval_is_a_policy_in_both_languages(sales_suite):
+    """The discount above which a quote needs approval is no longer a setting but the
+    condition of the approval policy "Quote discount". The label of what it tests has a
+    "%": it must not go through gettext's formatting (garbled in English, a 500 in
+    Chinese)."""
     suite = sales_suite
     admin = suite.admin_client()
     page = html.unescape(admin.get("/admin/addon-settings/").get_data(as_text=True))
-    assert "Discount % above which a quote needs a sales manager's approval" in page
+    assert "Days a new quote is valid" in page and "Discount %" not in page
+    policy, value = suite.sql("SELECT p.id, c.value FROM core_approval_policy p "
+                              "JOIN core_approval_condition c ON c.policy_id = p.id "
+                              "WHERE p.addon = 'crm_sales' AND p.key = 'quote_discount' "
+                              "AND c.field = 'largest_discount'")[0]
+    assert value == "15"
+    edit = f"/admin/approval-policies/edit/?id={policy}"
+    page = html.unescape(admin.get(edit).get_data(as_text=True))
+    assert "Largest discount %" in page
     suite.sql("UPDATE core_user SET language = 'zh_Hans_CN' WHERE username = 'admin'")
-    response = suite.admin_client().get("/admin/addon-settings/")
-    assert response.status_code == 200
-    assert "%" in re.search(r'for="crm_sales:approval_discount">([^<]*)<',
-                            response.get_data(as_text=True)).group(1)
+    chinese = suite.admin_client()
+    for path in ("/admin/addon-settings/", edit):
+        assert chinese.get(path).status_code == 200, path
+    assert "最大折扣 %" in html.unescape(chinese.get(edit).get_data(as_text=True))
