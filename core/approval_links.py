@@ -44,7 +44,7 @@ def confirm(token):
         if user is None or not user.active or record is None:
             return refused(_("This link is not valid."), 400)
         facts = {"record": approvals.describe_record(record), "policy": label(found.policy_name),
-                 "step": approvals.steps_of(found)[found.step]["name"],
+                 "step": label(approvals.steps_of(found)[found.step]["name"]),
                  "link": notifications.record_link(found.model, found.record_id)}
         if request.method != "POST":   # GET, or HEAD: never a decision
             return page(facts, decision, ask=True)

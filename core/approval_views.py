@@ -98,11 +98,13 @@ def whole_number(text, least):
     return number if number >= least else None
 
 
-def value_problem(model, field, value):
-    """Why ``value`` cannot be compared with ``field`` of ``model``, or None."""
+def value_problem(model, field, value, operator="="):
+    """Why ``value`` cannot be compared with ``field`` of ``model``, or None. A computed
+    value (a quote's largest discount) is a number wherever it is ordered (>, <=)."""
     column = inspect(model).columns.get(field)
     kind = column.type if column is not None else None
-    if isinstance(kind, (Integer, Numeric, Float)):
+    if isinstance(kind, (Integer, Numeric, Float)) or (column is None and operator not in
+                                                        ("=", "!=")):
         try:
             Decimal(value)
         except InvalidOperation:
@@ -143,7 +145,7 @@ def policy_errors(values):
             elif row["operator"] not in approvals.OPERATORS:
                 errors[f"cond_operator-{index}"] = _("Choose a comparison.")
             else:
-                problem = value_problem(model, row["field"], row["value"])
+                problem = value_problem(model, row["field"], row["value"], row["operator"])
                 if problem:
                     errors[f"cond_value-{index}"] = problem
     if not values["steps"]:
@@ -368,7 +370,7 @@ def waiting_rows(user):
         rows.append({"request": found, "record": record,
                      "kind": model_label(found.model),
                      "url": record_page.url_of(record) if record is not None else None,
-                     "step": steps[found.step]["name"] if found.step < len(steps) else "",
+                     "step": label(steps[found.step]["name"]) if found.step < len(steps) else "",
                      "submitter": record_page.user_name(found.submitted_by),
                      "away": record_page.user_name(away)})
     return rows

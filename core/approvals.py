@@ -32,11 +32,11 @@ from decimal import Decimal, InvalidOperation
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import event, exists, func, inspect, or_, select, update
+from sqlalchemy import event, func, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core import notifications, workflow
+from core import notifications, outbox, workflow
 from core.audit import BOOKKEEPING, JSON, _plain
 from core.db import db
 from core.i18n import label, mark
@@ -270,10 +270,10 @@ def open_request(record, policy, user, restarted=False):
 def step_name(step):
     """A step as people read it: "Sales: manager", "Team leader", "Li Lei"."""
     if step.approver == "group" and step.group is not None:
-        return label(step.group.name)
+        return step.group.name   # as stored: label() translates it where it is shown
     if step.approver == "user" and step.user is not None:
         return step.user.full_name or step.user.username
-    return str(APPROVERS.get(step.approver, step.approver))
+    return APPROVERS.get(step.approver, step.approver)
 
 
 def steps_of(request):
@@ -346,7 +346,7 @@ def start_step(request, record, index):
     users = resolve(step, record, request)
     if not users:
         raise Refused(_("No one may approve this step (%(step)s): ask an administrator.",
-                        step=step["name"]))
+                        step=label(step["name"])))
     for user in users:
         db.session.add(ApprovalSeat(request_id=request.id, step=index, user_id=user.id))
     db.session.flush()
@@ -600,29 +600,37 @@ def describe_record(record):
 
 
 def tell_approvers(request, record, users):
-    """Each approver of the step (or their delegate while away) is told in-app and by
-    email, the email with approve and reject links that work without signing in."""
+    """Each approver of the step (or their delegate while away) is told once: a
+    reminder linking to the record, and an email whose approve and reject links work
+    without signing in (the links only in the email, which is theirs alone)."""
     link = notifications.record_link(request.model, request.record_id)
     asking = request.submitted_by
     step = steps_of(request)[request.step]
+    told = {}
     for user in users:
         delegate = away_delegate(user.id)
-        told = delegate or user
-        urls = email_links(request, told)
-        with notifications.in_language(told):
+        if delegate is not None and delegate.id not in told:
+            told[delegate.id] = (delegate, user)
+        elif delegate is None:
+            told[user.id] = (user, None)
+    for person, away in told.values():
+        with notifications.in_language(person):
             title = _("Approval requested: %(record)s", record=describe_record(record))
             body = _("%(user)s asks for your approval (%(policy)s, step: %(step)s).",
                      user=(asking.full_name or asking.username) if asking else _("The system"),
-                     policy=label(request.policy_name), step=step["name"])
-            if delegate is not None:
+                     policy=label(request.policy_name), step=label(step["name"]))
+            if away is not None:
                 body += "\n" + _("You decide for %(user)s, who is away.",
-                                 user=user.full_name or user.username)
+                                 user=away.full_name or away.username)
+            notifications.notify(person.id, title, body, link=link,
+                                 key=f"approval:{request.id}:{request.step}:{person.id}",
+                                 email=False)
+            urls = email_links(request, person) if person.active else {}
             if urls:
-                body += "\n\n" + _("Approve: %(url)s", url=urls["approve"]) + "\n" + \
-                    _("Reject: %(url)s", url=urls["reject"])
-            notifications.notify(told.id, title, body, link=link,
-                                 key=f"approval:{request.id}:{request.step}:{user.id}",
-                                 email=True)
+                outbox.send_email([person.email], title, "\n\n".join([
+                    body, _("Approve: %(url)s", url=urls["approve"]),
+                    _("Reject: %(url)s", url=urls["reject"]),
+                    notifications.public_url() + link if link else ""]), related=record)
 
 
 def tell_submitter(request, record, outcome, user, comment):
@@ -733,14 +741,16 @@ def waiting_for(user):
     """A select of the pending requests whose current step ``user`` may decide (their
     own seat, or that of someone away who named them) and has not."""
     holders = or_(ApprovalSeat.user_id == user.id, ApprovalSeat.user_id.in_(delegators(user.id)))
-    decided = exists().where(ApprovalDecision.request_id == ApprovalRequest.id,
-                             ApprovalDecision.step == ApprovalRequest.step,
-                             ApprovalDecision.approver_id == ApprovalSeat.user_id)
-    return select(ApprovalRequest).where(
-        ApprovalRequest.state == "pending",
-        exists().where(ApprovalSeat.request_id == ApprovalRequest.id,
-                       ApprovalSeat.step == ApprovalRequest.step, holders, ~decided)
-    ).order_by(ApprovalRequest.step_started_at)
+    # Tied to the seat (not to the request, two levels up: SQL would not correlate it).
+    decided = select(ApprovalDecision.id).where(
+        ApprovalDecision.request_id == ApprovalSeat.request_id,
+        ApprovalDecision.step == ApprovalSeat.step,
+        ApprovalDecision.approver_id == ApprovalSeat.user_id).exists()
+    open_seat = select(ApprovalSeat.id).where(
+        ApprovalSeat.request_id == ApprovalRequest.id, ApprovalSeat.step == ApprovalRequest.step,
+        holders, ~decided).exists()
+    return select(ApprovalRequest).where(ApprovalRequest.state == "pending", open_seat) \
+        .order_by(ApprovalRequest.step_started_at)
 
 
 def waiting_count(user):
@@ -774,7 +784,7 @@ def remind_overdue():
             with notifications.in_language(leader):
                 notifications.notify(
                     leader.id, _("Approval overdue: %(record)s", record=describe_record(record)),
-                    _("Step %(step)s has waited more than %(hours)d hours.", step=step["name"],
+                    _("Step %(step)s has waited more than %(hours)d hours.", step=label(step["name"]),
                       hours=hours), link=link,
                     key=f"approval:{request.id}:{request.step}:overdue", email=True)
         request.escalated_step = request.step
@@ -802,11 +812,11 @@ def progress(request):
             where = request.state
         else:
             where = "waiting"
-        rule = str(RULES.get(step["rule"], step["rule"]))
+        rule = label(RULES.get(step["rule"], step["rule"]))
         if step["rule"] == "count":
             rule = _("%(num)d of them", num=step["count"])
         shown.append({
-            "name": step["name"], "rule": rule, "where": where,
+            "name": label(step["name"]), "rule": rule, "where": where,
             "approvers": [user.full_name or user.username for at, user in seats if at == index],
             "decisions": [{"user": d.user.full_name or d.user.username,
                            "for": (d.approver.full_name or d.approver.username)

@@ -567,8 +567,8 @@ class Delegation(db.Model):
                             index=True)
     delegate = db.relationship(User, foreign_keys=[delegate_id],
                                info={"label": _l("Delegate")})
-    starts_on = db.Column(db.Date, nullable=False, info={"label": _l("From")})
-    ends_on = db.Column(db.Date, nullable=False, info={"label": _l("Until")})
+    starts_on = db.Column(db.Date, nullable=False, info={"label": _l("Away from")})
+    ends_on = db.Column(db.Date, nullable=False, info={"label": _l("Away until")})
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
 

@@ -285,7 +285,7 @@ def approval_lines(facts, names):
     """A submission or decision of the audit trail in words: policy, step, on whose
     behalf, comment. ``names``: {user id: name}."""
     lines = [_("Policy: %(policy)s", policy=label(facts.get("policy", ""))),
-             _("Step: %(step)s", step=facts.get("step", ""))]
+             _("Step: %(step)s", step=label(facts.get("step", "")))]
     if facts.get("on_behalf_of"):
         lines.append(_("On behalf of %(user)s, who is away",
                        user=names.get(facts["on_behalf_of"], "")))

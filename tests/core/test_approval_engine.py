@@ -293,3 +293,18 @@ def test_an_import_creates_records_only_in_their_first_state(office, tmp_path):
     path.write_text("title,amount,state\nStand,100,draft\n", encoding="utf-8")
     assert office.run("import", "Claim", str(path), "--user", "ann").exit_code == 0
     assert office.sql("SELECT state FROM tw_claim")[0][0] == "draft"
+
+
+def test_to_approve_lists_every_request_still_waiting_for_the_approver(office):
+    ann, max_ = signed_in(office, "ann"), signed_in(office, "max")
+    first, second = new_claim(ann, 5000), new_claim(ann, 6000)
+    press(ann, first, "submit")
+    press(ann, second, "submit")
+    press(max_, first, "approve")
+    page = max_.get("/admin/to-approve/").get_data(as_text=True)
+    assert f"details/?id={second}" in page and f"details/?id={first}" not in page
+    # Each approver is told once, in-app; the email alone holds the signed links.
+    body = office.sql("SELECT n.body FROM core_notification n JOIN core_user u ON u.id = "
+                      "n.user_id WHERE u.username = 'max' AND n.title LIKE 'Approval requested%' "
+                      "ORDER BY n.id")[0][0]
+    assert "/approval/" not in body
