@@ -9,7 +9,7 @@ CRM_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/crm_test
 TEST_WORKERS ?= auto
 PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
-.PHONY: run test test-pg bench bench-backup install system-packages clean translations
+.PHONY: run test test-pg bench bench-backup bench-docs install system-packages clean translations
 
 # Debian packages the suite uses: Pango and HarfBuzz for WeasyPrint's PDFs (the subset
 # library keeps font embedding fast), a CJK font for Chinese text in PDFs, poppler-utils
@@ -62,6 +62,14 @@ bench: install
 # and kept), 200,000 on SQLite. Results: bench/results/backup-latest.json and .md.
 bench-backup: install
 	$(PY) bench/backup.py --scale $(SCALE)
+
+# Documents (BENCHMARKS.md, issue 17): a 500 MB upload and download through one gunicorn
+# worker with its memory measured, on both storages and databases (drops and recreates
+# crm_bench_docs_transfer); content search over 100,000 documents on PostgreSQL.
+bench-docs: install
+	$(PY) bench/docs_transfer.py --storage both --database sqlite \
+	  --database postgresql://postgres@127.0.0.1:5432/crm_bench_docs_transfer
+	$(PY) bench/docs_search.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -196,6 +196,9 @@ def _add_pages(app, state):
         "You do not have permission to do this.")))
     app.register_error_handler(404, lambda error: error_page(404, _(
         "This page does not exist, or its addon is not enabled.")))
+    app.register_error_handler(413, lambda error: error_page(413, _(
+        "What you sent is larger than %(size)s MB, the most this site accepts; nothing "
+        "was saved.", size=(app.config["MAX_CONTENT_LENGTH"] or 0) // 2 ** 20)))
 
     @app.errorhandler(500)
     def server_error(error):

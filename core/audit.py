@@ -58,10 +58,22 @@ def _plain(value):
 @cache
 def _recorded_columns(mapper):
     """(key, is the primary key, is a secret) of each column the trail records; worked
-    out once per model, as an import records thousands of records of one."""
+    out once per model, as an import records thousands of records of one. A column
+    with ``info={"audit": False}`` is the application's bookkeeping (a document's text
+    read for search): neither recorded nor a change of the record's "updated"."""
     return [(attr.key, attr.columns[0].primary_key, attr.key.endswith(SECRET_SUFFIXES))
             for attr in mapper.column_attrs
-            if attr.key not in BOOKKEEPING and not attr.key.endswith(UNRECORDED_SUFFIXES)]
+            if attr.key not in BOOKKEEPING and not attr.key.endswith(UNRECORDED_SUFFIXES)
+            and attr.columns[0].info.get("audit", True)]
+
+
+def _has_recorded_changes(obj):
+    """Does this flush change a recorded column (or a many-to-one, such as the owner,
+    whose column is set later in the flush)?"""
+    mapper = inspect(obj).mapper
+    keys = [key for key, _primary, _secret in _recorded_columns(mapper)] + [
+        rel.key for rel in mapper.relationships if not rel.uselist]
+    return any(get_history(obj, key, PASSIVE_NO_INITIALIZE).has_changes() for key in keys)
 
 
 def changes_of(obj, action):
@@ -117,7 +129,7 @@ def _stamp_owned_records(session, _context, _instances):
                 # would otherwise overwrite a plain owner_id during the flush.
                 obj.owner = session.get(User, user_id)
     for obj in session.dirty:
-        if isinstance(obj, OwnedMixin) and session.is_modified(obj, include_collections=False):
+        if isinstance(obj, OwnedMixin) and _has_recorded_changes(obj):
             obj.updated_by_id = user_id
             obj.updated_at = now
 

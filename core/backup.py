@@ -1,5 +1,6 @@
 """Backup and restore of a whole site: every table of the core and of every installed
-addon, the uploaded files, and a manifest, in one ZIP archive.
+addon, the uploaded files, the file store (core.files), and a manifest, in one ZIP
+archive.
 
 A table is stored as PostgreSQL prints it with ``COPY ... TO STDOUT`` (tab-separated
 text, ``\\N`` for null). A PostgreSQL site is copied out as it is; a SQLite site writes
@@ -11,6 +12,12 @@ An archive is written while the site is in use, from one snapshot (a read transa
 across all tables), streamed, so memory stays flat whatever the size. It is restored in
 one transaction: a damaged archive, a failure or a killed process leaves the target as
 it was.
+
+The file store: with ``[files] storage = folder`` its files (wherever the folder is,
+in the instance or on a shared disk) go in as ``store/ab/cd/<sha256>``, those the
+snapshot's ``core_blob`` names; with ``storage = database`` they are rows of the blob
+tables like any other. A restore puts them where the restoring site keeps its files,
+whichever storage made the archive: files become rows, or rows files.
 """
 import datetime
 import hashlib
@@ -23,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
+from flask import current_app, has_app_context
 
 from core import __version__, migrating, neutral
 from core.db import db
@@ -33,6 +41,7 @@ FORMAT = 1
 MANIFEST = "manifest.json"
 TABLES = "tables/"
 FILES = "files/"
+STORE = "store/"                # the file store's contents, by SHA-256
 BLOCK = 1 << 20                 # bytes read and written at a time
 COMPRESSION = 1                 # zlib level: fast; 1 compresses tables about 4x
 # Session settings under which PostgreSQL prints values as this format expects.
@@ -224,9 +233,30 @@ def _reading(connection):
 
 # -- writing an archive -------------------------------------------------------------------
 
-def backup(engine, registry, instance_path, path):
+@dataclass
+class Store:
+    """Where a site keeps its stored files: [files] storage and folder."""
+    storage: str
+    folder: Path
+
+    @classmethod
+    def of(cls, settings):
+        return cls(settings.files_storage, Path(settings.files_folder))
+
+
+def _store(store, instance_path):
+    """The given Store, else the current app's, else the default (instance/files)."""
+    if store is not None:
+        return store
+    if has_app_context() and "crm" in current_app.extensions:
+        return Store.of(current_app.extensions["crm"].settings)
+    return Store("folder", Path(instance_path) / "files")
+
+
+def backup(engine, registry, instance_path, path, store=None):
     """Write an archive of the site to ``path`` (a temporary file first, renamed when
     complete). Returns the manifest."""
+    store = _store(store, instance_path)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
@@ -245,6 +275,7 @@ def backup(engine, registry, instance_path, path):
                         member.write(block)
                 columns.update(rows=tally.rows, checksum=tally.checksum)
                 manifest["members"][TABLES + table] = _member(tally)
+            stored = _stored_contents(connection, manifest, store)
             connection.rollback()
             for area, file in _files(instance_path):
                 name = f"{FILES}{area}/{file.relative_to(Path(instance_path) / area).as_posix()}"
@@ -254,6 +285,7 @@ def backup(engine, registry, instance_path, path):
                         tally.hash(block)
                         member.write(block)
                 manifest["members"][name] = _member(tally)
+            _write_store(archive, manifest, store, stored)
             archive.writestr(MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False))
         os.replace(partial, path)
     finally:
@@ -281,6 +313,43 @@ def _describe(connection, registry):
                    for table, columns in site_tables(connection, registry).items()},
         "members": {},
     }
+
+
+def _stored_contents(connection, manifest, store):
+    """The SHA-256s of the files the snapshot's core_blob names, when they are kept in
+    a folder (read in the snapshot, so the archive's files match its rows)."""
+    manifest["files"] = {"storage": store.storage}
+    if store.storage != "folder" or "core_blob" not in manifest["tables"]:
+        return []
+    return list(connection.exec_driver_sql("SELECT sha256 FROM core_blob ORDER BY sha256")
+                .scalars())
+
+
+def _write_store(archive, manifest, store, stored):
+    missing = []
+    for sha256 in stored:
+        file = store_path(store.folder, sha256)
+        tally = Tally()
+        try:
+            source = file.open("rb")
+        except FileNotFoundError:   # `files check` names it; the backup goes on
+            missing.append(sha256)
+            continue
+        with source, archive.open(STORE + _relative(sha256), "w", force_zip64=True) as member:
+            while block := source.read(BLOCK):
+                tally.hash(block)
+                member.write(block)
+        manifest["members"][STORE + _relative(sha256)] = _member(tally)
+    if missing:
+        manifest["files"]["missing"] = missing
+
+
+def _relative(sha256):
+    return f"{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+def store_path(folder, sha256):
+    return Path(folder) / _relative(sha256)
 
 
 def _files(instance_path):
@@ -370,10 +439,11 @@ def existing_tables(connection):
 
 
 def restore(engine, registry, instance_path, path, replace=False, neutralise=False,
-            progress=lambda text: None):
-    """Restore an archive into the database of ``engine`` and the folders under
-    ``instance_path``. The database must be empty unless ``replace``. Returns
-    [(table, rows, checksum in archive, checksum in database)]."""
+            progress=lambda text: None, store=None):
+    """Restore an archive into the database of ``engine``, the folders under
+    ``instance_path`` and the file store. The database must be empty unless
+    ``replace``. Returns [(table, rows, checksum in archive, checksum in database)]."""
+    store = _store(store, instance_path)
     archive, manifest = open_archive(path)
     with archive:
         lacking = [name for name in manifest["addons"] if name not in registry.addons
@@ -393,7 +463,7 @@ def restore(engine, registry, instance_path, path, replace=False, neutralise=Fal
             raise BackupError(f"the target database is not empty ({len(present)} tables); "
                               "restore into an empty one, or use --replace")
         if present:
-            safety = _safety_backup(engine, registry, instance_path, present)
+            safety = _safety_backup(engine, registry, instance_path, present, store)
             progress(f"safety backup of the replaced site: {safety}")
         with engine.connect() as connection:
             _begin_restore(connection)
@@ -406,15 +476,17 @@ def restore(engine, registry, instance_path, path, replace=False, neutralise=Fal
                 neutral.mark(connection)
             try:
                 _unpack_files(archive, manifest, instance_path)
+                restored = _unpack_store(connection, archive, manifest, store)
                 connection.commit()
             except BaseException:
-                _remove_staging(instance_path)
+                _remove_staging(instance_path, store)
                 raise
         _swap_files(instance_path)
+        _swap_store(store, restored)
     return results, safety
 
 
-def _safety_backup(engine, registry, instance_path, tables):
+def _safety_backup(engine, registry, instance_path, tables, store):
     if "core_addon" not in tables:
         raise BackupError("the target database holds tables of something else: empty it "
                           "yourself (nothing was changed)")
@@ -424,7 +496,7 @@ def _safety_backup(engine, registry, instance_path, tables):
     while path.exists():    # two restores in one second: the first copy is kept too
         number += 1
         path = folder / f"before-restore-{stamp}-{number}.zip"
-    backup(engine, registry, instance_path, path)
+    backup(engine, registry, instance_path, path, store)
     return path
 
 
@@ -566,9 +638,101 @@ def _unpack_files(archive, manifest, instance_path):
                 out.write(block)
 
 
-def _remove_staging(instance_path):
+def _remove_staging(instance_path, store):
     for area in AREAS:
         shutil.rmtree(Path(instance_path) / f".{area}.restoring", ignore_errors=True)
+    shutil.rmtree(Path(store.folder) / ".restoring", ignore_errors=True)
+
+
+def _unpack_store(connection, archive, manifest, store):
+    """The archive's stored files where this site keeps them: as rows of the blob
+    tables (storage = database), in this transaction; or (storage = folder) unpacked
+    beside the folder's files, and moved into place once the database is committed
+    (_swap_store). Files an archive holds as rows (made with storage = database) are
+    written out as files, and their rows removed, for a site that keeps them in a
+    folder. Returns the SHA-256s of the restored folder's files."""
+    named = set(connection.exec_driver_sql("SELECT sha256 FROM core_blob").scalars())
+    members = {name.rsplit("/", 1)[1]: (name, member) for name, member
+               in manifest["members"].items() if name.startswith(STORE)}
+    for sha256, (name, _member) in members.items():
+        if len(sha256) != 64 or sha256.strip("0123456789abcdef") \
+                or name != STORE + _relative(sha256):
+            raise BackupError(f"{name}: not a place files are restored to")
+    if store.storage == "database":
+        chunked = set(connection.exec_driver_sql(
+            "SELECT DISTINCT sha256 FROM core_blob_chunk").scalars())
+        table = sa.table("core_blob_chunk", sa.column("sha256"), sa.column("seq"),
+                         sa.column("data", sa.LargeBinary))
+        for sha256, (name, member) in sorted(members.items()):
+            if sha256 in named and sha256 not in chunked:
+                for seq, block in enumerate(_blocks_of(read_member(archive, name, member))):
+                    connection.execute(table.insert().values(sha256=sha256, seq=seq, data=block))
+        return None
+    staging = Path(store.folder) / ".restoring"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for sha256, (name, member) in members.items():
+        if sha256 in named:
+            target = store_path(staging, sha256)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with target.open("wb") as out:
+                for block in read_member(archive, name, member):
+                    out.write(block)
+    _rows_to_files(connection, staging)
+    return named
+
+
+def _blocks_of(blocks, size=BLOCK):
+    """The bytes of ``blocks`` again, in blocks of exactly ``size`` (the last shorter)."""
+    pending = bytearray()
+    for block in blocks:
+        pending += block
+        while len(pending) >= size:
+            yield bytes(pending[:size])
+            del pending[:size]
+    if pending:
+        yield bytes(pending)
+
+
+def _rows_to_files(connection, staging):
+    """Contents kept as rows (an archive of a site with storage = database) written as
+    files into ``staging``, and their rows removed."""
+    # (Options of this statement only: Connection.execution_options would keep them.)
+    result = connection.exec_driver_sql(
+        "SELECT sha256, data FROM core_blob_chunk ORDER BY sha256, seq",
+        execution_options={"yield_per": 16})
+    out = current = None
+    try:
+        for sha256, data in result:
+            if sha256 != current:
+                if out:
+                    out.close()
+                current, target = sha256, store_path(staging, sha256)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                out = target.open("wb")
+            out.write(bytes(data))
+    finally:
+        if out:
+            out.close()
+    if current is not None:
+        connection.exec_driver_sql("DELETE FROM core_blob_chunk")
+
+
+def _swap_store(store, restored):
+    """The folder's files made those of the archive: the staged ones moved in, the
+    others removed. The folder itself stays (it may be a mount point)."""
+    if restored is None:
+        return
+    from core.files import stored_paths
+    folder, staging = Path(store.folder), Path(store.folder) / ".restoring"
+    for path in list(stored_paths(folder)):
+        if path.name not in restored:
+            path.unlink(missing_ok=True)
+    for path in list(stored_paths(staging)):
+        target = store_path(folder, path.name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, target)
+    shutil.rmtree(staging, ignore_errors=True)
 
 
 def _swap_files(instance_path):

@@ -6,6 +6,7 @@ from contextlib import contextmanager
 
 import click
 from flask import g, has_app_context
+from sqlalchemy import func as sa_func
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
@@ -321,6 +322,11 @@ def backup_command(path, verify):
         rows = sum(table["rows"] for table in manifest["tables"].values())
         click.echo(f"{path}: {len(manifest['tables'])} tables, {rows} rows, "
                    f"{len(manifest['members']) - len(manifest['tables'])} files")
+        missing = manifest["files"].get("missing", [])
+        if missing:
+            click.echo(f"warning: {len(missing)} stored files are missing from the folder and "
+                       f"not in the archive ({missing[0]}, ...); see `python run.py files "
+                       "check`", err=True)
 
 
 @cli.command("restore")
@@ -618,3 +624,43 @@ def approval_command(decision, model_name, record_id, username, comment):
             except workflow.Refused as exc:
                 fail(str(exc))
             click.echo(f"{label(record)}: {label(found.state)}")
+
+
+@cli.group("files")
+def files_group():
+    """The stored files (documents, attachments, issued PDFs): check and purge."""
+
+
+@files_group.command("check")
+def files_check():
+    """Read every stored content again: its SHA-256 and size must match. Lists each
+    problem and exits 1 when there is one."""
+    from core import files
+    with app_context():
+        require_initialised()
+        problems = 0
+        for sha256, problem in files.check():
+            click.echo(f"{sha256}\t{problem}")
+            problems += 1
+        total = db.session.scalar(select(sa_func.count()).select_from(files.Blob))
+        if problems:
+            fail(f"{problems} of {total} stored files have problems")
+        where = files.root() if files.storage() == "folder" else "the database"
+        click.echo(f"{total} stored files in {where}, every one intact")
+
+
+@files_group.command("purge")
+@click.option("--older-than", "hours", default=24, show_default=True, type=click.IntRange(0),
+              help="Spare what was stored (or stored again) within this many hours.")
+def files_purge(hours):
+    """Remove the stored contents nothing refers to (no document version, no issued
+    document...), even of addons now disabled."""
+    from core import files
+    with app_context():
+        require_initialised()
+        try:
+            result = files.purge(older_than_hours=hours)
+        except files.PurgeRefused as exc:
+            fail(str(exc))
+        click.echo(f"removed {result.contents} stored files ({result.size} bytes) and "
+                   f"{result.stray} stray files")

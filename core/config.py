@@ -29,6 +29,8 @@ class Settings:
     default_language: str = "en"
     page_size: int = 20
     site_name: str = "CRM"
+    files_storage: str = "folder"
+    files_folder: Path = None
     raw: configparser.ConfigParser = None
 
     @property
@@ -78,6 +80,10 @@ def load_settings(config_file=None, database_url=None):
         page_size = parser.getint("admin", "page_size", fallback=20)
     except ValueError as exc:
         raise ConfigError(f"{path}: [admin] page_size: {exc}") from exc
+    storage = parser.get("files", "storage", fallback="folder").strip() or "folder"
+    if storage not in ("folder", "database"):
+        raise ConfigError(f"{path}: [files] storage: folder or database, not {storage!r}")
+    files_folder = parser.get("files", "folder", fallback="").strip()
     return Settings(
         config_file=path,
         instance_path=instance,
@@ -90,6 +96,8 @@ def load_settings(config_file=None, database_url=None):
         default_language=parser.get("i18n", "default_language", fallback="en"),
         page_size=page_size,
         site_name=parser.get("admin", "site_name", fallback="CRM"),
+        files_storage=storage,
+        files_folder=_resolve(base, files_folder) if files_folder else instance / "files",
         raw=parser,
     )
 

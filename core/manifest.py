@@ -152,8 +152,14 @@ def _check_settings(check, settings):
 
 
 def _check_pdf(check, pdf):
-    for name, template in check.typed("pdf", pdf, dict).items():
-        check.typed(f"pdf.{name}", template, str)
+    """Each document: its template, or {"template", and for the template editor's
+    preview "model" and "context" ("module.function" of a list of records), "label"}."""
+    for name, spec in check.typed("pdf", pdf, dict).items():
+        if isinstance(spec, dict):
+            check.record(f"pdf.{name}", spec, {"template": str},
+                         {"model": str, "context": str, "label": str})
+        else:
+            check.typed(f"pdf.{name}", spec, str)
 
 
 def _check_public(check, public):

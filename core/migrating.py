@@ -208,13 +208,17 @@ def new_revision(connection, registry, branch, message):
     if changes.upgrade_ops.is_empty():
         return None
     script = scripts(registry)
-    number = len(_chain(script, head(registry, branch))) + 1
+    newest = head(registry, branch)
+    number = len(_chain(script, newest)) + 1
     # Rendered by a context without the revision folders: given them, Alembic looks for
     # the models in an env.py (the suite has none) and refuses. As batch operations, so
     # that SQLite can run a change of a column (it copies the table).
     plain = MigrationContext.configure(connection)
     revision = script.generate_revision(
-        f"{branch}_{number:04d}", message, head=f"{branch}@head",
+        f"{branch}_{number:04d}", message,
+        # A new addon's first revision starts its own branch.
+        head=f"{branch}@head" if newest else "base",
+        branch_labels=None if newest else (branch,),
         version_path=str(folders(registry)[branch]),
         upgrades=render_python_code(changes.upgrade_ops, migration_context=plain,
                                     render_as_batch=True),

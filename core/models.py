@@ -584,3 +584,24 @@ class ApprovalLink(db.Model):
     step = db.Column(db.Integer, nullable=False)
     expires_at = db.Column(db.DateTime, nullable=False)
     used_at = db.Column(db.DateTime)
+
+
+class Blob(db.Model):
+    """One stored content, named by its SHA-256."""
+
+    __tablename__ = "core_blob"
+    __label__ = mark("Stored file")
+    sha256 = db.Column(db.String(64), primary_key=True)
+    size = db.Column(db.BigInteger, nullable=False)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow, index=True)
+
+
+class BlobChunk(db.Model):
+    """A mebibyte of a content kept in the database (storage = database)."""
+
+    __tablename__ = "core_blob_chunk"
+    __label__ = mark("Stored file part")
+    sha256 = db.Column(db.ForeignKey("core_blob.sha256", ondelete="CASCADE"),
+                       primary_key=True)
+    seq = db.Column(db.Integer, primary_key=True, autoincrement=False)
+    data = db.Column(db.LargeBinary, nullable=False)

@@ -17,15 +17,15 @@ template folders' ``static/`` subfolders and ``core/static/``: no network, no ot
 """
 import functools
 import logging
-import re
 import threading
 import unicodedata
 from pathlib import Path
-from urllib.parse import quote
+
+from dataclasses import dataclass, field
 
 from flask import Response, current_app
 from flask_babel import format_date, gettext, ngettext
-from jinja2 import BytecodeCache, FileSystemLoader
+from jinja2 import BytecodeCache, ChoiceLoader, FileSystemLoader, FunctionLoader
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from core.app import template_folders as app_template_folders
@@ -98,13 +98,79 @@ def environment(folders):
     client folder must win at once, and Jinja's cache would go on serving the addon's
     copy. The loader finds and reads each file every time; only the compiled code of
     a file whose text has not changed is kept (CompiledTemplates)."""
-    env = ImmutableSandboxedEnvironment(loader=FileSystemLoader([str(f) for f in folders]),
-                                        autoescape=True, cache_size=0,
+    loader = ChoiceLoader([FunctionLoader(edited_source),
+                           FileSystemLoader([str(f) for f in folders])])
+    env = ImmutableSandboxedEnvironment(loader=loader, autoescape=True, cache_size=0,
                                         bytecode_cache=CompiledTemplates())
     env.globals.update(_=gettext, gettext=gettext, ngettext=ngettext, label=label)
     env.filters["label"] = label
     env.filters["format_date"] = format_date
     return env
+
+
+def edited_source(name):
+    """A template's text as edited in the screens (crm_docs answers the hook
+    ``pdf.template_source`` with the current version's text), which wins over the
+    files; None: the files decide."""
+    hooks = current_app.extensions["crm"].hooks
+    return next(iter(hooks.call("pdf.template_source", name)), None)
+
+
+# -- the documents addons print ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class DocumentKind:
+    """A document an addon prints (manifest key ``pdf``): its template, and for a
+    template editor's preview the model it is printed from and the function (of a
+    list of those records) that makes the template's context."""
+    name: str
+    addon: str
+    template: str
+    model: str = None
+    context: object = None
+    label: str = None
+
+
+def kinds():
+    """{kind name: DocumentKind} of the enabled addons."""
+    state = current_app.extensions["crm"]
+    if getattr(state, "pdf_kinds", None) is None:
+        from core.workflow import _function
+        found = {}
+        for name in state.enabled:
+            addon = state.registry.addons[name]
+            for kind, spec in addon.manifest.get("pdf", {}).items():
+                spec = spec if isinstance(spec, dict) else {"template": spec}
+                found[kind] = DocumentKind(
+                    name=kind, addon=name, template=spec["template"], model=spec.get("model"),
+                    context=_function(addon, spec["context"]) if "context" in spec else None,
+                    label=spec.get("label", kind))
+        state.pdf_kinds = found
+    return state.pdf_kinds
+
+
+# -- documents issued: sent, signed, final ---------------------------------------------------
+
+@dataclass
+class Issued:
+    """A PDF that left the suite or became final: what ``document.issued`` handlers get
+    (crm_docs keeps it, unchanged, with its hash). ``event`` is "sent" (by email; the
+    outbox message is ``message``), "signed" or "final"."""
+    record: object
+    kind: str
+    data: bytes
+    filename: str
+    event: str = "sent"
+    recipients: list = field(default_factory=list)
+    message: object = None
+
+
+def issue(record, kind, data, filename, event="sent", recipients=(), message=None):
+    """Tell the enabled addons that a document was issued; inside the caller's
+    transaction, so that what they keep is committed with what issued it."""
+    hooks = current_app.extensions["crm"].hooks
+    return hooks.call("document.issued", Issued(record, kind, data, safe_filename(filename),
+                                                event, list(recipients), message))
 
 
 # -- the engine: WeasyPrint, loaded with the first document ---------------------------------
@@ -134,15 +200,18 @@ def font_configuration():
 
 # -- the public API ----------------------------------------------------------------------
 
-def render(template_name, **context):
-    """The PDF (bytes) of a template, rendered with ``context``.
+def render(template_name, source=None, **context):
+    """The PDF (bytes) of a template, rendered with ``context``; with ``source``, of
+    that text instead of the template's (a template editor's preview of a draft).
 
     Pass plain data (strings, numbers, dates, lists and dicts of them), not database
     records: the sandbox keeps templates out of Python's internals, but not out of a
     record's own methods and relationships."""
     from core.pdf_engine import Document, StaticFetcher
     folders = template_folders()
-    html = environment(tuple(folders)).get_template(template_name).render(**context)
+    env = environment(tuple(folders))
+    template = env.from_string(source) if source is not None else env.get_template(template_name)
+    html = template.render(**context)
     fetcher = StaticFetcher(static_roots(folders))
     document = Document(string=html, base_url=BASE_URL, url_fetcher=fetcher)
     with collector_paused():
@@ -151,17 +220,9 @@ def render(template_name, **context):
 
 def response(pdf_bytes, filename):
     """A download of ``pdf_bytes`` named ``filename`` (any language)."""
-    name = safe_filename(filename)
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    ascii_name = re.sub(r"[^A-Za-z0-9 ._()-]", "_", ascii_name).strip(" ._") or "document"
-    if not ascii_name.lower().endswith(".pdf"):
-        ascii_name += ".pdf"
-    disposition = f'attachment; filename="{ascii_name}"'
-    if ascii_name != name:
-        # RFC 5987/6266: browsers show the real name; old ones fall back to the ASCII one.
-        disposition += f"; filename*=UTF-8''{quote(name, safe='')}"
+    from core.files import disposition
     return Response(pdf_bytes, mimetype="application/pdf", headers={
-        "Content-Disposition": disposition,
+        "Content-Disposition": disposition(safe_filename(filename)),
         # Customer data: keep it out of shared caches and the browser's disk cache.
         "Cache-Control": "private, no-store",
     })

@@ -9,7 +9,7 @@ widest scope. Members of the Administrator group may do everything with every re
 """
 from flask import g, has_request_context
 from flask_login import current_user
-from sqlalchemy import false, literal, or_, select, union
+from sqlalchemy import and_, false, literal, or_, select, union
 
 from core.db import db
 from core.i18n import mark
@@ -102,9 +102,15 @@ def rule_filter(model, user=None):
     user = user or current_user
     if not permits(user, model.__name__, "r"):
         return false()
-    if not issubclass(model, OwnedMixin):
-        return None
-    return owner_condition(user, model.__name__, model.owner_id)
+    conditions = []
+    if issubclass(model, OwnedMixin):
+        conditions.append(owner_condition(user, model.__name__, model.owner_id))
+    # A model's own rule beyond owners (a document readable through its folder's groups):
+    # a classmethod of the user giving a condition, or None for every record.
+    if hasattr(model, "__record_rule__") and not user.is_admin:
+        conditions.append(model.__record_rule__(user))
+    conditions = [c for c in conditions if c is not None]
+    return and_(*conditions) if conditions else None
 
 
 def apply_rules(query, model, user=None):

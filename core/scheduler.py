@@ -39,6 +39,10 @@ CORE_JOBS = [
      "func": "core.uploads.clean_abandoned", "trigger": "interval", "hours": 1},
     {"id": "core.approval_deadlines", "label": mark("Tell leaders of overdue approvals"),
      "func": "core.approvals.remind_overdue", "trigger": "interval", "minutes": 15},
+    # Contents nothing refers to any more (a document deleted, a version purged): kept a
+    # day at least, then removed; at night, after the backup has saved them once more.
+    {"id": "core.purge_files", "label": mark("Remove stored files nothing uses"),
+     "func": "core.files.purge_job", "trigger": "cron", "hour": 4, "minute": 15},
 ]
 
 

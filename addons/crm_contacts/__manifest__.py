@@ -53,6 +53,12 @@
         "follow_up_days_B": {"label": "Days without activity before a grade B customer is due",
                              "type": "int", "default": 60},
     },
-    "pdf": {"labels": "crm_contacts/labels.html", "envelopes": "crm_contacts/envelopes.html"},
+    # The documents printed; a template editor (crm_docs) previews them from a record.
+    "pdf": {
+        "labels": {"template": "crm_contacts/labels.html", "model": "Customer",
+                   "context": "labels.labels_context", "label": "Address labels"},
+        "envelopes": {"template": "crm_contacts/envelopes.html", "model": "Customer",
+                      "context": "labels.envelopes_context", "label": "Envelopes"},
+    },
     "demo": ["data/demo.py"],
 }

@@ -91,6 +91,17 @@ def recipients(customers):
              "chinese": looks_chinese(customer)} for customer in customers]
 
 
+def labels_context(customers):
+    """What labels.html gets: for printing, and for a template editor's preview."""
+    return {"labels": recipients(customers), "per_sheet": LABELS_PER_SHEET}
+
+
+def envelopes_context(customers):
+    """What envelopes.html gets: for printing, and for a template editor's preview."""
+    return {"envelopes": recipients(customers),
+            "sender": current_app.extensions["crm"].settings.site_name}
+
+
 class LabelActions:
     """*With selected > Print address labels / Print envelopes* on the customer list.
 
@@ -102,8 +113,7 @@ class LabelActions:
         customers = self._customers_to_print(ids)
         if not customers:
             return None
-        document = pdf.render("crm_contacts/labels.html", labels=recipients(customers),
-                              per_sheet=LABELS_PER_SHEET)
+        document = pdf.render("crm_contacts/labels.html", **labels_context(customers))
         return pdf.response(document, _("Address labels") + ".pdf")
 
     @action("print_envelopes", _l("Print envelopes"))
@@ -112,8 +122,7 @@ class LabelActions:
         customers = self._customers_to_print(ids)
         if not customers:
             return None
-        document = pdf.render("crm_contacts/envelopes.html", envelopes=recipients(customers),
-                              sender=current_app.extensions["crm"].settings.site_name)
+        document = pdf.render("crm_contacts/envelopes.html", **envelopes_context(customers))
         return pdf.response(document, _("Envelopes") + ".pdf")
 
     def _customers_to_print(self, ids):

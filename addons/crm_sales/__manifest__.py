@@ -209,7 +209,13 @@
          "self_approval": False,
          "steps": [{"approvers": "group", "group": "sales_manager", "rule": "any"}]},
     ],
-    "pdf": {"quote": "crm_sales/quote.html", "contract": "crm_sales/contract.html"},
+    # The documents printed; a template editor (crm_docs) previews them from a record.
+    "pdf": {
+        "quote": {"template": "crm_sales/quote.html", "model": "Quote",
+                  "context": "quotes.quote_context", "label": "Quote"},
+        "contract": {"template": "crm_sales/contract.html", "model": "Contract",
+                     "context": "contracts.contract_context", "label": "Contract"},
+    },
     "public": ["webform.blueprint"],
     "data": ["data/defaults.py"],
     "demo": ["data/demo.py"],

@@ -8,12 +8,14 @@ ends or renews those whose end date has passed."""
 import calendar
 from datetime import timedelta
 
-from flask import flash, redirect, render_template, request
+from flask import current_app, flash, has_app_context, redirect, render_template, request
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
 from wtforms.validators import ValidationError
 
 from addons.crm_sales import money
@@ -106,8 +108,29 @@ def contract_document(contract):
     }
 
 
+def contract_context(contracts):
+    """What contract.html gets (of the first of ``contracts``): for the PDF and for a
+    template editor's preview (manifest key ``pdf``)."""
+    return {"contract": contract_document(contracts[0])}
+
+
 def contract_pdf(contract):
-    return pdf.render("crm_sales/contract.html", contract=contract_document(contract))
+    return pdf.render("crm_sales/contract.html", **contract_context([contract]))
+
+
+@event.listens_for(Session, "before_flush")
+def issue_signed(session, _context, _instances):
+    """A contract that becomes active has been signed: its PDF, as signed, is kept where
+    an addon keeps issued documents (crm_docs), whichever path activated it (its
+    button, a bulk action, the form, an import). Printed only when someone keeps it."""
+    if not has_app_context() or "crm" not in current_app.extensions \
+            or not current_app.extensions["crm"].hooks.handlers("document.issued"):
+        return
+    for contract in [record for record in session.dirty if isinstance(record, Contract)]:
+        before = inspect(contract).attrs.status.history.deleted
+        if contract.status == "active" and before and before[0] != "active":
+            pdf.issue(contract, "contract", contract_pdf(contract), f"{contract.number}.pdf",
+                      event="signed")
 
 
 # -- the form's checks --------------------------------------------------------------------

@@ -254,8 +254,14 @@ PRINTED = (joinedload(Quote.customer), joinedload(Quote.contact), joinedload(Quo
            selectinload(Quote.lines).joinedload(QuoteLine.product))
 
 
+def quote_context(quotes):
+    """What quote.html gets (of the first quote of ``quotes``): for the PDF and for a
+    template editor's preview (manifest key ``pdf``)."""
+    return {"quote": quote_document(quotes[0])}
+
+
 def quote_pdf(quote):
-    return pdf.render("crm_sales/quote.html", quote=quote_document(quote))
+    return pdf.render("crm_sales/quote.html", **quote_context([quote]))
 
 
 def pdf_filename(quote):
@@ -540,9 +546,13 @@ class QuoteView(LinesFormMixin, ModelView):
                     mark_quote_sent(quote)
                 except workflow.Refused as refused:
                     return self._refuse(quote, str(refused))
-                outbox.send_email(recipients, values["subject"][:255], values["text"],
-                                  attachments=[(pdf_filename(quote), quote_pdf(quote),
-                                                "application/pdf")], related=quote)
+                data, filename = quote_pdf(quote), pdf_filename(quote)
+                message = outbox.send_email(
+                    recipients, values["subject"][:255], values["text"],
+                    attachments=[(filename, data, "application/pdf")], related=quote)
+                # Kept as sent where an addon keeps issued documents (crm_docs).
+                pdf.issue(quote, "quote", data, filename, event="sent",
+                          recipients=recipients, message=message)
                 return self._done(quote, _(
                     "Quote %(quote)s queued for %(to)s: its page shows when it is delivered, "
                     "and you are told if it fails.", quote=quote.title,

@@ -27,3 +27,11 @@ def sales_suite(tmp_path, database_url):
     installation = addon_suite(tmp_path, database_url, ["crm_sales"])
     yield installation
     installation.close()
+
+
+@pytest.fixture
+def docs_suite(tmp_path, database_url):
+    """crm_docs with crm_sales (records to attach files to, quotes to issue), no demo."""
+    installation = addon_suite(tmp_path, database_url, ["crm_docs", "crm_sales"])
+    yield installation
+    installation.close()

@@ -4,9 +4,11 @@ and a refused request changes nothing. Screens and groups are found at run time,
 new addon's screens are covered with no edit here."""
 import datetime
 import decimal
+import io
 import uuid
 
 import pytest
+from flask import url_for
 from sqlalchemy import (
     Boolean,
     Date,
@@ -98,11 +100,17 @@ def made_up(column):
     raise AssertionError(f"no made-up value for {column}")
 
 
+# Optional columns that a record shown on its model's screen has all the same: a library
+# document is in a folder (a file attached to a record names the record instead).
+ALSO_FILLED = {("crm_document", "folder_id")}
+
+
 def make_record(session, model, owner_id):
     """A record of any model, with made-up values for its required columns."""
     values = {}
     for column in model.__table__.columns:
-        if column.nullable or column.default is not None or column.server_default is not None \
+        if (column.nullable and (model.__tablename__, column.key) not in ALSO_FILLED) \
+                or column.default is not None or column.server_default is not None \
                 or (column.primary_key and isinstance(column.type, Integer)):
             continue
         if column.foreign_keys:
@@ -323,4 +331,138 @@ def test_the_command_line_refuses_what_the_group_may_not(matrix):
             if result.exit_code == 0 or state_of(app, screen.model, flow, record_id) != before:
                 problems.append(f"{code} {transition.model}.{transition.name}: "
                                 f"exit {result.exit_code}")
+    assert not problems, "\n".join(problems)
+
+
+# -- addresses that act on a record of any model (files on any record) --------------------
+#
+# A screen may offer addresses checked against the rights on another record (the one a
+# file is attached to) instead of its own model's letters: it lists them in
+# ``record_endpoints`` ({endpoint: the letter needed on that record's model}), names its
+# columns that point at the record in ``record_columns`` (model name, id), and says with
+# ``attaches_to(model)`` which models' records it serves. Each address takes the record
+# as ?record=Model:id, or one of its rows as <id>. All found here at run time.
+
+def record_endpoint_screens(app):
+    return [view for view in screens(app) if getattr(view, "record_endpoints", None)]
+
+
+def own_endpoints(view):
+    """The addresses the screen adds to those every screen has."""
+    return {name for _url, name, _methods in type(view)._urls} - {
+        name for _url, name, _methods in ModelView._urls}
+
+
+def rows_on(app, view, model_name, record_id):
+    name_column, id_column = (getattr(view.model, c) for c in view.record_columns)
+    with app.app_context():
+        return db.session.scalars(select(view.model.id).where(
+            name_column == model_name, id_column == record_id).order_by(view.model.id)).all()
+
+
+def record_addresses(app, view):
+    """(endpoint, method, takes a row's id) of each of the screen's record addresses:
+    those naming the record first, then those reading a row, then those changing one."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        prefix, _dot, name = rule.endpoint.partition(".")
+        if prefix == view.endpoint and name in view.record_endpoints:
+            method = "POST" if "POST" in rule.methods else "GET"
+            found.append(("id" in rule.arguments, method == "POST", name, method))
+    return [(name, method, by_row) for by_row, _post, name, method in sorted(found)]
+
+
+def address(app, view, name, record, row_id):
+    with app.test_request_context():
+        return url_for(f"{view.endpoint}.{name}", id=row_id, record=record)
+
+
+def send(client, method, url, token):
+    if method == "GET":
+        return client.get(url)
+    return client.post(url, data={"csrf_token": token, "files": (
+        io.BytesIO(b"matrix file\n"), "matrix.txt")}, content_type="multipart/form-data")
+
+
+def record_outcome(response):
+    if response.status_code == 302 and response.headers["Location"].startswith("/login"):
+        return "login"
+    if response.status_code in (403, 404):
+        return "refused"
+    return "ok" if response.status_code in (200, 302) else str(response.status_code)
+
+
+def check_record_endpoints(client, admin, app, view, who, model_screen, problems):
+    model = model_screen.model
+    username = "u_nogroup" if who == "anonymous" else f"u_{who}"
+    letters = letters_of(app, who, model_screen)
+    record_id = fresh_record(app, model, username)
+    reference = f"{model.__name__}:{record_id}"
+    served = view.attaches_to(model)
+    token = client.csrf_token("/login" if who == "anonymous" else "/admin/")
+    addresses = record_addresses(app, view)
+
+    def row_id():
+        rows = rows_on(app, view, model.__name__, record_id)
+        return rows[-1] if rows else 0
+
+    for name, method, by_row in addresses:
+        if by_row and served and not row_id():
+            # A row to read or remove: added by the administrator, who may.
+            for adding, adding_method, _by_row in addresses:
+                if not _by_row and adding_method == "POST":
+                    send(admin, "POST", address(app, view, adding, reference, 0),
+                         admin.csrf_token("/admin/"))
+        before = rows_on(app, view, model.__name__, record_id)
+        got = record_outcome(send(client, method, address(app, view, name, reference,
+                                                          row_id()), token))
+        if who == "anonymous":
+            want = "login"
+        elif served and all(letter in letters for letter in "r" + view.record_endpoints[name]):
+            want = "ok"
+        else:
+            want = "refused"
+        if got != want:
+            problems.append(f"{who} {name} on {reference}: {got}, expected {want}")
+        if got != "ok" and rows_on(app, view, model.__name__, record_id) != before:
+            problems.append(f"{who} {name} on {reference}: refused, but rows changed")
+
+
+@pytest.mark.parametrize("who", ["anonymous", "nogroup", ADMIN_GROUP, "each group"])
+def test_record_endpoints_for_every_group_and_model(matrix, who):
+    """Every address acting on a record of any model, for every group and every model
+    with a screen: allowed where the group may read the record (and write it, where the
+    address changes something), refused otherwise, and a refusal changes nothing."""
+    suite, dispatcher, codes = matrix
+    app = dispatcher.app
+    views = record_endpoint_screens(app)
+    if not views:
+        pytest.skip("no enabled addon offers addresses on records of any model")
+    for view in views:
+        assert own_endpoints(view) == set(view.record_endpoints), \
+            f"{view.endpoint}: every address it adds must be in record_endpoints"
+    # One screen per model: the first that shows its records, as core.record finds it.
+    model_screens = {}
+    for screen in screens(app):
+        if screen.can_view_details is not False:
+            model_screens.setdefault(screen.model, screen)
+    groups = [c for c in codes if c != ADMIN_GROUP] if who == "each group" else [who]
+    admin = suite.client(dispatcher)
+    admin.login(f"u_{ADMIN_GROUP}", PASSWORD)
+    problems = []
+    checked = 0
+    for code in groups:
+        client = suite.client(dispatcher)
+        if code != "anonymous":
+            client.login(f"u_{code}", PASSWORD)
+        for view in views:
+            for model_screen in model_screens.values():
+                if code != ADMIN_GROUP and not view.attaches_to(model_screen.model) \
+                        and checked % 5:
+                    checked += 1
+                    continue   # models it does not serve: refused to all, a few checked
+                check_record_endpoints(client, admin, app, view, code, model_screen,
+                                       problems)
+                checked += 1
+    assert checked
     assert not problems, "\n".join(problems)

@@ -309,3 +309,65 @@
     startAll();
   }
 }());
+
+/* == Drop zones ============================================================================
+   <label class="crm-dropzone"><input type="file" ...><ul class="crm-dropzone-files"></ul>
+   </label>: the input covers the zone (crm.css), so a dropped file lands in it natively.
+   Here: the zone lights up while files are dragged over it, and lists the names chosen. */
+(function () {
+  'use strict';
+
+  function zoneOf(target) { return target.closest ? target.closest('.crm-dropzone') : null; }
+
+  function sizeText(size) {
+    var units = ['B', 'KB', 'MB', 'GB'];
+    var index = 0;
+    while (size >= 1024 && index < units.length - 1) { size /= 1024; index += 1; }
+    return (index ? size.toFixed(1) : String(size)) + ' ' + units[index];
+  }
+
+  // data-max-bytes on the zone: the most the site takes in one upload; above it the
+  // zone says so at once (data-too-large), rather than after sending it all.
+  function listFiles(input) {
+    var zone = zoneOf(input);
+    var list = zone && zone.querySelector('.crm-dropzone-files');
+    if (!list) { return; }
+    list.textContent = '';
+    var total = 0;
+    Array.prototype.forEach.call(input.files || [], function (file) {
+      var item = document.createElement('li');
+      var size = document.createElement('small');
+      item.textContent = file.name;   // as text: a file name is never markup
+      size.textContent = sizeText(file.size);
+      item.appendChild(size);
+      list.appendChild(item);
+      total += file.size;
+    });
+    var limit = Number(zone.getAttribute('data-max-bytes') || 0);
+    var tooLarge = limit > 0 && total > limit;
+    zone.classList.toggle('crm-dropzone-too-large', tooLarge);
+    input.setCustomValidity(tooLarge ? zone.getAttribute('data-too-large') || '' : '');
+    if (tooLarge) {
+      var warning = document.createElement('li');
+      warning.className = 'text-danger';
+      warning.textContent = zone.getAttribute('data-too-large');
+      list.appendChild(warning);
+    }
+  }
+
+  ['dragenter', 'dragover'].forEach(function (name) {
+    document.addEventListener(name, function (event) {
+      var zone = zoneOf(event.target);
+      if (zone) { zone.classList.add('crm-dropzone-over'); }
+    });
+  });
+  ['dragleave', 'drop'].forEach(function (name) {
+    document.addEventListener(name, function (event) {
+      var zone = zoneOf(event.target);
+      if (zone) { zone.classList.remove('crm-dropzone-over'); }
+    });
+  });
+  document.addEventListener('change', function (event) {
+    if (event.target.type === 'file' && zoneOf(event.target)) { listFiles(event.target); }
+  });
+}());
