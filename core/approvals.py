@@ -463,14 +463,6 @@ def close(request, record, outcome, user, comment=""):
     tell_submitter(request, record, outcome, user, comment)
 
 
-def cancel(record, user, reason):
-    """End the pending (or approved) request of ``record``: its covered fields changed."""
-    found = latest(record)
-    if found is not None and found.state in ("pending", "approved"):
-        found.state, found.decided_at = "cancelled", utcnow()
-    return found
-
-
 # -- locked fields, and approval restarted by a change ---------------------------------------------
 
 def snapshot(record, names):

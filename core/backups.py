@@ -29,7 +29,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from core import backup, notifications
+from core import backup, files, notifications
 from core.config import ConfigError
 from core.db import db
 from core.i18n import mark
@@ -206,14 +206,6 @@ def find(folder, name):
     """The archive of the listing named ``name``, else None: nothing else in or out of
     the folder can be reached by a name (no ../, no other file)."""
     return next((archive for archive in archives(folder) if archive.name == name), None)
-
-
-def size_text(size):
-    """1234567 -> "1.2 MB"; sizes as people read them."""
-    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
-        if size >= scale:
-            return f"{size / scale:.1f} {unit}"
-    return f"{size} B"
 
 
 def check(path):
@@ -402,7 +394,7 @@ def make(schedule):
         tell_administrators(exc)
         raise
     removed = prune(schedule.folder, schedule)
-    return (f"{path.name}: {size_text(path.stat().st_size)}, verified ({result['tables']} "
+    return (f"{path.name}: {files.size_text(path.stat().st_size)}, verified ({result['tables']} "
             f"tables, {result['rows']} rows); removed {len(removed)} old archives")
 
 

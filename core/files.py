@@ -192,6 +192,16 @@ def _ascii(text):
     return "".join(ch if ch.isalnum() or ch in " ._()-" else "_" for ch in text).strip(" ._")
 
 
+def size_text(size):
+    """A size as people read it: 512 B, 2.0 KB, 15 KB, 3.5 MB."""
+    if size is None:
+        return ""
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" or size >= 10 else f"{size:.1f} {unit}"
+        size /= 1024
+
+
 def disposition(name, inline=False):
     """The Content-Disposition of a file called ``name`` (any language): an ASCII
     ``filename`` for old clients and RFC 5987's ``filename*`` with the real name."""

@@ -15,7 +15,7 @@ from wtforms import PasswordField, SelectField
 from wtforms.validators import ValidationError
 
 from core import hooks, notifications, options, reassign, sessions
-from core import approvals, backups, company, migrating, neutral, outbox
+from core import approvals, backups, company, files, migrating, neutral, outbox
 from core import record as record_page
 from core.company import CompanyView, MailServerView
 from core.admin import ModelView, deny
@@ -425,7 +425,7 @@ class BackupsView(AdminOnly, BaseView):
         return self.render("core/backups.html", plan=plan, running=backups.running(),
                            archives=backups.archives(plan.folder),
                            last=db.session.get(JobState, backups.JOB["id"]),
-                           size_text=backups.size_text)
+                           size_text=files.size_text)
 
     @expose("/now", methods=("POST",))
     def now(self):

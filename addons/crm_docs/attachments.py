@@ -82,7 +82,7 @@ def attachments_panel(model_name, record):
     attached = [{"document": document, "by": full_name or username,
                  "preview": files.kind_named(document.kind).inline,
                  "icon": ICONS.get(document.kind, "fa-file-o"),
-                 "size": size_text(document.size),
+                 "size": files.size_text(document.size),
                  "when": record_page.text_of(document.created_at)}
                 for document, full_name, username in rows[:PANEL_ROWS]]
     html = render_template("crm_docs/panel_attachments.html", attached=attached,
@@ -93,15 +93,6 @@ def attachments_panel(model_name, record):
     title = _("Attachments") + (f" ({len(rows)})" if attached and len(rows) <= PANEL_ROWS
                                 else "")
     return {"title": title, "order": 90, "html": Markup(html)}
-
-
-def size_text(size):
-    """A size as people read it: 512 B, 12 KB, 3.4 MB."""
-    for unit in ("B", "KB", "MB"):
-        if size < 1024:
-            return f"{size:.0f} {unit}" if unit == "B" or size >= 10 else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} GB"
 
 
 # -- the addresses behind it --------------------------------------------------------------

@@ -43,17 +43,6 @@ KIND_GROUPS = {
 
 # -- what the screens show --------------------------------------------------------------
 
-def size_text(size):
-    """A size as people read it: 812 B, 14.2 KB, 3.5 MB."""
-    if size is None:
-        return ""
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-
-
 def type_text(filename, kind):
     """The type a person knows a file by: its name's ending (PDF, DOCX, PNG), else what
     its content was found to be."""
@@ -187,7 +176,7 @@ class KindFilter(BaseSQLAFilter):
 
 PLAIN_FORMATTERS = {
     "folder": lambda view, context, doc, name: as_typed(folder_path(doc.folder_id)),
-    "size": lambda view, context, doc, name: size_text(doc.size),
+    "size": lambda view, context, doc, name: files.size_text(doc.size),
     "kind": lambda view, context, doc, name: type_text(doc.filename, doc.kind),
     "owner": lambda view, context, doc, name: as_typed(user_text(doc.owner)),
 }
@@ -241,7 +230,7 @@ class DocumentView(ModelView):
     column_formatters_export = PLAIN_FORMATTERS
     column_formatters_detail = {
         "folder": lambda view, context, doc, name: _folder_link(doc.folder_id),
-        "size": lambda view, context, doc, name: size_text(doc.size),
+        "size": lambda view, context, doc, name: files.size_text(doc.size),
         "kind": lambda view, context, doc, name: type_text(doc.filename, doc.kind),
         "owner": lambda view, context, doc, name: user_text(doc.owner),
     }
@@ -368,7 +357,7 @@ class DocumentView(ModelView):
                         "crm_docs/document_versions.html", document=document,
                         versions=versions, writable=writable,
                         blocked=holder is not None and holder != current_user.id,
-                        size_text=size_text, user_text=user_text,
+                        size_text=files.size_text, user_text=user_text,
                         text_of=record_page.text_of))})
         return own + super().detail_panels(document)
 
@@ -706,7 +695,7 @@ class FolderView(ModelView):
         found = db.session.scalars(query.limit(201)).all()
         html = Markup(render_template(
             "crm_docs/folder_contents.html", folder=folder, children=children,
-            documents=found[:200], more=len(found) > 200, size_text=size_text,
+            documents=found[:200], more=len(found) > 200, size_text=files.size_text,
             type_text=type_text, badge=checked_out_badge, text_of=record_page.text_of,
             all_url=url_for("document.index_view", flt0_folder_in=folder.id)))
         panel = {"title": _("Contents"), "order": 0, "width": "col-12", "html": html}

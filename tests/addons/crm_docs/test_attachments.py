@@ -6,7 +6,7 @@ import io
 import re
 from html import unescape
 
-from core import hooks
+from core import files, hooks
 from tests.addons.crm_sales.quote_helpers import (
     add_user,
     create_customer,
@@ -273,7 +273,7 @@ def test_no_panel_on_the_addons_own_pages_nor_the_cores(docs_suite):
 
 def test_size_text(docs_suite):
     docs_suite.client()
-    assert [attachments().size_text(n) for n in (0, 512, 2048, 15 * 1024, 3 * 2 ** 20 + 2 ** 19)] \
+    assert [files.size_text(n) for n in (0, 512, 2048, 15 * 1024, 3 * 2 ** 20 + 2 ** 19)] \
         == ["0 B", "512 B", "2.0 KB", "15 KB", "3.5 MB"]
 
 
