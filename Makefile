@@ -9,14 +9,14 @@ CRM_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/crm_test
 TEST_WORKERS ?= auto
 PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
-.PHONY: run test test-pg bench bench-backup bench-docs install system-packages clean translations
+.PHONY: run test test-pg bench bench-backup bench-docs bench-service install system-packages clean translations
 
 # Debian packages the suite uses: Pango and HarfBuzz for WeasyPrint's PDFs (the subset
 # library keeps font embedding fast), a CJK font for Chinese text in PDFs, poppler-utils
 # to read PDFs back in tests, Chromium for the browser tests, wrk for the benchmarks'
-# throughput run.
+# throughput run, Dovecot for the incoming mail tests (an IMAP server of their own).
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk \
-	poppler-utils chromium wrk
+	poppler-utils chromium wrk dovecot-imapd
 
 # The virtual environment, rebuilt when requirements.txt changes.
 $(VENV)/.installed: requirements.txt
@@ -70,6 +70,22 @@ bench-docs: install
 	$(PY) bench/docs_transfer.py --storage both --database sqlite \
 	  --database postgresql://postgres@127.0.0.1:5432/crm_bench_docs_transfer
 	$(PY) bench/docs_search.py
+
+# Customer service (BENCHMARKS.md, issue 18): the ticket list as an agent, SLA figures of
+# a page, the escalation job, incoming mail. SCALE=small (a few minutes): 20,000
+# tickets, 100,000 messages on SQLite, then on PostgreSQL when it is reachable (its
+# database dropped and created). SCALE=large: 1,000,000 tickets and 5,000,000 messages on
+# PostgreSQL only (crm_bench_service, generated once, ~15 min, and kept for the next
+# run). Results: bench/results/service-<scale>-latest.json and .md.
+CRM_BENCH_SERVICE_URL ?= postgresql://postgres@127.0.0.1:5432/crm_bench_service
+bench-service: install
+ifeq ($(SCALE),large)
+	$(PY) bench/service.py --scale large --database-url $(CRM_BENCH_SERVICE_URL) --keep
+else
+	$(PY) bench/service.py --scale $(SCALE)
+	$(PY) bench/service.py --scale $(SCALE) --database-url $(CRM_BENCH_SERVICE_URL)_small \
+	  --if-reachable
+endif
 
 clean:
 	rm -rf $(VENV) .pytest_cache

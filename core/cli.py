@@ -10,7 +10,7 @@ from sqlalchemy import func as sa_func
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
-from core import backup, exporting, migrating, neutral, outbox, reassign, transfer
+from core import backup, exporting, mailgate, migrating, neutral, outbox, reassign, transfer
 from core.admin import ModelView, import_limits
 from core.app import Dispatcher, create_app
 from core.auth import password_problem
@@ -145,6 +145,31 @@ def mail_test(address):
         else:
             later = "will be tried again" if message.status == "queued" else "failed for good"
             fail(f"not sent: {message.last_error} (outbox message {message.id} {later})")
+
+
+# The exit statuses an MTA understands (sysexits.h): refuse for good, or try again later.
+EX_DATAERR, EX_TEMPFAIL = 65, 75
+
+
+@cli.command("mail-in")
+def mail_in():
+    """Take in one email from standard input (for the mail server's pipe or alias).
+    Exits 0 when it was taken in or deliberately dropped, 65 when it cannot be taken
+    (too large, not an email), 75 when it should be tried again (a database error)."""
+    try:
+        with app_context():
+            if not is_initialised():
+                raise RuntimeError("the database is not initialised")
+            # As the fetch job runs it: an app context, no request. One byte more than
+            # allowed is enough to know a message is too large.
+            raw = sys.stdin.buffer.read(mailgate.max_bytes() + 1)
+            outcome = mailgate.receive(raw, source="pipe")
+    except Exception as exc:  # the MTA keeps the message and tries again: never lost
+        click.echo(f"error: temporary failure, try again later: {exc}", err=True)
+        sys.exit(EX_TEMPFAIL)
+    if outcome.status == "refused":
+        click.echo(f"error: message refused: {outcome.message}", err=True)
+        sys.exit(EX_DATAERR)
 
 
 @cli.command()

@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, insert, select, update
 
-from core import options, outbox
+from core import mail_fetch, options, outbox
 from core.db import db
 from core.models import Option, User
 
@@ -195,16 +195,58 @@ def read_mail_form(form, current):
     return values, errors
 
 
+INCOMING_FIELDS = {
+    "host": _l("Server (host name)"),
+    "port": _l("Port"),
+    "security": _l("Security"),
+    "username": _l("User name"),
+    "password": _l("Password"),
+    "folder": _l("Folder"),
+}
+INCOMING_SECURITY_LABELS = {"none": _l("None (port 143)"), "starttls": _l("STARTTLS (port 143)"),
+                            "ssl": _l("SSL/TLS (port 993)")}
+INCOMING_ACTIONS = ("save_incoming", "test_incoming")
+
+
+def read_incoming_form(form, current):
+    """The incoming mailbox as posted, and {field: message} for what does not fit. An
+    empty password keeps the one stored."""
+    values = {key: form.get(key, "").strip()[:254] for key in INCOMING_FIELDS}
+    values["enabled"] = "true" if form.get("enabled") else "false"
+    values["password"] = form.get("password", "")[:254] or current["password"]
+    values["folder"] = values["folder"] or "INBOX"
+    errors = {}
+    if not values["port"].isdigit() or not 0 < int(values["port"]) < 65536:
+        errors["port"] = _("A port number, such as 993 or 143.")
+    if values["security"] not in outbox.SECURITY:
+        values["security"] = "ssl"
+    if values["host"] and not re.fullmatch(r"[A-Za-z0-9.\-\[\]:]+", values["host"]):
+        errors["host"] = _("A host name such as imap.example.com, or an IP address.")
+    if (values["enabled"] == "true" or form.get("action") == "test_incoming") \
+            and not values["host"]:
+        errors["host"] = _("Enter the server to fetch mail from.")
+    return values, errors
+
+
 class MailServerView(BaseView):
     """Settings > Mail server (administrators only: see core.views): the SMTP server the
-    outbox sends through, and a test email that reports at once what went wrong."""
+    outbox sends through, and a test email that reports at once what went wrong; and
+    the IMAP mailbox incoming mail is fetched from (core.mail_fetch), with a test of
+    its sign-in."""
 
     @expose("/", methods=("GET", "POST"))
     def index(self):
         current = outbox.mail_settings()
         values, errors = dict(current), {}
+        incoming = mail_fetch.settings()
+        in_values, in_errors = dict(incoming), {}
         test_to = request.form.get("test_to", current_user.email or "").strip()
-        if request.method == "POST":
+        if request.method == "POST" and request.form.get("action") in INCOMING_ACTIONS:
+            in_values, in_errors = read_incoming_form(request.form, incoming)
+            if not in_errors:
+                self._save_incoming(in_values)
+                return redirect(url_for(".index"))
+        elif request.method == "POST":
             values, errors = read_mail_form(request.form, current)
             testing = request.form.get("action") == "test"
             if testing and not EMAIL.match(test_to):
@@ -223,6 +265,9 @@ class MailServerView(BaseView):
         return self.render("core/mail_server.html", fields=MAIL_FIELDS, values=values,
                            errors=errors, security=SECURITY_LABELS, test_to=test_to,
                            has_password=bool(current["password"]),
+                           in_fields=INCOMING_FIELDS, in_values=in_values,
+                           in_errors=in_errors, in_security=INCOMING_SECURITY_LABELS,
+                           has_in_password=bool(incoming["password"]),
                            tested=stored_option(outbox.MAIL_OPTIONS, "tested")
                            == mail_fingerprint(current) and outbox.mail_configured(current))
 
@@ -237,3 +282,21 @@ class MailServerView(BaseView):
         db.session.commit()
         flash(_("Test email sent to %(address)s: check that it arrived.", address=address),
               "success")
+
+    def _save_incoming(self, values):
+        for key in mail_fetch.DEFAULTS:
+            if key != "password":
+                options.save(db.session, mail_fetch.OPTIONS, key, values[key])
+        save_secret(mail_fetch.OPTIONS, "password", values["password"])
+        db.session.commit()
+        if request.form.get("action") != "test_incoming":
+            flash(_("Incoming mail settings saved."), "success")
+            return
+        try:
+            count = mail_fetch.test_login(values)
+        except Exception as exc:   # any failure is the answer the administrator asked for
+            flash(_("The mailbox could not be opened: %(reason)s",
+                    reason=mail_fetch.explain(exc, values)), "error")
+            return
+        flash(_("Signed in to the mailbox: %(count)d unread messages in %(folder)s.",
+                count=count, folder=values["folder"]), "success")

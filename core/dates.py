@@ -212,3 +212,20 @@ class DateFilterConverter(sqla_filters.FilterConverter):
                  else _DateTimeValue, f)
         if f is not sqla_filters.FilterEmpty else f
         for f in sqla_filters.FilterConverter.datetime_filters)
+
+
+# -- periods of reports (by month, quarter or year) -----------------------------------------
+
+def add_months(year, month, count):
+    """(year, month) ``count`` months after (before, when negative) year/month."""
+    index = year * 12 + month - 1 + count
+    return index // 12, index % 12 + 1
+
+
+def period_of(period, year, month):
+    """The key of the month, quarter or year a month falls in: 2026-03, 2026-Q1, 2026."""
+    if period == "month":
+        return f"{year}-{month:02d}"
+    if period == "quarter":
+        return f"{year}-Q{(month - 1) // 3 + 1}"
+    return str(year)

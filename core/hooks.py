@@ -14,6 +14,11 @@ from collections import defaultdict
 _handlers = defaultdict(list)
 
 
+class Refused(Exception):
+    """A handler's refusal of what it is asked to do (bill a fee on an order the user
+    may not create, say); str() says why, in the user's words. The caller rolls back."""
+
+
 def connect(name):
     def register(func):
         if func not in _handlers[name]:
@@ -41,3 +46,12 @@ class Hooks:
         """Call every live handler; return their results, leaving out None."""
         results = (handler(*args, **kwargs) for handler in self.handlers(name))
         return [result for result in results if result is not None]
+
+    def first(self, name, *args, **kwargs):
+        """Call the live handlers in order until one returns something; return that,
+        or None when none does (the first taker of an incoming email, say)."""
+        for handler in self.handlers(name):
+            result = handler(*args, **kwargs)
+            if result is not None:
+                return result
+        return None

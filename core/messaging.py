@@ -10,12 +10,13 @@ from markupsafe import Markup
 from sqlalchemy import insert, select
 from wtforms.validators import ValidationError
 
-from core import notifications, outbox
+from core import files, notifications, outbox
 from core.db import db
 from core.i18n import label, mark, model_label
 
 JOB_STATUSES = (mark("ok"), mark("error"))  # shown translated
-from core.models import Announcement, JobState, Message, announcement_reads, utcnow
+from core.models import (Announcement, JobState, MailReceived, Message, announcement_reads,
+                         utcnow)
 from core.notifications import announcements_for
 from core.scheduler import job_specs, run_job
 from core.util import int_ids
@@ -95,6 +96,35 @@ class OutboxView(ReadOnlyView):
         flash(_("%(count)d messages queued again.", count=len(ids)), "success")
 
 
+def _format_filed_on(view, context, row, name):
+    """The record the gateway filed a received message on: its kind, linked."""
+    if not row.model or not row.record_id:
+        return ""
+    text = f"{model_label(row.model)} #{row.record_id}"
+    link = notifications.record_link(row.model, row.record_id)
+    return Markup('<a href="{}">{}</a>').format(link, text) if link else text
+
+
+MAIL_SOURCES = {"pipe": _l("Mail server (pipe)"), "imap": _l("Mailbox (IMAP)")}
+
+
+class ReceivedMailView(ReadOnlyView):
+    """Every message the incoming mail gateway took in (core.mailgate), and what became
+    of it. Read only: the log."""
+
+    column_list = ["received_at", "from_address", "subject", "outcome", "model",
+                   "automatic", "source", "size"]
+    column_filters = ["outcome", "source", "received_at"]
+    column_searchable_list = ["from_address", "subject", "message_id"]
+    column_details_list = ["received_at", "message_id", "from_address", "subject", "outcome",
+                           "model", "automatic", "source", "size"]
+    column_formatters = {"model": _format_filed_on,
+                         "source": lambda v, c, row, n: MAIL_SOURCES.get(row.source, row.source),
+                         "size": lambda v, c, row, n: files.size_text(row.size)}
+    column_formatters_detail = column_formatters
+    column_default_sort = ("id", True)
+
+
 class JobsView(AdminOnly, BaseView):
     """The scheduled jobs, how they last ran, and Run now."""
 
@@ -126,6 +156,8 @@ def add_messaging_settings(admin):
                          endpoint="announcements", url="/admin/announcements"),
         OutboxView(Message, db, name=mark("Outbox"), category=SETTINGS, endpoint="outbox",
                    url="/admin/outbox"),
+        ReceivedMailView(MailReceived, db, name=mark("Received mail"), category=SETTINGS,
+                         endpoint="received_mail", url="/admin/received-mail"),
         JobsView(name=mark("Scheduled jobs"), category=SETTINGS, endpoint="jobs",
                  url="/admin/jobs"),
     ):

@@ -307,6 +307,9 @@ class Message(db.Model):
                            info={"label": _l("Created at")})
     sent_at = db.Column(db.DateTime, info={"label": _l("Sent at")})
     created_by_id = db.Column(db.ForeignKey("core_user.id"), index=True)
+    # Extra headers as JSON ({"In-Reply-To": "<id>", "References": "<a> <b>"}): a reply
+    # threads under the customer's message in their mail program.
+    headers = db.Column(db.Text)
     attachments = db.relationship("MessageAttachment", cascade="all, delete-orphan",
                                   order_by="MessageAttachment.id")
 
@@ -324,6 +327,37 @@ class MessageAttachment(db.Model):
     filename = db.Column(db.String(255), nullable=False)
     content_type = db.Column(db.String(128), nullable=False)
     data = db.Column(db.LargeBinary, nullable=False)
+
+
+# What the incoming mail gateway did with a message (core.mailgate), shown translated.
+MAIL_OUTCOMES = (mark("taken"), mark("automatic"), mark("unhandled"), mark("bounce"),
+                 mark("loop"))
+
+
+class MailReceived(db.Model):
+    """One message the incoming mail gateway took in, and what became of it: the log of
+    incoming mail, and the guard that a message fetched or piped twice is handled once."""
+
+    __tablename__ = "core_mail_received"
+    __label__ = mark("Received mail")
+    id = db.Column(db.Integer, primary_key=True)
+    message_id = db.Column(db.String(255), nullable=False, unique=True,
+                           info={"label": _l("Message-ID")})
+    from_address = db.Column(db.String(255), nullable=False, default="", index=True,
+                             info={"label": _l("Sender")})
+    subject = db.Column(db.String(255), nullable=False, default="",
+                        info={"label": _l("Subject")})
+    received_at = db.Column(db.DateTime, nullable=False, default=utcnow, index=True,
+                            info={"label": _l("Received at")})
+    source = db.Column(db.String(8), nullable=False, default="pipe", index=True,
+                       info={"label": _l("Received by")})
+    outcome = db.Column(db.String(16), nullable=False, index=True,
+                        info={"label": _l("Outcome")})
+    automatic = db.Column(db.String(64), info={"label": _l("Automatic reply")})
+    model = db.Column(db.String(64), info={"label": _l("Filed on")})
+    record_id = db.Column(db.Integer)
+    size = db.Column(db.Integer, nullable=False, default=0, info={"label": _l("Size")})
+    __table_args__ = (db.Index("ix_core_mail_received_record", "model", "record_id"),)
 
 
 class Notification(db.Model):

@@ -23,7 +23,7 @@ from flask_babel import force_locale
 from sqlalchemy import and_, exists, func, literal, or_, select, true
 
 from core import outbox
-from core.db import db, dialect_insert
+from core.db import db, dialect_insert, insert_new
 from core.i18n import LANGUAGES
 from core.models import (
     Announcement,
@@ -58,13 +58,47 @@ def notify_each(users, title, body=None, link=None, key=None, email=None):
                    email=email)
 
 
-@contextmanager
-def in_language(user):
-    """Translations in ``user``'s language (the site's default when they chose none)."""
+def notify_many(reminders, email=None):
+    """``notify_each`` for many reminders at once (a job's thousands): ``reminders`` are
+    (users, title, body, link, key), ``title`` and ``body`` functions as for notify_each.
+    The texts are made one language at a time (switching language costs more than the
+    text) and written in one statement, not one a user.
+    Returns how many reminders were written (a (user, key) already there is skipped)."""
+    by_language = {}
+    for users, title, body, link, key in reminders:
+        for user in users:
+            by_language.setdefault(language_of(user), []).append((user, title, body, link, key))
+    now = utcnow()
+    rows = {}   # by (user, key): the same reminder twice in a batch is written once
+    for language, wanted in by_language.items():
+        with force_locale(language):
+            for user, title, body, link, key in wanted:
+                rows.setdefault((user.id, key) if key is not None else object(), {
+                    "user_id": user.id, "title": title()[:255], "body": body() if body else "",
+                    "link": link, "due_at": now, "key": key, "created_at": now})
+    if not rows:
+        return 0
+    written = {tuple(row) for row in insert_new(
+        Notification.__table__, list(rows.values()), (Notification.user_id, Notification.key))}
+    fresh = [row for row in rows.values()
+             if row["key"] is None or (row["user_id"], row["key"]) in written]
+    if fresh and email is not False:
+        _email_copy(fresh, always=email is True)
+    return len(fresh)
+
+
+def language_of(user):
+    """The language ``user`` reads (the site's default when they chose none)."""
     language = getattr(user, "language", None)
     if language not in LANGUAGES:
         language = current_app.extensions["crm"].settings.default_language
-    with force_locale(language):
+    return language
+
+
+@contextmanager
+def in_language(user):
+    """Translations in ``user``'s language (the site's default when they chose none)."""
+    with force_locale(language_of(user)):
         yield
 
 

@@ -5,6 +5,8 @@
                       attachments=[("Q2026-00042.pdf", pdf_bytes, "application/pdf")],
                       related=quote)
     outbox.send_sms(["+86 138 0000 0000"], "Your order has shipped", related=order)
+    outbox.send_email([customer], "Re: " + subject, text, related=ticket,   # a reply
+                      headers={"In-Reply-To": "<id>", "References": "<a> <id>"})
 
 A message is stored in the same transaction as the action that sends it; the job
 ``core.outbox`` delivers it: email over SMTP ([mail] in config.ini), SMS through a gateway
@@ -28,6 +30,7 @@ record it was sent from). Any record lists its messages with their delivery stat
 The mail server is set on Settings > Mail server (kept in the database, see
 ``mail_settings``); [mail] in config.ini gives the values until then.
 """
+import json
 import smtplib
 import socket
 import ssl
@@ -65,6 +68,9 @@ MAIL_DEFAULTS = {"host": "", "port": "25", "security": "none", "username": "",
                  "password": "", "sender": "crm@localhost", "sender_name": "",
                  "timeout": "30"}
 SECURITY = ("none", "starttls", "ssl")
+# The headers a caller may add to an email: those that thread a reply under the message
+# it answers in the recipient's mail program.
+THREADING_HEADERS = ("In-Reply-To", "References")
 
 
 class DeliveryError(Exception):
@@ -75,8 +81,10 @@ class NoMailServer(DeliveryError):
     """No mail server is set up: retrying cannot help until an administrator acts."""
 
 
-def _queue(channel, recipients, subject, text, html=None, attachments=(), related=None):
+def _queue(channel, recipients, subject, text, html=None, attachments=(), related=None,
+           headers=None):
     message = Message(
+        headers=json.dumps(threading_headers(headers)) if headers else None,
         channel=channel, recipients=", ".join(r.strip() for r in recipients if r.strip()),
         subject=subject or "", body_text=text or "", body_html=html,
         related_model=type(related).__name__ if related is not None else None,
@@ -91,9 +99,25 @@ def _queue(channel, recipients, subject, text, html=None, attachments=(), relate
     return message
 
 
-def send_email(recipients, subject, text, html=None, attachments=(), related=None):
-    """Queue an email; it goes out with the caller's transaction, or not at all."""
-    return _queue("email", recipients, subject, text, html, attachments, related)
+def send_email(recipients, subject, text, html=None, attachments=(), related=None,
+               headers=None):
+    """Queue an email; it goes out with the caller's transaction, or not at all.
+    ``headers``: {"In-Reply-To": "<id>", "References": "<a> <b>"} for a reply."""
+    return _queue("email", recipients, subject, text, html, attachments, related, headers)
+
+
+def threading_headers(headers):
+    """``headers`` checked: only THREADING_HEADERS, each one line (a line break would
+    let a caller's data add headers of its own). ValueError otherwise."""
+    checked = {}
+    for name, value in headers.items():
+        if name not in THREADING_HEADERS:
+            raise ValueError(f"an email may carry only {', '.join(THREADING_HEADERS)}, "
+                             f"not {name}")
+        value = " ".join(str(value).split())
+        if value:
+            checked[name] = value
+    return checked
 
 
 def send_sms(recipients, text, related=None):
@@ -338,6 +362,8 @@ def build_email(mail, message):
     email["Subject"] = message.subject
     email["Date"] = formatdate()
     email["Message-ID"] = message_id_header(message, sender.rpartition("@")[2] or "localhost")
+    for name, value in json.loads(message.headers or "{}").items():
+        email[name] = value
     email.set_content(message.body_text or "")
     if message.body_html:
         email.add_alternative(message.body_html, subtype="html")

@@ -37,6 +37,9 @@ CORE_JOBS = [
      "trigger": "interval", "seconds": 30},
     {"id": "core.clean_uploads", "label": mark("Clear abandoned uploads"),
      "func": "core.uploads.clean_abandoned", "trigger": "interval", "hours": 1},
+    # Incoming mail from the IMAP mailbox set on Settings > Mail server (off until then).
+    {"id": "core.fetch_mail", "label": mark("Fetch incoming mail"),
+     "func": "core.mail_fetch.fetch_job", "trigger": "interval", "minutes": 1},
     {"id": "core.approval_deadlines", "label": mark("Tell leaders of overdue approvals"),
      "func": "core.approvals.remind_overdue", "trigger": "interval", "minutes": 15},
     # Contents nothing refers to any more (a document deleted, a version purged): kept a

@@ -127,6 +127,10 @@ def catalog_texts():
                 if message.id and isinstance(message.id, str) and message.string \
                         and not message.fuzzy and message.string != message.id:
                     texts[message.id] = message.string
+    # The language switcher names each language in itself ("English" on a Chinese page
+    # too), even where the same word is also a value shown translated elsewhere.
+    for name in LANGUAGES.values():
+        texts.pop(name, None)
     return texts
 
 

@@ -2,12 +2,12 @@
 # PDF, orders with deliveries, returns and payments, expenses and the forecast.
 {
     "name": "Sales",
-    "version": "1.1.0",
+    "version": "1.2.0",
     "summary": "Leads, pipeline, quotes, contracts, orders, payments, expenses, forecast",
     "category": "Sales",
     "license": "AGPL-3",
     "depends": ["crm_contacts"],
-    "models": ["models"],
+    "models": ["models", "billing"],
     "views": [
         {"model": "Opportunity", "menu": "Sales/Dashboard", "class": "dashboard.DashboardView",
          "icon": "fa-tachometer", "order": 5, "endpoint": "sales_dashboard"},

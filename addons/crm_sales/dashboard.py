@@ -26,6 +26,7 @@ from addons.crm_sales.pipeline import money_text, name_label
 from core import charts, hooks, permissions
 from core.admin import ModelView, scoped_query
 from core.db import db
+from core.dates import add_months, period_of
 from core.models import Team, User, team_members
 from core.util import int_ids
 
@@ -35,22 +36,9 @@ PERIODS = {"month": (_l("Month"), 12), "quarter": (_l("Quarter"), 8), "year": (_
 
 # -- periods ------------------------------------------------------------------------------
 
-def add_months(year, month, count):
-    index = year * 12 + month - 1 + count
-    return index // 12, index % 12 + 1
-
 
 def month_name(year, month):
     return format_skeleton("yMMM", date(year, month, 1), locale=get_locale())
-
-
-def period_of(period, year, month):
-    """The key of the month, quarter or year a month falls in: 2026-03, 2026-Q1, 2026."""
-    if period == "month":
-        return f"{year}-{month:02d}"
-    if period == "quarter":
-        return f"{year}-Q{(month - 1) // 3 + 1}"
-    return str(year)
 
 
 def recent_periods(period, today):

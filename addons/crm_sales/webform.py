@@ -10,14 +10,11 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, g, render_template, request
 from flask_babel import gettext as _
-from limits import RateLimitItemPerHour
-from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import select
 
 from addons.crm_sales.leads import EMAIL, assign, is_web_address
 from addons.crm_sales.models import Lead, WebForm
-from core import options
+from core import options, ratelimit
 from core.security import external_redirect
 from core.db import db
 
@@ -28,7 +25,6 @@ MESSAGE_LENGTH = 5000
 # The fields of the form, with the most characters each: the lengths of the Lead
 # columns they go into (the message goes into the description).
 FIELDS = {"name": 100, "company": 200, "email": 254, "phone": 40, "message": MESSAGE_LENGTH}
-_limiters = {}   # one per storage URI per process, like core.throttle's
 
 
 # -- the pages ------------------------------------------------------------------------------
@@ -112,16 +108,10 @@ def not_found(_error):
 
 def rate_limit_allows(form):
     """Count this post against the visitor's address for this form; False when the
-    address has sent more than the setting allows in the last hour. The counts live
-    where [security] ratelimit_storage says (Redis: shared by every worker)."""
-    settings = current_app.extensions["crm"].settings
-    uri = settings.get("security", "ratelimit_storage", "memory://")
-    if uri not in _limiters:
-        _limiters[uri] = MovingWindowRateLimiter(storage_from_string(uri))
-    per_hour = max(1, int(options.get("crm_sales", "web_leads_per_hour")))
-    # The installation's folder keeps one installation's counts apart from another's.
-    return _limiters[uri].hit(RateLimitItemPerHour(per_hour), str(settings.instance_path),
-                              "web_lead", str(form.id), request.remote_addr or "")
+    address has sent more than the setting allows in the last hour (core.ratelimit:
+    Redis-backed when [security] ratelimit_storage says so)."""
+    return ratelimit.allows("web_lead", form.id,
+                            per_hour=options.get("crm_sales", "web_leads_per_hour"))
 
 
 # -- headers: these pages may be shown inside the company's website -----------------------

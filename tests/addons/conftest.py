@@ -35,3 +35,11 @@ def docs_suite(tmp_path, database_url):
     installation = addon_suite(tmp_path, database_url, ["crm_docs", "crm_sales"])
     yield installation
     installation.close()
+
+
+@pytest.fixture
+def service_suite(tmp_path, database_url):
+    """crm_service (and so crm_contacts) enabled, no demo data."""
+    installation = addon_suite(tmp_path, database_url, ["crm_service"])
+    yield installation
+    installation.close()

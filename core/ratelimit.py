@@ -1,0 +1,31 @@
+"""A per-visitor rate limit for public pages (a web-to-lead form, the self-service
+page): so many posts per hour from one address, over a moving window.
+
+    from core import ratelimit
+    if not ratelimit.allows("web_lead", form.id, per_hour=5):
+        ...   # refuse: too many from this address
+
+The counts live where [security] ratelimit_storage says: "memory://" counts per process
+(one worker), a Redis URI ("redis://host:6379") is shared by every worker and host.
+Logins are throttled differently, in the database (core.throttle)."""
+from flask import current_app, request
+from limits import RateLimitItemPerHour
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+_limiters = {}   # one per storage URI per process: the memory storage lives in it
+
+
+def allows(scope, *keys, per_hour):
+    """Count one hit of this request's address for ``scope`` (and ``keys``, say a
+    form's id); False when the address has already had ``per_hour`` hits within the
+    last hour (this one is then not counted)."""
+    settings = current_app.extensions["crm"].settings
+    uri = settings.get("security", "ratelimit_storage", "memory://")
+    if uri not in _limiters:
+        _limiters[uri] = MovingWindowRateLimiter(storage_from_string(uri))
+    # The installation's folder keeps one installation's counts apart from another's
+    # on a shared Redis.
+    return _limiters[uri].hit(RateLimitItemPerHour(max(1, int(per_hour))),
+                              str(settings.instance_path), scope, *map(str, keys),
+                              request.remote_addr or "")

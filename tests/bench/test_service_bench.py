@@ -1,0 +1,85 @@
+"""bench/service.py, the customer-service benchmark, end to end at a tiny scale: every
+measure runs through the application and lands in service-small-latest.json and .md, and
+what the escalation job and the mail wrote is gone afterwards, so that a kept database
+can be measured again. Timings are not asserted (bench/ measures them)."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from core.config import normalise_database_url
+
+ROOT = Path(__file__).resolve().parents[2]
+MEASURES = ["ticket list, agent, first page", "ticket list, agent, by SLA due",
+            "ticket list, agent, searched by number", "ticket list, manager, first page",
+            "SLA figures of a page of 100 (newest): sla_for_page alone",
+            "SLA figures of a page of 100 (old, closed): difference"]
+
+
+@pytest.fixture
+def service_bench_database():
+    """None (SQLite), or a PostgreSQL database of this test's own, dropped afterwards."""
+    url = os.environ.get("CRM_TEST_DATABASE_URL")
+    if not url:
+        yield None
+        return
+    target = make_url(normalise_database_url(url)).set(
+        database=f"crm_bench_service_test_{os.getpid()}")
+    yield target.render_as_string(hide_password=False)
+    server = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+    server.dispose()
+
+
+def run_bench(tmp_path, database, *extra):
+    command = [sys.executable, str(ROOT / "bench" / "service.py"), "--tickets", "400",
+               "--messages", "2000", "--customers", "100", "--agents", "20", "--runs", "2",
+               "--mails", "12", "--cli-mails", "1", "--results", str(tmp_path), *extra]
+    if database:
+        command += ["--database-url", database]
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=900,
+                              env={k: v for k, v in os.environ.items()
+                                   if not k.startswith("CRM_")})
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    return finished.stdout
+
+
+def test_every_service_measure_is_recorded(tmp_path, service_bench_database):
+    run_bench(tmp_path, service_bench_database)
+    db = "postgresql" if service_bench_database else "sqlite"
+    results = {r["name"]: r for r in json.loads(
+        (tmp_path / "service-small-latest.json").read_text())}
+    assert {r["db"] for r in results.values()} == {db}
+    for name in MEASURES:
+        assert name in results, name
+        assert results[name]["median_ms"] is not None
+    names = list(results)
+    assert any(n.startswith("generate 400 tickets") for n in names)
+    escalations = [n for n in names if n.startswith("escalation job")]
+    assert len(escalations) == 3 and any("again at once" in n for n in escalations)
+    mail = [results[n] for n in names if n.startswith("mail-in")]
+    assert len(mail) == 2 and all(r["rate"] > 0 for r in mail)
+    assert "outcomes {'taken': 12}" in next(n for n in names if "mailgate.receive" in n)
+    table = (tmp_path / "service-small-latest.md").read_text(encoding="utf-8")
+    assert "ticket list, agent, first page" in table and "p95 < 50 ms" in table
+
+    if service_bench_database:
+        # Kept and measured again: the generated data is reused, and the job's and the
+        # mail's writes were removed (no escalation left, the index as generated).
+        output = run_bench(tmp_path, service_bench_database, "--keep", "--only",
+                           "escalation,mail")
+        assert "kept: 400 tickets" in output
+        engine = create_engine(normalise_database_url(service_bench_database))
+        with engine.connect() as connection:
+            assert connection.scalar(text("SELECT count(*) FROM svc_sla_escalation")) == 0
+            assert connection.scalar(text("SELECT count(*) FROM svc_ticket")) == 400
+            assert connection.scalar(text(
+                "SELECT count(*) FROM svc_ticket t JOIN bench_sla_index b ON b.id = t.id "
+                "WHERE t.sla_warn_at IS DISTINCT FROM b.sla_warn_at")) == 0
+        engine.dispose()
