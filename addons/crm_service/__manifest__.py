@@ -30,7 +30,7 @@
          "class": "configuration.CalendarView", "order": 81, "endpoint": "business_calendar"},
         {"model": "ServiceTeam", "menu": "Service/Configuration/Service teams",
          "class": "configuration.ServiceTeamView", "order": 82, "endpoint": "service_team"},
-        {"model": "AssignmentRule", "menu": "Service/Configuration/Ticket routing",
+        {"model": "RoutingRule", "menu": "Service/Configuration/Ticket routing",
          "class": "configuration.RoutingRuleView", "order": 83, "endpoint": "ticket_routing"},
         {"model": "ServiceProduct", "menu": "Service/Configuration/Serviced products",
          "order": 84, "endpoint": "service_product"},
@@ -51,7 +51,7 @@
                             "KbFolder": "rwcd", "ServiceProduct": "rwcd", "RootCause": "rwcd",
                             "SatisfactionRating": "rx", "SlaPolicy": "rwcd",
                             "BusinessCalendar": "rwcd", "ServiceTeam": "rwcd",
-                            "AssignmentRule": "rwcd"},
+                            "RoutingRule": "rwcd"},
     },
     "rules": [
         {"model": "Ticket", "group": "service_agent", "scope": "all"},

@@ -158,7 +158,7 @@ class ServiceTeam(db.Model):
         return self.team.name if self.team else ""
 
 
-class AssignmentRule(db.Model):
+class RoutingRule(db.Model):
     """Routes a new ticket to a team (and perhaps a person) by kind, product and
     customer grade; the first matching rule in order wins."""
 

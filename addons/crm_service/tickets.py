@@ -6,7 +6,7 @@ page) opens a ticket with ``open_ticket``; every message added to one goes throu
 the caller's action is one transaction. State changes go through core.workflow.move, so
 the workflow's checks and effects run whatever the path.
 
-Who gets a new ticket: the first routing rule (AssignmentRule, by order) whose kind,
+Who gets a new ticket: the first routing rule (RoutingRule, by order) whose kind,
 product and customer grade fit gives the team, and perhaps the person; otherwise the
 team whose service address the e-mail was sent to. Within the team, its assignment
 method picks the person: round robin (members in user-id order, after the last one
@@ -22,7 +22,7 @@ from sqlalchemy import func, or_, select
 
 from addons.crm_contacts import normalise
 from addons.crm_contacts.models import Contact, Customer
-from addons.crm_service.models import (DONE_STATES, AssignmentRule, ServiceTeam, Ticket,
+from addons.crm_service.models import (DONE_STATES, RoutingRule, ServiceTeam, Ticket,
                                        TicketAttachment, TicketMessage)
 from core import files, outbox, workflow
 from core.db import db
@@ -76,8 +76,8 @@ def matching_rule(ticket):
     holds for every ticket)."""
     grade = ticket.customer.grade if ticket.customer is not None else None
     product_id = ticket.product.id if ticket.product is not None else ticket.product_id
-    rules = db.session.scalars(select(AssignmentRule).order_by(
-        AssignmentRule.sequence, AssignmentRule.id))
+    rules = db.session.scalars(select(RoutingRule).order_by(
+        RoutingRule.sequence, RoutingRule.id))
     for rule in rules:
         if (rule.kind in (None, ticket.kind) and rule.product_id in (None, product_id)
                 and rule.grade in (None, grade)):

@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 
 from addons.crm_contacts.models import Contact, Customer
 from addons.crm_service.models import (
-    AssignmentRule,
+    RoutingRule,
     BusinessCalendar,
     KbArticle,
     KbFolder,
@@ -123,9 +123,9 @@ def _products_and_rules(session, team, leader):
                             email="support@example.com"))
     session.add_all([
         # Complaints go to the manager; scanner tickets to the team in turn.
-        AssignmentRule(sequence=10, kind="complaint", team=team, user=leader),
-        AssignmentRule(sequence=20, product=products[1], team=team),
-        AssignmentRule(sequence=100, team=team),
+        RoutingRule(sequence=10, kind="complaint", team=team, user=leader),
+        RoutingRule(sequence=20, product=products[1], team=team),
+        RoutingRule(sequence=100, team=team),
     ])
     session.flush()
     return products
