@@ -126,28 +126,31 @@ def _connection(session_or_connection):
 
 
 class Writer:
-    """Rows into tables: COPY on PostgreSQL, executemany on SQLite; times each table."""
+    """Rows into the tables of ``columns`` ({table: column names}): COPY on PostgreSQL,
+    executemany on SQLite; counts the rows and times each table."""
 
-    def __init__(self, connection):
+    def __init__(self, connection, columns=COLUMNS):
         from sqlalchemy import MetaData, Table
         self.connection = connection
+        self.columns = columns
         self.postgresql = connection.dialect.name == "postgresql"
-        self.counts = dict.fromkeys(TABLES, 0)
-        self.seconds = dict.fromkeys(TABLES, 0.0)
+        self.counts = dict.fromkeys(columns, 0)
+        self.seconds = dict.fromkeys(columns, 0.0)
         if not self.postgresql:
             metadata = MetaData()
             self.tables = {name: Table(name, metadata, autoload_with=connection)
-                           for name in TABLES}
+                           for name in columns}
 
     def write(self, table, rows):
         if not rows:
             return
         started = time.perf_counter()
-        columns = COLUMNS[table]
+        columns = self.columns[table]
         if self.postgresql:
             raw = self.connection.connection.driver_connection
+            names = ", ".join(f'"{column}"' for column in columns)    # "end" is a keyword
             with raw.cursor() as cursor:
-                with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                     for row in rows:
                         copy.write_row(row)
         else:
@@ -158,15 +161,25 @@ class Writer:
         self.counts[table] += len(rows)
         self.seconds[table] += time.perf_counter() - started
 
+    def next_ids(self):
+        """{table: the first id free} of the tables with an id (link tables have none)."""
+        return {table: (_scalar(self.connection, f"SELECT max(id) FROM {table}") or 0) + 1
+                for table in self.columns if table not in LINK_TABLES}
+
+    def move_sequences(self):
+        """PostgreSQL: each id sequence past the ids written explicitly."""
+        if not self.postgresql:
+            return
+        for table, count in self.counts.items():
+            if table not in LINK_TABLES and count:
+                self.connection.exec_driver_sql(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT max(id) FROM {table}))")
+
 
 def _scalar(connection, sql, **params):
     from sqlalchemy import text
     return connection.execute(text(sql), params).scalar()
-
-
-def _next_ids(connection):
-    return {table: (_scalar(connection, f"SELECT max(id) FROM {table}") or 0) + 1
-            for table in TABLES if table not in LINK_TABLES}
 
 
 def _raise_counter(connection, name, value):
@@ -222,7 +235,7 @@ def generate(session_or_connection, customers, seed=7, users=50, progress=None,
     connection = _connection(session_or_connection)
     writer = Writer(connection)
     rng = random.Random(seed)
-    ids = _next_ids(connection)
+    ids = writer.next_ids()
     started = time.perf_counter()
 
     groups = [_scalar(connection, "SELECT id FROM core_group WHERE code = :code", code=code)
@@ -373,12 +386,7 @@ def generate(session_or_connection, customers, seed=7, users=50, progress=None,
             _raise_counter(connection, f"crm_sales.Q.{year}", value)
     _raise_counter(connection, "crm_contacts.customer_code",
                    _counter(connection, "crm_contacts.customer_code") + customers)
-    if writer.postgresql:
-        for table in TABLES:
-            if table not in LINK_TABLES and writer.counts[table]:
-                connection.exec_driver_sql(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                    f"(SELECT max(id) FROM {table}))")
+    writer.move_sequences()
     if timings is not None:
         timings.update(writer.seconds, total=time.perf_counter() - started)
     return dict(writer.counts)

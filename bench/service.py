@@ -66,7 +66,6 @@ from bench.run import counting_statements, get_ok, measure, signed_in_client, su
 from bench.service_generate import SENTENCES, SUBJECTS  # noqa: E402
 
 ADDONS = ["crm_contacts", "crm_sales", "crm_service"]
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/crm_bench_service"
 SCALES = {
     "small": {"tickets": 20_000, "messages": 100_000, "customers": 5_000, "agents": 20,
               "runs": 10, "mails": 200, "cli_mails": 3},
@@ -485,7 +484,7 @@ def measure_mail(app, env, scale, record):
 
 # -- the run -----------------------------------------------------------------------------------
 
-def facts_of(app, database_url):
+def facts_of(app):
     from sqlalchemy import func, select
 
     from addons.crm_service.models import Ticket
@@ -526,7 +525,7 @@ def run_site(folder, database_url, scale, keep, only=MEASURES, no_count=False, w
         record(f"generate {scale['tickets']:,} tickets, {scale['messages']:,} messages",
                scale["tickets"], {"median_ms": generated["seconds"] * 1000, "p95_ms": None,
                                   "queries": None})
-    facts = facts_of(app, database_url)
+    facts = facts_of(app)
     print(f"# agent {facts['agent']} reads {facts['visible']:,} of {facts['tickets']:,} "
           "tickets", flush=True)
     try:

@@ -67,8 +67,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.generate import (PASSWORD, _connection, _counter, _raise_counter,  # noqa: E402
-                            _scalar, person_name)
+from bench.generate import (PASSWORD, Writer, _connection, _counter,  # noqa: E402
+                            _raise_counter, _scalar, person_name)
 
 CHUNK = 20_000            # tickets per chunk
 TEAM_SIZE = 10
@@ -159,43 +159,6 @@ COLUMNS = {
     "svc_rating": ("id", "ticket_id", "agent_id", "team_id", "kind", "score", "comment",
                    "sent_at", "rated_at", "closed_at"),
 }
-TABLES = list(COLUMNS)
-LINK_TABLES = {"core_user_group", "core_team_member"}
-
-
-class Writer:
-    """Rows into tables: COPY on PostgreSQL, executemany on SQLite; counts the rows."""
-
-    def __init__(self, connection):
-        from sqlalchemy import MetaData, Table
-        self.connection = connection
-        self.postgresql = connection.dialect.name == "postgresql"
-        self.counts = dict.fromkeys(TABLES, 0)
-        self.seconds = dict.fromkeys(TABLES, 0.0)
-        if not self.postgresql:
-            metadata = MetaData()
-            self.tables = {name: Table(name, metadata, autoload_with=connection)
-                           for name in TABLES}
-
-    def write(self, table, rows):
-        if not rows:
-            return
-        started = time.perf_counter()
-        columns = COLUMNS[table]
-        if self.postgresql:
-            raw = self.connection.connection.driver_connection
-            names = ", ".join(f'"{column}"' for column in columns)    # "end" is a keyword
-            with raw.cursor() as cursor:
-                with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-        else:
-            statement = self.tables[table].insert()
-            for start in range(0, len(rows), CHUNK):
-                self.connection.execute(statement, [dict(zip(columns, row))
-                                                    for row in rows[start:start + CHUNK]])
-        self.counts[table] += len(rows)
-        self.seconds[table] += time.perf_counter() - started
 
 
 # -- working time -----------------------------------------------------------------------------
@@ -393,11 +356,6 @@ def sla_columns(clock, changes, policy, created, first_reply, last_incoming, las
 
 # -- the whole ------------------------------------------------------------------------------
 
-def _next_ids(connection):
-    return {table: (_scalar(connection, f"SELECT max(id) FROM {table}") or 0) + 1
-            for table in TABLES if table not in LINK_TABLES}
-
-
 def _group(connection, code):
     found = _scalar(connection, "SELECT id FROM core_group WHERE code = :code", code=code)
     if found is None:
@@ -487,12 +445,12 @@ def generate_service(session_or_connection, tickets, messages=None, seed=11, age
     """Add the service data to an initialised database with customers; returns
     {table: rows added}. In the caller's transaction (the caller commits)."""
     connection = _connection(session_or_connection)
-    writer = Writer(connection)
+    writer = Writer(connection, COLUMNS)
     rng = random.Random(seed)
     now = (now or datetime.now(timezone.utc).replace(tzinfo=None)).replace(microsecond=0)
     messages = messages if messages is not None else tickets * 5
     started = time.perf_counter()
-    ids = _next_ids(connection)
+    ids = writer.next_ids()
     context = setup(writer, rng, ids, agents, seed)
     customers = _customers(connection)
     if not customers:
@@ -524,12 +482,7 @@ def generate_service(session_or_connection, tickets, messages=None, seed=11, age
     for year, value in numbers.items():
         _raise_counter(connection, f"crm_service.T.{year}",
                        max(value, _counter(connection, f"crm_service.T.{year}")))
-    if writer.postgresql:
-        for table in TABLES:
-            if table not in LINK_TABLES and writer.counts[table]:
-                connection.exec_driver_sql(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                    f"(SELECT max(id) FROM {table}))")
+    writer.move_sequences()
     if timings is not None:
         timings.update(writer.seconds, total=time.perf_counter() - started)
     return dict(writer.counts)

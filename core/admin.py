@@ -219,16 +219,28 @@ class ModelView(sqla.ModelView):
     def _with_collections(self, query, columns):
         """The query loading the collections among ``columns`` (each in one more query),
         each narrowed to the related records the user may read: a competitor's list
-        of customers shows only the user's own."""
+        of customers shows only the user's own. The lines edited on the record's own
+        form (its inline models) are parts of it with no rights of their own: they come
+        whole with the record, or saving its form would delete the ones left out."""
         relationships = inspect(self.model).relationships
+        parts = {self._inline_class(inline) for inline in self.inline_models or ()}
         for name in dict.fromkeys(name for name, _label in columns):
             relation = relationships.get(name)
             if relation is not None and relation.uselist:
                 attribute = getattr(self.model, name)
-                condition = permissions.rule_filter(relation.mapper.class_)
+                condition = None if relation.mapper.class_ in parts \
+                    else permissions.rule_filter(relation.mapper.class_)
                 query = query.options(selectinload(
                     attribute if condition is None else attribute.and_(condition)))
         return query
+
+    @staticmethod
+    def _inline_class(inline):
+        """The model of an entry of ``inline_models`` (a model, a (model, options) pair,
+        or an InlineFormAdmin)."""
+        if isinstance(inline, tuple):
+            return inline[0]
+        return getattr(inline, "model", inline)
 
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
                  page_size=None):

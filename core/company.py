@@ -176,6 +176,26 @@ SECURITY_LABELS = {"none": _l("None (port 25)"), "starttls": _l("STARTTLS (port 
 EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 
 
+def server_problems(values, port_message, host_message):
+    """{field: message} for a mail server's port and host name (SMTP or IMAP) that do
+    not fit; the messages name the ports and host of the kind of server."""
+    errors = {}
+    if not values["port"].isdigit() or not 0 < int(values["port"]) < 65536:
+        errors["port"] = port_message
+    if values["host"] and not re.fullmatch(r"[A-Za-z0-9.\-\[\]:]+", values["host"]):
+        errors["host"] = host_message
+    return errors
+
+
+def save_server(addon, keys, values):
+    """Store a mail server's settings (the caller commits); the password apart, out of
+    the audit trail (save_secret)."""
+    for key in keys:
+        if key != "password":
+            options.save(db.session, addon, key, values[key])
+    save_secret(addon, "password", values["password"])
+
+
 def read_mail_form(form, current):
     """The mail server as posted, and {field: message} for what does not fit. An empty
     password keeps the one stored."""
@@ -183,13 +203,10 @@ def read_mail_form(form, current):
     values["timeout"] = current["timeout"]
     if not values["password"]:
         values["password"] = current["password"]
-    errors = {}
-    if not values["port"].isdigit() or not 0 < int(values["port"]) < 65536:
-        errors["port"] = _("A port number, such as 25, 465 or 587.")
+    errors = server_problems(values, _("A port number, such as 25, 465 or 587."),
+                             _("A host name such as smtp.example.com, or an IP address."))
     if values["security"] not in outbox.SECURITY:
         values["security"] = "none"
-    if values["host"] and not re.fullmatch(r"[A-Za-z0-9.\-\[\]:]+", values["host"]):
-        errors["host"] = _("A host name such as smtp.example.com, or an IP address.")
     if not re.fullmatch(r"[^@\s,;<>]+@[^@\s,;<>]+", values["sender"]):   # crm@localhost too
         errors["sender"] = _("An email address, such as sales@example.com.")
     return values, errors
@@ -215,13 +232,10 @@ def read_incoming_form(form, current):
     values["enabled"] = "true" if form.get("enabled") else "false"
     values["password"] = form.get("password", "")[:254] or current["password"]
     values["folder"] = values["folder"] or "INBOX"
-    errors = {}
-    if not values["port"].isdigit() or not 0 < int(values["port"]) < 65536:
-        errors["port"] = _("A port number, such as 993 or 143.")
+    errors = server_problems(values, _("A port number, such as 993 or 143."),
+                             _("A host name such as imap.example.com, or an IP address."))
     if values["security"] not in outbox.SECURITY:
         values["security"] = "ssl"
-    if values["host"] and not re.fullmatch(r"[A-Za-z0-9.\-\[\]:]+", values["host"]):
-        errors["host"] = _("A host name such as imap.example.com, or an IP address.")
     if (values["enabled"] == "true" or form.get("action") == "test_incoming") \
             and not values["host"]:
         errors["host"] = _("Enter the server to fetch mail from.")
@@ -252,10 +266,7 @@ class MailServerView(BaseView):
             if testing and not EMAIL.match(test_to):
                 errors["test_to"] = _("Enter the address to send the test email to.")
             if not errors:
-                for key in MAIL_FIELDS:
-                    if key != "password":
-                        options.save(db.session, outbox.MAIL_OPTIONS, key, values[key])
-                save_secret(outbox.MAIL_OPTIONS, "password", values["password"])
+                save_server(outbox.MAIL_OPTIONS, MAIL_FIELDS, values)
                 db.session.commit()
                 if not testing:
                     flash(_("Mail server saved."), "success")
@@ -284,10 +295,7 @@ class MailServerView(BaseView):
               "success")
 
     def _save_incoming(self, values):
-        for key in mail_fetch.DEFAULTS:
-            if key != "password":
-                options.save(db.session, mail_fetch.OPTIONS, key, values[key])
-        save_secret(mail_fetch.OPTIONS, "password", values["password"])
+        save_server(mail_fetch.OPTIONS, mail_fetch.DEFAULTS, values)
         db.session.commit()
         if request.form.get("action") != "test_incoming":
             flash(_("Incoming mail settings saved."), "success")

@@ -7,12 +7,13 @@ The base view's model converter gives every Date and DateTime column these field
 form an addon declares itself uses them too (``from core.dates import DateField``).
 The list filters on dates take the same spellings (``DateFilterConverter``).
 """
-from datetime import datetime, time
+from datetime import date, datetime, time
 
-from babel.dates import get_day_names, get_month_names
+from babel.dates import format_skeleton, get_day_names, get_month_names
 from flask_admin.contrib.sqla import filters as sqla_filters
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import pgettext
 from wtforms import fields, widgets
 
@@ -229,3 +230,27 @@ def period_of(period, year, month):
     if period == "quarter":
         return f"{year}-Q{(month - 1) // 3 + 1}"
     return str(year)
+
+
+PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+# The periods a report's page offers, with how many of the latest it shows.
+REPORT_PERIODS = {"month": (_l("Month"), 12), "quarter": (_l("Quarter"), 8),
+                  "year": (_l("Year"), 5)}
+
+
+def month_name(year, month):
+    """A month as the user's language writes it: Mar 2026, 2026年3月."""
+    return format_skeleton("yMMM", date(year, month, 1), locale=get_locale())
+
+
+def recent_periods(period, today, count=None):
+    """The first day and the (key, title) of the last ``count`` months, quarters or
+    years (as REPORT_PERIODS says when not given), the current one last: a month
+    titled by its name, the others by their key."""
+    count = count or REPORT_PERIODS[period][1]
+    step = PERIOD_MONTHS[period]
+    first_month = (today.month - 1) // step * step + 1
+    starts = [add_months(today.year, first_month, step * n) for n in range(1 - count, 1)]
+    return date(*starts[0], 1), [
+        (period_of(period, y, m), month_name(y, m) if period == "month"
+         else period_of(period, y, m)) for y, m in starts]

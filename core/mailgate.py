@@ -262,8 +262,9 @@ def attachment_name(name, content_type, number):
     """A name the file store accepts (core.files.clean_name): separators and control
     characters replaced, a made-up name when the sender gave none."""
     name = unicodedata.normalize("NFC", name or "")
-    name = "".join("_" if ch in "/\\" or ch in files.BIDI_CONTROLS
-                   or unicodedata.category(ch) in ("Cc", "Cf", "Cs") else ch for ch in name)
+    # (Cf covers the direction characters of files.BIDI_CONTROLS.)
+    name = "".join("_" if ch in "/\\" or unicodedata.category(ch) in ("Cc", "Cf", "Cs")
+                   else ch for ch in name)
     if not name.strip(". _"):
         name = f"attachment-{number}{EXTENSIONS.get(content_type, '.bin')}"
     return files.clean_name(name)
@@ -356,7 +357,7 @@ def _embedded(part, body):
         data = _payload(part)
     name = header_text(inner.get("Subject")) or "message"
     body.attachments.append(Attachment(
-        attachment_name(f"{name[:100]}.eml".replace("/", "_"), "message/rfc822",
+        attachment_name(f"{name[:100]}.eml", "message/rfc822",
                         len(body.attachments) + 1), "message/rfc822", data))
 
 
@@ -524,7 +525,7 @@ def receive(raw, source="pipe"):
         raise
     if outcome.status == "unhandled":   # (on record in core_mail_received too)
         log.info("incoming mail %s from %s: no handler took it", incoming.message_id,
-                    incoming.from_address or "?")
+                 incoming.from_address or "?")
     return outcome
 
 
@@ -559,15 +560,5 @@ def _dispatch(incoming, ours):
     taken = hooks.first("mail.received", incoming)
     if taken is None:
         return Outcome("automatic" if incoming.automatic else "unhandled")
-    model, record_id = _record_ref(taken)
-    return Outcome("taken", model=model, record_id=record_id)
-
-
-def _record_ref(taken):
-    """(model name, id) of what a handler returned: that pair, or the record itself."""
-    if isinstance(taken, (tuple, list)):
-        model, record_id = taken
-        return str(model), int(record_id)
-    if getattr(taken, "id", None) is None:
-        db.session.flush()
-    return type(taken).__name__, taken.id
+    model, record_id = taken
+    return Outcome("taken", model=str(model), record_id=int(record_id))

@@ -65,13 +65,18 @@ def _format_log(view, context, message, name):
     return lines_markup(message.delivery_log.splitlines())
 
 
-def _format_related(view, context, message, name):
-    """The record the message was sent from, by its kind and a link to its page."""
-    if not message.related_model or not message.related_id:
+def record_cell(model, record_id):
+    """A record by its kind and number, linked to its page (when a screen shows it)."""
+    if not model or not record_id:
         return ""
-    text = f"{model_label(message.related_model)} #{message.related_id}"
-    link = notifications.record_link(message.related_model, message.related_id)
+    text = f"{model_label(model)} #{record_id}"
+    link = notifications.record_link(model, record_id)
     return Markup('<a href="{}">{}</a>').format(link, text) if link else text
+
+
+def _format_related(view, context, message, name):
+    """The record the message was sent from."""
+    return record_cell(message.related_model, message.related_id)
 
 
 class OutboxView(ReadOnlyView):
@@ -97,12 +102,8 @@ class OutboxView(ReadOnlyView):
 
 
 def _format_filed_on(view, context, row, name):
-    """The record the gateway filed a received message on: its kind, linked."""
-    if not row.model or not row.record_id:
-        return ""
-    text = f"{model_label(row.model)} #{row.record_id}"
-    link = notifications.record_link(row.model, row.record_id)
-    return Markup('<a href="{}">{}</a>').format(link, text) if link else text
+    """The record the gateway filed a received message on."""
+    return record_cell(row.model, row.record_id)
 
 
 MAIL_SOURCES = {"pipe": _l("Mail server (pipe)"), "imap": _l("Mailbox (IMAP)")}

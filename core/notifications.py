@@ -52,10 +52,7 @@ def notify(user_id, title, body="", link=None, due_at=None, key=None, email=None
 def notify_each(users, title, body=None, link=None, key=None, email=None):
     """Remind several users, each in their own language: ``title`` and ``body`` are
     functions that return the text (called with that user's language in force)."""
-    for user in users:
-        with in_language(user):
-            notify(user.id, title(), body=body() if body else "", link=link, key=key,
-                   email=email)
+    notify_many([(users, title, body, link, key)], email=email)
 
 
 def notify_many(reminders, email=None):

@@ -22,10 +22,10 @@ ACTIVITY_STATES = (mark("planned"), mark("done"), mark("cancelled"))
 CODE_SEQUENCE = "crm_contacts.customer_code"
 
 
-def choice(*values, name):
+def choice(*values, name, length=16):
     """A text column limited to ``values``: checked by forms, imports and the database."""
     return db.Enum(*values, name=name, native_enum=False, create_constraint=True,
-                   length=16, validate_strings=True)
+                   length=length, validate_strings=True)
 
 
 class Region(db.Model):

@@ -9,12 +9,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 
-from babel.dates import format_skeleton
 from flask import render_template, request, url_for
 from flask_admin import expose
-from flask_babel import format_decimal, get_locale
+from flask_babel import format_decimal
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import Integer, and_, case, cast, distinct, extract, func, or_, select
@@ -23,38 +21,15 @@ from sqlalchemy.orm import aliased
 from addons.crm_sales import money
 from addons.crm_sales.models import Opportunity, Stage, StageChange
 from addons.crm_sales.pipeline import money_text, name_label
-from core import charts, hooks, permissions
+from core import charts, dates, hooks, permissions
 from core.admin import ModelView, scoped_query
 from core.db import db
-from core.dates import add_months, period_of
+from core.dates import add_months, month_name, period_of, recent_periods
 from core.models import Team, User, team_members
 from core.util import int_ids
 
 FORECAST_MONTHS = 12
-PERIODS = {"month": (_l("Month"), 12), "quarter": (_l("Quarter"), 8), "year": (_l("Year"), 5)}
-
-
-# -- periods ------------------------------------------------------------------------------
-
-
-def month_name(year, month):
-    return format_skeleton("yMMM", date(year, month, 1), locale=get_locale())
-
-
-def recent_periods(period, today):
-    """The first day and the (key, label) of the last N periods, the current one last."""
-    count = PERIODS[period][1]
-    if period == "month":
-        months = [add_months(today.year, today.month, n) for n in range(1 - count, 1)]
-        return date(*months[0], 1), [(period_of(period, y, m), month_name(y, m))
-                                     for y, m in months]
-    if period == "quarter":
-        first_month = (today.month - 1) // 3 * 3 + 1
-        starts = [add_months(today.year, first_month, 3 * n) for n in range(1 - count, 1)]
-        return date(*starts[0], 1), [(period_of(period, y, m), period_of(period, y, m))
-                                     for y, m in starts]
-    years = range(today.year - count + 1, today.year + 1)
-    return date(years[0], 1, 1), [(str(year), str(year)) for year in years]
+PERIODS = dates.REPORT_PERIODS
 
 
 def forecast_buckets(today):

@@ -13,6 +13,7 @@ from wtforms.validators import InputRequired, NumberRange, Optional, ValidationE
 from addons.crm_service import sla
 from addons.crm_service.models import WEEKDAYS, CalendarDay, WorkingPeriod
 from core.admin import ModelView
+from core.dates import TypedField
 from core.i18n import label, lazy_label
 
 LONGEST_TARGET = 60 * 24 * 366   # minutes: a year of working time is plenty
@@ -26,9 +27,9 @@ def weekday_name(number):
     return label(WEEKDAYS[number]) if number is not None and 0 <= number < 7 else ""
 
 
-class ClockField(fields.Field):
+class ClockField(TypedField, fields.Field):
     """A time of day typed as HH:MM; "24:00" (stored as 00:00) ends a period at
-    midnight. What was typed is shown back as typed."""
+    midnight. What was typed is shown back as typed (core.dates' reading)."""
 
     widget = fields.StringField.widget
 
@@ -42,21 +43,19 @@ class ClockField(fields.Field):
             return " ".join(self.raw_data)
         return self.data.strftime("%H:%M") if self.data is not None else ""
 
-    def process_formdata(self, valuelist):
-        self.data = None
-        text = " ".join(valuelist or []).strip()
-        if not text:
-            return
+    def read(self, text):
         hours, colon, minutes = text.partition(":")
         if not (colon and hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
-            raise ValueError(_("Enter a time as HH:MM."))
+            raise ValueError(text)
         hours, minutes = int(hours), int(minutes)
         if (hours, minutes) == (24, 0):
-            self.data = time(0, 0)
-        elif hours < 24 and minutes < 60:
-            self.data = time(hours, minutes)
-        else:
-            raise ValueError(_("Enter a time as HH:MM."))
+            return time(0, 0)
+        if hours < 24 and minutes < 60:
+            return time(hours, minutes)
+        raise ValueError(text)
+
+    def how_to_write(self):
+        return _("Enter a time as HH:MM.")
 
 
 def required_time(form, field):
@@ -190,14 +189,6 @@ class CalendarView(ModelView):
                      "calendar is the default.")}}
     inline_models = [PeriodInline(WorkingPeriod), DayInline(CalendarDay)]
     allow_import = False   # periods and days live on the form only
-    PARTS = ("periods", "days")
-
-    def _with_collections(self, query, columns):
-        # Periods and days are parts of the calendar with no access rights of their own:
-        # the core would narrow them to nothing for anyone but an administrator, and the
-        # manager's form, saved, would then delete them all. They load with the calendar.
-        return super()._with_collections(
-            query, [column for column in columns if column[0] not in self.PARTS])
 
     def validate_form(self, form):
         valid = super().validate_form(form)

@@ -37,7 +37,7 @@ def escalate(now=None):
     shared = sla.Book(session)
     last_id, escalated = 0, 0
     while True:
-        rows = session.execute(_candidates(session, now, last_id)).all()
+        rows = session.execute(_candidates(now, last_id)).all()
         if not rows:
             break
         last_id = rows[-1].id
@@ -69,15 +69,14 @@ INDEX_UPDATE = (update(Ticket.__table__).where(Ticket.__table__.c.id == bindpara
                         updated_at=Ticket.__table__.c.updated_at))
 
 
-def _candidates(session, now, after_id):
-    query = (select(*CLOCK_COLUMNS)
-             .where(Ticket.sla_warn_at <= now, Ticket.state.not_in(DONE_STATES),
-                    Ticket.id > after_id)
-             .order_by(Ticket.id).limit(BATCH))
-    if session.get_bind().dialect.name == "postgresql":
-        # Another process running the job at the same moment takes other tickets.
-        query = query.with_for_update(skip_locked=True, of=Ticket.__table__)
-    return query
+def _candidates(now, after_id):
+    # Another process running the job at the same moment takes other tickets
+    # (PostgreSQL; SQLite, one writer at a time, compiles no FOR UPDATE).
+    return (select(*CLOCK_COLUMNS)
+            .where(Ticket.sla_warn_at <= now, Ticket.state.not_in(DONE_STATES),
+                   Ticket.id > after_id)
+            .order_by(Ticket.id).limit(BATCH)
+            .with_for_update(skip_locked=True, of=Ticket.__table__))
 
 
 def crossed(entry, now):
@@ -204,11 +203,10 @@ def close_resolved(now=None):
     session = db.session
     last_id, closed = 0, 0
     while True:
-        query = (select(Ticket).where(Ticket.state == "resolved", Ticket.resolved_at <= cutoff,
-                                      Ticket.id > last_id).order_by(Ticket.id).limit(BATCH))
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True, of=Ticket.__table__)
-        tickets = session.scalars(query).all()
+        tickets = session.scalars(
+            select(Ticket).where(Ticket.state == "resolved", Ticket.resolved_at <= cutoff,
+                                 Ticket.id > last_id).order_by(Ticket.id).limit(BATCH)
+            .with_for_update(skip_locked=True, of=Ticket.__table__)).all()
         if not tickets:
             break
         last_id = tickets[-1].id

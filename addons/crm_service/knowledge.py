@@ -11,7 +11,7 @@ from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
-from sqlalchemy import case, or_, select, true
+from sqlalchemy import and_, case, or_, select, true
 from wtforms.validators import ValidationError
 
 from addons.crm_service.models import KbArticle
@@ -32,10 +32,10 @@ def matching(text):
     """Articles whose title, keywords or body contain every word of ``text`` (a
     substring, so "退款" is found inside a sentence; % and _ match only themselves)."""
     terms = text.split()[:TERM_LIMIT]
-    return db.and_(true(), *(or_(KbArticle.title.icontains(term, autoescape=True),
-                         KbArticle.keywords.icontains(term, autoescape=True),
-                         KbArticle.body.icontains(term, autoescape=True))
-                     for term in terms))
+    return and_(true(), *(or_(KbArticle.title.icontains(term, autoescape=True),
+                              KbArticle.keywords.icontains(term, autoescape=True),
+                              KbArticle.body.icontains(term, autoescape=True))
+                          for term in terms))
 
 
 def best_first(text):

@@ -5,12 +5,11 @@ the revenue they make by month, quarter or year (per agent and per team); and th
 from datetime import date
 from decimal import Decimal
 
-from babel.dates import format_skeleton
 from flask import flash, redirect, render_template, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.helpers import get_redirect_target
-from flask_babel import format_decimal, get_locale
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -22,18 +21,17 @@ from wtforms.validators import NumberRange, ValidationError
 
 from addons.crm_service import billing
 from addons.crm_service.models import ServiceRecord, Ticket
-from core import charts, hooks, permissions
+from core import charts, dates, hooks, permissions
 from core.admin import ModelView
 from core.db import db
-from core.dates import add_months, period_of
+from core.dates import period_of, recent_periods
 from core.models import Team, User
 from core.util import int_ids
 
 LARGEST_FEE = Decimal("999999999999.99")   # what the fee column (14, 2) holds
 LARGEST_MINUTES = 100000
 PANEL_ROWS = 10
-# Columns of the revenue page: how many of the latest periods it shows.
-PERIODS = {"month": (_l("Month"), 12), "quarter": (_l("Quarter"), 8), "year": (_l("Year"), 5)}
+PERIODS = dates.REPORT_PERIODS
 
 
 def money_text(value):
@@ -162,21 +160,6 @@ class ServiceRecordView(ModelView):
 
 
 # -- periods and figures ------------------------------------------------------------------------
-
-
-def recent_periods(period, today):
-    """The first day and the (key, title) of the last N periods, the current one last."""
-    count = PERIODS[period][1]
-    step = {"month": 1, "quarter": 3, "year": 12}[period]
-    first_month = 1 if period == "year" else (today.month - 1) // step * step + 1
-    starts = [add_months(today.year, first_month, step * n) for n in range(1 - count, 1)]
-    if period == "month":
-        titles = [format_skeleton("yMMM", date(y, m, 1), locale=get_locale())
-                  for y, m in starts]
-    else:
-        titles = [period_of(period, y, m) for y, m in starts]
-    return date(*starts[0], 1), [(period_of(period, y, m), title)
-                                 for (y, m), title in zip(starts, titles)]
 
 
 class Table:

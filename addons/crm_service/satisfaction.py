@@ -13,7 +13,6 @@ stop working.
 The ratings screen lists them, with the averages per agent, team and kind over a
 period (RatingView.averages, one GROUP BY each)."""
 import calendar
-import re
 from datetime import date, datetime, time, timedelta
 
 from flask import Blueprint, current_app, render_template, request
@@ -29,10 +28,10 @@ from wtforms.validators import InputRequired, Length
 
 from addons.crm_service import public, tickets
 from addons.crm_service.models import SatisfactionRating, Ticket
-from core import company, notifications, options, outbox
+from core import company, options, outbox
 from core.admin import ModelView
 from core.db import db
-from core.i18n import LANGUAGES, label
+from core.i18n import label
 from core.models import Team, User, utcnow
 
 blueprint = Blueprint("crm_service_rating", __name__, url_prefix="/service/rating")
@@ -41,8 +40,6 @@ blueprint.before_request(public.choose_language)
 RATING_SALT = "crm_service.rating"
 SCORES = (1, 2, 3, 4, 5)
 COMMENT_LENGTH = 4000
-CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-LATIN = re.compile(r"[A-Za-z]")
 SUMMARY_ROWS = 5
 
 
@@ -64,7 +61,7 @@ def ask_rating(ticket, user):
     db.session.add(rating)
     if ticket.id is None:
         db.session.flush()
-    language = customer_language(ticket)
+    language = tickets.customer_language(ticket)
     with force_locale(language):
         links = {score: rating_link(ticket, rating, score, language) for score in SCORES}
         comment_link = rating_link(ticket, rating, None, language)
@@ -91,19 +88,6 @@ def email_text(ticket, links, comment_link, company_name, days):
     return "\n".join(lines)
 
 
-def customer_language(ticket):
-    """The language the customer wrote in: Chinese when the subject or request has
-    Chinese characters, English when it has Latin letters only; else the site's
-    default."""
-    written = f"{ticket.subject or ''} {ticket.description or ''}"
-    if CJK.search(written):
-        return "zh_Hans_CN"
-    if LATIN.search(written):
-        return "en"
-    default = current_app.extensions["crm"].settings.default_language
-    return default if default in LANGUAGES else "en"
-
-
 def link_days():
     return max(1, options.get("crm_service", "rating_link_days"))
 
@@ -121,10 +105,9 @@ def stamp(moment):
 def rating_link(ticket, rating, score, language):
     """The absolute address of a rating link: ``score`` 1..5, or None for the comment
     page with no score chosen yet."""
-    token = serializer().dumps([ticket.id, score, stamp(rating.sent_at)])
-    path = current_app.url_map.bind("localhost").build(f"{blueprint.name}.rate",
-                                                       {"token": token})
-    return f"{notifications.public_url()}{path}?lang={'zh' if language != 'en' else 'en'}"
+    link = public.signed_link(f"{blueprint.name}.rate", serializer(),
+                              [ticket.id, score, stamp(rating.sent_at)])
+    return f"{link}?lang={'zh' if language != 'en' else 'en'}"
 
 
 # -- the rating pages (public) ---------------------------------------------------------------------
@@ -141,9 +124,8 @@ def read_token(token):
     """(rating, score or None) of a link, or raise LinkRefused: altered, expired, or
     replaced by a newer request for a rating."""
     try:
-        if len(token) > public.TOKEN_LENGTH:
-            raise BadSignature("too long")
-        ticket_id, score, asked = serializer().loads(token, max_age=link_days() * 86400)
+        ticket_id, score, asked = public.unsigned(serializer(), token,
+                                                  max_age=link_days() * 86400)
     except SignatureExpired:
         raise LinkRefused(_("This rating link has expired. Thank you all the same: you "
                             "can still answer us by email."), 410) from None

@@ -22,13 +22,13 @@ from babel.dates import get_timezone_location
 from flask import g, has_request_context
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from markupsafe import Markup, escape
 from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from addons.crm_service.models import (
     DONE_STATES,
     PAUSED_STATES,
+    PRIORITIES,
     BusinessCalendar,
     CalendarDay,
     ServiceTeam,
@@ -39,7 +39,6 @@ from addons.crm_service.models import (
     WorkingPeriod,
 )
 from core.db import db, one_of
-from core.i18n import label
 from core.models import utcnow
 
 DEFAULT_TIME_ZONE = "Asia/Shanghai"
@@ -49,7 +48,6 @@ DAY_SECONDS = 86400
 SEARCH_DAYS = 366 * 20            # a calendar with no working time is never due
 TARGETS = ("first response", "next reply", "resolution")
 STOPPED_STATES = frozenset(PAUSED_STATES) | frozenset(DONE_STATES)
-PRIORITY_ORDER = ("low", "normal", "high", "urgent")
 
 
 @functools.cache
@@ -306,13 +304,12 @@ class Book:
     def calendars(self):
         """{calendar id: Calendar}, and None: the default calendar (24x7 without one)."""
         if self._calendars is None:
-            rows = self.session.scalars(select(BusinessCalendar).options(
-                selectinload(BusinessCalendar.periods), selectinload(BusinessCalendar.days)))
-            found = {row.id: (row, Calendar.of(row)) for row in rows}
-            self._calendars = {key: compiled for key, (_row, compiled) in found.items()}
-            default = next((compiled for _key, (row, compiled) in sorted(found.items())
-                            if row.is_default), None)
-            self._calendars[None] = default or AROUND_THE_CLOCK
+            rows = self.session.scalars(select(BusinessCalendar).order_by(BusinessCalendar.id)
+                                        .options(selectinload(BusinessCalendar.periods),
+                                                 selectinload(BusinessCalendar.days))).all()
+            self._calendars = {row.id: Calendar.of(row) for row in rows}
+            default = next((row.id for row in rows if row.is_default), None)
+            self._calendars[None] = self._calendars.get(default, AROUND_THE_CLOCK)
         return self._calendars
 
     def team_calendars(self):
@@ -524,16 +521,6 @@ def tone(entry, warning_percent=80):
     return "warning" if entry["used_percent"] >= warning_percent else "info"
 
 
-def badges(entries):
-    """The targets as badges ("First response: 2 h 15 min left"), escaped, for a list
-    cell or the ticket's page."""
-    return Markup(" ").join(
-        Markup('<span class="badge badge-{}" title="{}">{}: {}</span>').format(
-            tone(entry), _("Due %(time)s", time=entry["due_at"].strftime("%Y-%m-%d %H:%M"))
-            if entry["due_at"] else "", label(target), describe(entry))
-        for target, entry in entries.items()) or escape("")
-
-
 # -- keeping the escalation job's index ----------------------------------------------------------
 
 WATCHED = ("state", "priority", "kind", "customer_id", "customer", "team_id", "team",
@@ -562,9 +549,8 @@ def refresh(ticket, now=None, shared=None, history=None):
     if history is None:
         history = state_changes([ticket.id], shared.session)[ticket.id] if ticket.id else []
     now = now or utcnow()
-    created = ticket.created_at or now
     if ticket.created_at is None:   # (set on insert; the clock starts now)
-        ticket.created_at = created
+        ticket.created_at = now
     entries = figures(ticket, history, policy, shared.calendar_for(ticket, policy), now)
     ticket.sla_due_at, ticket.sla_warn_at = next_deadlines(entries)
 
@@ -624,9 +610,7 @@ def _one_default_calendar(session):
     keep = chosen[-1]
     with session.no_autoflush:
         others = session.scalars(select(BusinessCalendar).where(
-            BusinessCalendar.is_default.is_(True))).all() if keep.id is None else \
-            session.scalars(select(BusinessCalendar).where(
-                BusinessCalendar.is_default.is_(True), BusinessCalendar.id != keep.id)).all()
+            BusinessCalendar.is_default.is_(True))).all()
     for other in {*others, *chosen} - {keep}:
         other.is_default = False
 
@@ -646,5 +630,5 @@ def _reindex_after_configuration(session, _context):
 
 def raised(priority):
     """The priority one step up (urgent stays urgent)."""
-    index = PRIORITY_ORDER.index(priority) if priority in PRIORITY_ORDER else 1
-    return PRIORITY_ORDER[min(index + 1, len(PRIORITY_ORDER) - 1)]
+    index = PRIORITIES.index(priority) if priority in PRIORITIES else 1
+    return PRIORITIES[min(index + 1, len(PRIORITIES) - 1)]

@@ -15,7 +15,6 @@ closed), or manual (the team only)."""
 import re
 import secrets
 
-from flask import g
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
@@ -24,10 +23,12 @@ from addons.crm_contacts import normalise
 from addons.crm_contacts.models import Contact, Customer
 from addons.crm_service.models import (DONE_STATES, RoutingRule, ServiceTeam, Ticket,
                                        TicketAttachment, TicketMessage)
-from core import files, outbox, workflow
+from core import files, notifications, outbox, workflow
 from core.db import db
 from core.models import Team, User, team_members, utcnow
 
+CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+LATIN = re.compile(r"[A-Za-z]")
 # "[T2026-000012]" (ours) or "[#T2026-0007]" (how some desks write it) in a subject.
 NUMBER_IN_SUBJECT = re.compile(r"\[#?T(\d{4})-(\d{1,9})\]", re.IGNORECASE)
 NUMBER_TYPED = re.compile(r"^#?T(\d{4})-(\d{1,9})$", re.IGNORECASE)
@@ -239,6 +240,18 @@ def recipient_of(ticket):
     return None
 
 
+def customer_language(ticket):
+    """The language the customer wrote in: Chinese when the subject or request has
+    Chinese characters, English when it has Latin letters only; else the site's
+    default."""
+    written = f"{ticket.subject or ''} {ticket.description or ''}"
+    if CJK.search(written):
+        return "zh_Hans_CN"
+    if LATIN.search(written):
+        return "en"
+    return notifications.language_of(None)
+
+
 def mail_subject(ticket):
     """The subject of every e-mail about the ticket: its number first, so that an
     answer finds it again even without threading headers."""
@@ -321,12 +334,8 @@ def note(ticket, user, body_text):
 def acknowledge(ticket):
     """The e-mail that tells a customer their e-mailed request was received, with its
     number, in the language they wrote in."""
-    from addons.crm_service import public, satisfaction
-    language = satisfaction.customer_language(ticket)
-    # flask-babel's force_locale does nothing while g is empty (a fresh app context:
-    # mail-in, the IMAP fetch): give g something first.
-    g.crm_mail_language = language
-    with force_locale(language):
+    from addons.crm_service import public
+    with force_locale(customer_language(ticket)):
         text = _("We have received your request and opened ticket %(number)s. We will "
                  "answer as soon as we can. To add to your request, reply to this e-mail "
                  "and keep the number in the subject.", number=ticket.number)

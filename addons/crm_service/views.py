@@ -20,7 +20,7 @@ from wtforms.validators import ValidationError
 
 from addons.crm_contacts.views import prefill_customer
 from addons.crm_service import complaints, sla, tickets
-from addons.crm_service.models import Ticket, TicketAttachment, TicketMessage
+from addons.crm_service.models import DONE_STATES, Ticket, TicketAttachment, TicketMessage
 from core import files, mailgate, workflow
 from core.admin import ModelView
 from core.db import db
@@ -54,7 +54,7 @@ def sla_due_text(view, context, ticket, name):
     """The next SLA deadline, red once it has passed (the list shows what the escalation
     job reads: no SLA computation per row)."""
     due = ticket.sla_due_at
-    if due is None or ticket.state in ("resolved", "closed"):
+    if due is None or ticket.state in DONE_STATES:
         return ""
     late = due < utcnow()
     return Markup('<span class="{}">{}</span>').format("text-danger" if late else "",

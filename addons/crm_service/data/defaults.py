@@ -89,11 +89,11 @@ def load(session):
 def add_missing_years(session, calendar):
     """China's holidays of each year the calendar has no day of yet (a year an
     administrator has started keeping is left to them)."""
-    kept = set() if calendar.id is None else set(session.scalars(
+    kept = set() if calendar.id is None else {int(year) for year in session.scalars(
         select(extract("year", CalendarDay.day)).where(CalendarDay.calendar_id == calendar.id)
-        .distinct()))
+        .distinct())}
     for year, holidays in CHINA_HOLIDAYS.items():
-        if year in {int(found) for found in kept}:
+        if year in kept:
             continue
         for name, first, last, working in holidays:
             for offset in range((last - first).days + 1):

@@ -27,7 +27,7 @@ from addons.crm_service.models import (
     TicketStateChange,
 )
 from addons.crm_service.tickets import open_ticket
-from core.models import Group, Team, User
+from core.models import Group, Team, User, utcnow
 
 TEAM = "客户服务部 Customer service"
 PRODUCTS = [("CRM 标准版 CRM Standard", "CRM-STD"), ("条码扫描枪 Barcode scanner", "SCAN-BC"),
@@ -133,7 +133,7 @@ def _products_and_rules(session, team, leader):
 
 def _tickets(session, customers, products, team, people):
     """Each ticket opened as it came in, then its conversation and its states dated."""
-    now = datetime.utcnow().replace(second=0, microsecond=0)
+    now = utcnow().replace(second=0, microsecond=0)
     made = []
     for index, (subject, kind, channel, priority, state, product, days_ago, words,
                 answer) in enumerate(TICKETS):

@@ -4,9 +4,10 @@ import re
 from contextlib import contextmanager
 
 from tests.addons.crm_contacts.helpers import PASSWORD, add_user, user_id
+from tests.addons.crm_sales.lead_helpers import insert
 
 __all__ = ["PASSWORD", "add_user", "user_id", "app_context", "insert", "add_article",
-           "page_text", "form_token", "open_web_ticket", "follow_path", "REQUEST"]
+           "page_text", "open_web_ticket", "follow_path", "REQUEST"]
 
 REQUEST = {"name": "Li Lei", "email": "li@example.cn", "phone": "138 1234 5678",
            "kind": "request", "subject": "打印机卡纸", "message": "打印机每天都卡纸，怎么办？",
@@ -29,13 +30,6 @@ def app_context(suite, commit=True):
             db.session.remove()
 
 
-def insert(suite, table, **values):
-    columns = ", ".join(values)
-    params = ", ".join(f":{name}" for name in values)
-    suite.sql(f"INSERT INTO {table} ({columns}) VALUES ({params})", **values)
-    return suite.sql(f"SELECT max(id) FROM {table}")[0][0]
-
-
 def add_article(suite, title, body="", visibility="public", language="Chinese", owner=None,
                 keywords=None, updated_at="2026-01-01 10:00:00"):
     return insert(suite, "svc_kb_article", title=title, body=body, visibility=visibility,
@@ -48,10 +42,6 @@ def page_text(response):
     """The page's text, tags and entities gone, spaces folded."""
     text = re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))
     return " ".join(html.unescape(text).split())
-
-
-def form_token(client, path):
-    return client.csrf_token(path)
 
 
 def open_web_ticket(suite, client, address="127.0.0.1", **fields):

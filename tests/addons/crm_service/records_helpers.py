@@ -1,11 +1,11 @@
 """What the complaint, service record and billing tests share: records made in the
 database through the models (as mail or a form would leave them), and page reading."""
-import html
-import re
 from datetime import date
 from decimal import Decimal
 
 from tests.addons.crm_contacts.helpers import PASSWORD, add_user, user_id
+# Page reading as the sales order tests do it.
+from tests.addons.crm_sales.order_helpers import flashes, money, text
 
 __all__ = ["PASSWORD", "add_user", "user_id", "orm", "make_customer", "make_ticket",
            "make_team", "make_record", "text", "flashes", "money", "one"]
@@ -84,20 +84,3 @@ def make_record(suite, ticket_id, fee, work_date=None, minutes=30, billable=True
 
 def one(suite, statement, **params):
     return suite.sql(statement, **params)[0]
-
-
-def text(response):
-    return response.get_data(as_text=True)
-
-
-def flashes(response):
-    """The alert messages and field errors on a page, as one string."""
-    page = text(response)
-    found = re.findall(r'class="alert[^"]*"[^>]*>(.*?)</div>', page, re.S)
-    found += re.findall(r'class="(?:invalid-feedback|help-block)[^"]*"[^>]*>(.*?)</div>', page, re.S)
-    return " | ".join(html.unescape(re.sub(r"<[^>]+>|\s+", " ", item)).strip()
-                      for item in found)
-
-
-def money(value):
-    return Decimal(str(value)).quantize(Decimal("0.01"))

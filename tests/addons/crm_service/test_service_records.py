@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from addons.crm_service.records import add_months, period_of, recent_periods
+from core.dates import add_months, period_of, recent_periods
 from tests.addons.crm_service.records_helpers import (
     add_user, flashes, make_customer, make_record, make_team, make_ticket, one, text, user_id)
 

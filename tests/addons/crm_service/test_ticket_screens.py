@@ -4,7 +4,7 @@ CSRF, what an agent may see, the list's filters and its fixed number of queries,
 customer's 360° panel, the quick search and the Chinese page."""
 import re
 
-from tests.addons.crm_service.ticket_helpers import (TICKETS, csrf_of, eml, flashes,
+from tests.addons.crm_service.ticket_helpers import (TICKETS, eml, flashes,
                                                      make_customer, make_team, outbox,
                                                      page_text, receive, tickets, user)
 
@@ -45,7 +45,7 @@ def test_reply_and_note_from_the_page(service_suite):
     client = service_suite.admin_client()
     page = client.get(details(ticket)).get_data(as_text=True)
     assert "<b>there</b>" in page and "alert(" not in page and "onerror" not in page
-    token = csrf_of(client, details(ticket))
+    token = client.csrf_token(details(ticket))
     # Without the CSRF token: refused.
     assert client.post(f"{TICKETS}reply/?id={ticket}", data={"body": "Hi"}).status_code == 400
     sent = client.post(f"{TICKETS}reply/?id={ticket}",
@@ -91,7 +91,7 @@ def test_agents_see_their_own_and_their_teams_tickets(service_suite):
     (mine, *_a), (theirs, *_b) = tickets(service_suite)
     assert ann_client.get(details(mine)).status_code == 200
     assert ann_client.get(details(theirs)).status_code == 404
-    token = csrf_of(ann_client, details(mine))
+    token = ann_client.csrf_token(details(mine))
     assert ann_client.post(f"{TICKETS}reply/?id={theirs}",
                            data={"body": "x", "csrf_token": token}).status_code == 404
     listed = page_text(ann_client.get(TICKETS))

@@ -7,7 +7,7 @@ import re
 from html import unescape
 from html.parser import HTMLParser
 
-from tests.addons.crm_service.ticket_helpers import (TICKETS, csrf_of, make_customer,
+from tests.addons.crm_service.ticket_helpers import (TICKETS, make_customer,
                                                      outbox, page_text, tickets, user)
 
 CALENDAR_FORM = "/admin/business-calendar/edit/?id=1"
@@ -85,7 +85,7 @@ def phoned_in(suite, client, kind="request"):
 def move(client, ticket, transition):
     page = f"{TICKETS}details/?id={ticket}"
     response = client.post(f"{TICKETS}transition/{transition}/?id={ticket}",
-                           data={"csrf_token": csrf_of(client, page)})
+                           data={"csrf_token": client.csrf_token(page)})
     assert response.status_code == 302
 
 

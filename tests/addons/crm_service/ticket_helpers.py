@@ -1,10 +1,10 @@
 """Small helpers the ticket tests share: teams, customers and users set up through
 the models, mail from the corpus, and the ticket rows as the database holds them."""
-import re
 from contextlib import contextmanager
 from html import unescape
 
 from tests.addons.crm_contacts.helpers import add_user, user_id
+from tests.addons.crm_sales.lead_helpers import insert
 from tests.conftest import ROOT
 
 TICKETS = "/admin/ticket/"
@@ -22,14 +22,9 @@ def page_text(response):
     return unescape(response.get_data(as_text=True))
 
 
-def last_id(suite, table):
-    return suite.sql(f"SELECT MAX(id) FROM {table}")[0][0]
-
-
 def make_team(suite, name, members=(), leader=None, assignment="round robin", email=None):
     """A core team with its service settings; returns the team's id."""
-    suite.sql("INSERT INTO core_team (name, leader_id) VALUES (:n, :l)", n=name, l=leader)
-    team_id = last_id(suite, "core_team")
+    team_id = insert(suite, "core_team", name=name, leader_id=leader)
     for member in members:
         suite.sql("INSERT INTO core_team_member (team_id, user_id) VALUES (:t, :u)",
                   t=team_id, u=member)
@@ -107,8 +102,3 @@ def set_option(suite, key, value):
 def flashes(client, response):
     assert response.status_code == 302, page_text(response)[:2000]
     return page_text(client.get(response.headers["Location"]))
-
-
-def csrf_of(client, path):
-    html = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
