@@ -655,6 +655,41 @@ class ModelView(sqla.ModelView):
 
     # -- saved filters ---------------------------------------------------------------------
 
+    @staticmethod
+    def list_args(query_string):
+        """The part of a list's query string that says which records it shows (its
+        filters and search, its sort and page size): what a saved filter keeps."""
+        args = parse_qsl((query_string or "").lstrip("?"))
+        return urlencode([(key, value) for key, value in args
+                          if key in LIST_ARGS or key.startswith("flt")])
+
+    def matching(self, query_string):
+        """The ids (a select) of the records this list shows for ``query_string``, its
+        filters and search applied and no record rule: a segment of customers, built
+        on the list by someone, evaluated later (at send time) for no one in
+        particular. Filters the list no longer has are left out."""
+        args = dict(parse_qsl((query_string or "").lstrip("?")))
+        filters = []
+        for key, value in args.items():
+            position, _sep, name = key[3:].partition("_")
+            if key.startswith("flt") and name in (self._filter_args or {}):
+                index, flt = self._filter_args[name]
+                if flt.validate(value):
+                    filters.append((position, (index, flt.name, value)))
+        query, joins = db.session.query(self.model.id), {}
+        if args.get("search") and self._search_supported:
+            query, _count, joins, _ = self._apply_search(query, None, joins, {}, args["search"])
+        if filters:
+            query, _count, joins, _ = self._apply_filters(
+                query, None, joins, {}, [flt for _pos, flt in sorted(filters)])
+        return query.distinct().subquery().select()
+
+    def save_targets(self):
+        """Where else this list's filters may be saved (a marketing segment, say): the
+        (label, url) pairs the hook ``list.save_as`` gives for this screen, each url
+        taking a POST of ``query`` and ``name``."""
+        return current_app.extensions["crm"].hooks.call("list.save_as", self)
+
     def saved_filters(self):
         return db.session.scalars(
             select(SavedFilter).where(SavedFilter.user_id == current_user.id,
@@ -664,21 +699,20 @@ class ModelView(sqla.ModelView):
     @expose("/saved-filters/", methods=("POST",))
     def save_filter(self):
         name = request.form.get("name", "").strip()[:100]
-        args = parse_qsl(request.form.get("query", "").lstrip("?"))
-        kept = [(key, value) for key, value in args if key in LIST_ARGS or key.startswith("flt")]
+        kept = self.list_args(request.form.get("query"))
         if name:
             existing = db.session.scalar(select(SavedFilter).where(
                 SavedFilter.user_id == current_user.id, SavedFilter.endpoint == self.endpoint,
                 SavedFilter.name == name))
             saved = existing or SavedFilter(user_id=current_user.id, endpoint=self.endpoint,
                                             name=name)
-            saved.query = urlencode(kept)[:2000]
+            saved.query = kept[:2000]
             db.session.add(saved)
             db.session.commit()
             flash(_("Filter %(name)s saved.", name=name), "success")
         else:
             flash(_("Give the filter a name."), "error")
-        return redirect(self.get_url(".index_view") + ("?" + urlencode(kept) if kept else ""))
+        return redirect(self.get_url(".index_view") + ("?" + kept if kept else ""))
 
     @expose("/saved-filters/<int:filter_id>/delete", methods=("POST",))
     def delete_filter(self, filter_id):

@@ -318,8 +318,12 @@ def upgrade():
         states = registry.states(db.session)
         for name in registry.enabled(db.session):
             registry.refresh(db.session, name, states[name])
+        # A bridge new in this version of the code, between addons already enabled.
+        bridges = registry.enable_bridges(db.session)
         db.session.commit()
         click.echo(f"applied: {', '.join(done)}" if done else "The database is up to date.")
+        if bridges:
+            click.echo(f"enabled: {', '.join(bridges)}")
 
 
 @cli.command("backup")
@@ -441,8 +445,8 @@ def addons_enable(name):
 @click.argument("name")
 def addons_disable(name):
     """Disable NAME; its records are kept."""
-    changed = _change_addon("disable", name)
-    click.echo(f"disabled: {name}" if changed else f"{name} was already disabled")
+    done = _change_addon("disable", name)   # with the bridges that needed it
+    click.echo(f"disabled: {', '.join(done)}" if done else f"{name} was already disabled")
 
 
 def _change_addon(action, name):

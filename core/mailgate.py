@@ -116,6 +116,7 @@ class Incoming:
     report_type: str = None     # of a multipart/report: "delivery-status", ...
     failed_recipients: list = field(default_factory=list)   # of a delivery report
     original_ids: list = field(default_factory=list)   # Message-IDs a report is about
+    raw: bytes = field(default=b"", repr=False)   # the message as received
 
 
 @dataclass
@@ -450,7 +451,7 @@ def parse(raw):
         attachments=body.attachments, raw_size=len(raw),
         automatic=auto_reason(message), report_type=report_type,
         failed_recipients=_failed_recipients(body.report_blocks),
-        original_ids=body.original_ids)
+        original_ids=body.original_ids, raw=bytes(raw))
 
 
 # -- receive -------------------------------------------------------------------------------
@@ -550,11 +551,15 @@ def _route(session, incoming, source):
     return outcome
 
 
+# Delivery reports (RFC 3464) and spam complaints (RFC 5965 feedback reports).
+BOUNCE_REPORTS = ("delivery-status", "feedback-report")
+
+
 def _dispatch(incoming, ours):
     hooks = current_app.extensions["crm"].hooks
     if is_loop(incoming, ours):
         return Outcome("loop")
-    if incoming.report_type == "delivery-status":
+    if incoming.report_type in BOUNCE_REPORTS:
         hooks.call("mail.bounce", incoming, failed_recipients=incoming.failed_recipients)
         return Outcome("bounce")
     taken = hooks.first("mail.received", incoming)

@@ -227,6 +227,9 @@ SCHEMA = {
     "category": (False, "", lambda c, v: c.typed("category", v, str)),
     "installable": (False, True, lambda c, v: c.typed("installable", v, bool)),
     "depends": (False, [], lambda c, v: c.text_list("depends", v)),
+    # A bridge between its depends: enabled by the core whenever they all are, and
+    # disabled with any of them (core.registry).
+    "auto_install": (False, False, lambda c, v: c.typed("auto_install", v, bool)),
     "models": (False, [], lambda c, v: c.text_list("models", v)),
     "views": (False, [], _check_views),
     "menus": (False, {}, _check_menus),
@@ -271,6 +274,8 @@ def parse_manifest(path):
         manifest[key] = data[key]
     if not manifest["name"].strip():
         check.fail("name", "must not be empty")
+    if manifest["auto_install"] and not manifest["depends"]:
+        check.fail("auto_install", "needs depends: the addons it is enabled with")
     if not VERSION_RE.match(manifest["version"]):
         check.fail("version", f"{manifest['version']!r} is not a version like 1.0.0")
     return manifest

@@ -20,6 +20,7 @@ from datetime import date, datetime, time
 
 from flask import current_app
 from flask_babel import force_locale
+from itsdangerous import BadSignature
 from sqlalchemy import and_, exists, func, literal, or_, select, true
 
 from core import outbox
@@ -149,6 +150,26 @@ def _email_copy(rows, always=False):
 def public_url():
     return current_app.extensions["crm"].settings.get("server", "public_url",
                                                       "http://127.0.0.1:5000").rstrip("/")
+
+
+TOKEN_LENGTH = 200            # longer than any token the site signs
+
+
+def signed_link(endpoint, signer, payload, **values):
+    """The absolute address of a page of ours whose <token> is ``payload`` signed by
+    ``signer`` (an itsdangerous serializer): the links of our e-mails, built without a
+    request (a job, the mail gateway). ``values``: the endpoint's other arguments."""
+    path = current_app.url_map.bind("localhost").build(
+        endpoint, {"token": signer.dumps(payload), **values})
+    return public_url() + path
+
+
+def unsigned(signer, token, **checks):
+    """What a link's token carries, or BadSignature (SignatureExpired, one of them, for
+    a timed ``signer`` given max_age): altered, or too long to be one of ours."""
+    if len(token) > TOKEN_LENGTH:
+        raise BadSignature("too long")
+    return signer.loads(token, **checks)
 
 
 def unread_count(user_id):

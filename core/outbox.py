@@ -380,6 +380,16 @@ def send_by_smtp(mail, message):
 
 def smtp_send(mail, email):
     """Hand one built email to the mail server of ``mail`` (see mail_settings)."""
+    connection = smtp_connection(mail)
+    try:
+        connection.send_message(email)
+    finally:
+        close_quietly(connection)
+
+
+def smtp_connection(mail):
+    """An open, signed-in connection to the mail server of ``mail``: one email at a
+    time, or many over one connection (marketing sends). The caller closes it."""
     host = mail["host"].strip()
     if not host:
         raise NoMailServer("no mail server: set it on Settings > Mail server")
@@ -392,12 +402,17 @@ def smtp_send(mail, email):
             connection.starttls()
         if mail["username"]:
             connection.login(mail["username"], mail["password"])
-        connection.send_message(email)
-    finally:
-        try:
-            connection.quit()
-        except smtplib.SMTPException:
-            pass
+    except BaseException:
+        close_quietly(connection)
+        raise
+    return connection
+
+
+def close_quietly(connection):
+    try:
+        connection.quit()
+    except (smtplib.SMTPException, OSError):
+        connection.close()
 
 
 def send_by_gateway(settings, message):

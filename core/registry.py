@@ -57,6 +57,11 @@ class Addon:
         return self.manifest["depends"] if self.manifest else []
 
     @property
+    def auto_install(self):
+        """A bridge: enabled whenever all its depends are, disabled with any of them."""
+        return bool(self.manifest and self.manifest["auto_install"])
+
+    @property
     def package(self):
         return f"{PACKAGE}.{self.name}"
 
@@ -244,8 +249,10 @@ class Registry:
         if not addon.installable:
             raise AddonError(f"{name} is not installable: {addon.error}")
         states = self.states(session)
+        enabled = {n for n, state in states.items() if state.enabled}
         wanted = self.dependency_closure(name) + [name]
-        new = [n for n in wanted if not (n in states and states[n].enabled)]
+        new = [n for n in wanted if n not in enabled]
+        new += self.bridges_due(enabled | set(new))
         # Tables first, before any row is written: on SQLite a migration must begin
         # the transaction (core.migrating).
         migrating.upgrade(session.connection(), self, new)
@@ -269,19 +276,48 @@ class Registry:
         approvals.seed(session, name, addon.manifest["approvals"])
         run_data_modules(addon, "data", session)
 
+    def enable_bridges(self, session):
+        """Enable the bridges due (see bridges_due), as enable() would; returns their
+        names. For a change of the enabled set that enable() does not make (upgrade)."""
+        enabled = {n for n, state in self.states(session).items() if state.enabled}
+        due = self.bridges_due(enabled)
+        for name in due:
+            self.enable(session, name)
+        return due
+
+    def bridges_due(self, enabled):
+        """The installable auto_install addons not in ``enabled`` whose depends all are,
+        in dependency order: a bridge may itself complete another bridge's depends."""
+        enabled, due = set(enabled), []
+        for name, addon in self.addons.items():   # dependencies come first
+            if (addon.auto_install and addon.installable and name not in enabled
+                    and all(dep in enabled for dep in addon.depends)):
+                enabled.add(name)
+                due.append(name)
+        return due
+
     def disable(self, session, name):
-        """Disable ``name``; its rows stay. Refused while an enabled addon needs it."""
-        self.get(name)
-        enabled = [n for n, s in self.states(session).items() if s.enabled]
+        """Disable ``name`` and the bridges (auto_install addons) that need it; the rows
+        stay. Refused while another enabled addon needs it, and for a bridge whose
+        depends are all enabled (the core would enable it again at once). Returns the
+        names disabled, [] when ``name`` was not enabled."""
+        addon = self.get(name)
+        enabled = [n for n, s in self.states(session).items() if s.enabled and n in self.addons]
         if name not in enabled:
-            return False
-        dependants = [n for n in self.dependants(name, enabled) if n in self.addons]
-        if dependants:
-            raise AddonError(f"{name} cannot be disabled: {', '.join(dependants)} "
-                             f"depend{'s' if len(dependants) == 1 else ''} on it")
-        session.get(AddonState, name).enabled = False
+            return []
+        dependants = self.dependants(name, enabled)
+        needing = [n for n in dependants if not self.addons[n].auto_install]
+        if needing:
+            raise AddonError(f"{name} cannot be disabled: {', '.join(needing)} "
+                             f"depend{'s' if len(needing) == 1 else ''} on it")
+        if addon.auto_install and addon.installable \
+                and all(dep in enabled for dep in addon.depends):
+            raise AddonError(f"{name} is enabled whenever {', '.join(addon.depends)} are: "
+                             "disable one of them instead")
+        for addon_name in [name] + dependants:
+            session.get(AddonState, addon_name).enabled = False
         self.bump_revision(session)
-        return True
+        return [name] + dependants
 
     def bump_revision(self, session):
         """Tell every process to rebuild its app (and re-read the addon folders)."""

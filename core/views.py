@@ -140,9 +140,9 @@ class AddonsView(AdminOnly, BaseView):
                 message = _("Enabled: %(names)s.", names=", ".join(
                     addon_title(registry, name) for name in done))
             elif action == "disable":
-                registry.disable(db.session, addon)
-                message = _("Disabled %(name)s. Its records are kept.",
-                            name=addon_title(registry, addon))
+                done = registry.disable(db.session, addon) or [addon]
+                message = _("Disabled %(name)s. Its records are kept.", name=", ".join(
+                    addon_title(registry, name) for name in done))
             else:
                 abort(404)
             db.session.commit()

@@ -35,7 +35,6 @@ from core.i18n import lazy_label
 blueprint = Blueprint("crm_service_public", __name__, url_prefix="/service")
 
 FOLLOW_SALT = "crm_service.follow"
-TOKEN_LENGTH = 200            # longer than any token the site signs
 HONEYPOT = "website"
 MESSAGE_LENGTH = 10000
 REPLIES_PER_REQUEST = 4       # a visitor may answer this many times per request allowed
@@ -51,24 +50,6 @@ def serializer():
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=FOLLOW_SALT)
 
 
-def signed_link(endpoint, signer, payload):
-    """The absolute address of a page of ours whose <token> is ``payload`` signed by
-    ``signer`` (an itsdangerous serializer): the links of our e-mails, built without a
-    request (a job, the mail gateway). The follow links here, the rating links in
-    satisfaction.py."""
-    path = current_app.url_map.bind("localhost").build(endpoint,
-                                                       {"token": signer.dumps(payload)})
-    return notifications.public_url() + path
-
-
-def unsigned(signer, token, **checks):
-    """What a link's token carries, or BadSignature (SignatureExpired, one of them, for
-    a timed ``signer`` given max_age): altered, or too long to be one of ours."""
-    if len(token) > TOKEN_LENGTH:
-        raise BadSignature("too long")
-    return signer.loads(token, **checks)
-
-
 def ticket_link(ticket):
     """The absolute address the customer follows ``ticket`` at, no login needed. Gives
     the ticket an access key when it has none (the caller commits)."""
@@ -76,14 +57,14 @@ def ticket_link(ticket):
         ticket.access_key = secrets.token_hex(16)
     if ticket.id is None:
         db.session.flush()
-    return signed_link(f"{blueprint.name}.follow", serializer(),
+    return notifications.signed_link(f"{blueprint.name}.follow", serializer(),
                        [ticket.id, ticket.access_key])
 
 
 def ticket_of(token):
     """The ticket a link names, or 404: an altered token, or one whose key was changed."""
     try:
-        ticket_id, key = unsigned(serializer(), token)
+        ticket_id, key = notifications.unsigned(serializer(), token)
     except (BadSignature, ValueError, TypeError):
         abort(404)
     ticket = db.session.get(Ticket, ticket_id) if isinstance(ticket_id, int) else None

@@ -28,7 +28,7 @@ from wtforms.validators import InputRequired, Length
 
 from addons.crm_service import public, tickets
 from addons.crm_service.models import SatisfactionRating, Ticket
-from core import company, options, outbox
+from core import company, notifications, options, outbox
 from core.admin import ModelView
 from core.db import db
 from core.i18n import label
@@ -105,7 +105,7 @@ def stamp(moment):
 def rating_link(ticket, rating, score, language):
     """The absolute address of a rating link: ``score`` 1..5, or None for the comment
     page with no score chosen yet."""
-    link = public.signed_link(f"{blueprint.name}.rate", serializer(),
+    link = notifications.signed_link(f"{blueprint.name}.rate", serializer(),
                               [ticket.id, score, stamp(rating.sent_at)])
     return f"{link}?lang={'zh' if language != 'en' else 'en'}"
 
@@ -124,7 +124,7 @@ def read_token(token):
     """(rating, score or None) of a link, or raise LinkRefused: altered, expired, or
     replaced by a newer request for a rating."""
     try:
-        ticket_id, score, asked = public.unsigned(serializer(), token,
+        ticket_id, score, asked = notifications.unsigned(serializer(), token,
                                                   max_age=link_days() * 86400)
     except SignatureExpired:
         raise LinkRefused(_("This rating link has expired. Thank you all the same: you "

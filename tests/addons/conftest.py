@@ -43,3 +43,20 @@ def service_suite(tmp_path, database_url):
     installation = addon_suite(tmp_path, database_url, ["crm_service"])
     yield installation
     installation.close()
+
+
+@pytest.fixture
+def marketing_suite(tmp_path, database_url):
+    """crm_marketing (and so crm_contacts) enabled, no demo data."""
+    installation = addon_suite(tmp_path, database_url, ["crm_marketing"])
+    yield installation
+    installation.close()
+
+
+@pytest.fixture
+def bridge_suite(tmp_path, database_url):
+    """crm_marketing and crm_sales enabled, and so their bridge crm_marketing_sales (the
+    core enables it by itself); no demo data."""
+    installation = addon_suite(tmp_path, database_url, ["crm_marketing", "crm_sales"])
+    yield installation
+    installation.close()
