@@ -44,7 +44,8 @@ Measured, through the real application (run:app's Dispatcher, in this process, a
   here: it shares the cores), no cap per second, 100 messages per connection. Messages
   a second from the first sender's start to the last one's end, and between the first
   and last message the server received; each sender's peak resident memory (the kernel's
-  ru_maxrss of the process, its VmHWM) and CPU time, and the SMTP server's CPU time;
+  ru_maxrss of the process, its VmHWM, read by a small launcher process: see MEASURED)
+  and CPU time, and the SMTP server's CPU time;
 - lists: the campaign list (20 and 100 a page) and the recipient list of the --recipients
   mailing (first page and a deep one), signed in as the marketing manager.
 
@@ -164,6 +165,19 @@ async def main():
                       "last": counter.last}), flush=True)
 
 asyncio.run(main())
+"""
+
+# Runs a command (argv[2:]) and writes its exit status, peak resident memory and CPU time
+# to argv[1]. A process forked from the bench itself would report the bench's memory as
+# its peak (the kernel counts what the child shared with its parent until its exec); one
+# forked from this small process reports its own.
+MEASURED = r"""
+import json, os, subprocess, sys
+child = subprocess.Popen(sys.argv[2:])
+_pid, status, usage = os.wait4(child.pid, 0)
+with open(sys.argv[1], "w") as out:
+    json.dump({"status": os.waitstatus_to_exitcode(status), "rss_kb": usage.ru_maxrss,
+               "cpu_s": usage.ru_utime + usage.ru_stime}, out)
 """
 
 
@@ -571,8 +585,7 @@ def stop_sink(process):
 
 
 def wait_with_usage(process):
-    """Wait for a child process; its resource usage (peak RSS, CPU time) from the
-    kernel."""
+    """Wait for a child process; its resource usage (its CPU time) from the kernel."""
     _pid, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
     return usage
@@ -605,35 +618,36 @@ def left_to_send(session, mailing_id):
 
 def run_senders(env, folder, session, mailing_id):
     """SENDERS sender processes at a time until the mailing has nothing left to send;
-    [{"sent", "rss_mb", "cpu_s", "round"}] of each process, and the seconds from the
+    [{"round", "sent", "rss_mb", "cpu_s"}] of each process, and the seconds from the
     first start to the last end."""
     senders, started, rounds = [], time.time(), 0
     while left_to_send(session, mailing_id):
         rounds += 1
-        batch = []
-        for number in range(SENDERS):
-            log = open(Path(folder) / f"sender-{mailing_id}-{rounds}-{number}.log", "w+")
-            batch.append((subprocess.Popen(
-                [sys.executable, str(ROOT / "run.py"), "run-job", "crm_marketing.send"],
-                env=env, stdout=log, stderr=subprocess.STDOUT), log))
-        sent_this_round = 0
-        for process, log in batch:
-            usage = wait_with_usage(process)
-            log.seek(0)
-            output = log.read()
-            log.close()
+        batch = [start_sender(env, Path(folder) / f"sender-{mailing_id}-{rounds}-{number}")
+                 for number in range(SENDERS)]
+        for process, path in batch:
+            process.wait()
+            output = path.with_suffix(".log").read_text()
+            usage = json.loads(path.with_suffix(".json").read_text())
             found = re.search(r"crm_marketing\.send: ok sent (\d+)", output)
-            if process.returncode or found is None:
-                raise RuntimeError(f"a sender failed ({process.returncode}):\n{output[-2000:]}")
+            if usage["status"] or found is None or "stopped:" in output:
+                raise RuntimeError(f"a sender failed ({usage['status']}):\n{output[-2000:]}")
             senders.append({"round": rounds, "sent": int(found.group(1)),
-                            "rss_mb": round(usage.ru_maxrss / 1024, 1),
-                            "cpu_s": round(usage.ru_utime + usage.ru_stime, 1)})
-            sent_this_round += senders[-1]["sent"]
-            if "stopped:" in output:
-                raise RuntimeError(f"a sender stopped: {output[-2000:]}")
-        if not sent_this_round:
-            raise RuntimeError("two senders sent nothing; rows are left")
+                            "rss_mb": round(usage["rss_kb"] / 1024, 1),
+                            "cpu_s": round(usage["cpu_s"], 1)})
+        if not sum(sender["sent"] for sender in senders if sender["round"] == rounds):
+            raise RuntimeError(f"{SENDERS} senders sent nothing; rows are left")
     return senders, time.time() - started
+
+
+def start_sender(env, path):
+    """``python run.py run-job crm_marketing.send`` under MEASURED: its output to
+    path.log, its figures to path.json."""
+    with open(path.with_suffix(".log"), "w") as log:
+        return subprocess.Popen(
+            [sys.executable, "-c", MEASURED, str(path.with_suffix(".json")), sys.executable,
+             str(ROOT / "run.py"), "run-job", "crm_marketing.send"],
+            env=env, stdout=log, stderr=subprocess.STDOUT), path
 
 
 def measure_sending(app, engine, env, folder, facts, record):
@@ -665,7 +679,7 @@ def measure_sending(app, engine, env, folder, facts, record):
             steady = received["messages"] / max(0.001, received["last"] - received["first"])
             record(f"sending e-mails, {SENDERS} sender processes at a time, {queued:,} "
                    f"recipients ({len(senders)} processes in {senders[-1]['round']} "
-                   f"rounds; the SMTP server received {received['messages']:,}; load "
+                   f"round{'s' if senders[-1]['round'] > 1 else ''}; the SMTP server received {received['messages']:,}; load "
                    f"{load:.1f} at the start)", queued,
                    {"median_ms": round(seconds * 1000), "p95_ms": None, "queries": None,
                     "rate": round(queued / seconds, 1), "steady_rate": round(steady, 1),

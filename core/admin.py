@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, urlencode
 from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from flask_admin import babel as admin_babel
 from flask_admin import expose
+from flask_admin.menu import SubMenuCategory
 from flask_admin.actions import action
 from flask_admin.contrib import sqla
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
@@ -1294,6 +1295,23 @@ class ScopedConverter(AdminModelConverter):
 ModelView.model_form_converter = ScopedConverter
 
 
+def _add_menu_path(admin, path, menu_options):
+    """The categories of a menu path ("Sales/Configuration"), each known by its whole
+    path: Sales' and Marketing's "Configuration" are two submenus, each under its own
+    parent. Shown by their last part."""
+    for depth in range(len(path)):
+        key = "/".join(path[:depth + 1])
+        if admin.get_category_menu_item(key) is not None:
+            continue
+        if depth == 0:
+            icon = menu_options.get(key, {}).get("icon")
+            admin.add_category(key, icon_type="fa" if icon else None, icon_value=icon)
+        else:
+            category = SubMenuCategory(path[depth])
+            admin._menu_categories[key] = category
+            admin.get_category_menu_item("/".join(path[:depth])).add_child(category)
+
+
 def add_addon_views(admin, state):
     """Add the screens of every enabled addon, merged into one ordered menu tree."""
     entries = []
@@ -1317,23 +1335,13 @@ def add_addon_views(admin, state):
                 view.get("order", 100), index)
 
     entries = [entry for _index, entry in sorted(enumerate(entries), key=sort_key)]
-    added = set()
     for addon_name, view in entries:
         *path, label = view["menu"].split("/")
-        for depth in range(len(path)):
-            category = path[depth]
-            if category not in added:
-                icon = menu_options.get(category, {}).get("icon")
-                if depth == 0:
-                    admin.add_category(category, icon_type="fa" if icon else None,
-                                       icon_value=icon)
-                else:
-                    admin.add_sub_category(category, path[depth - 1])
-                added.add(category)
+        _add_menu_path(admin, path, menu_options)
         model = view["_model"]
         endpoint = view.get("endpoint") or model.__name__.lower()
         screen = view["_class"](
-            model, db, name=lazy_label(label), category=path[-1], endpoint=endpoint,
+            model, db, name=lazy_label(label), category="/".join(path), endpoint=endpoint,
             url=f"/admin/{endpoint.replace('_', '-')}",
             menu_icon_type="fa" if view.get("icon") else None,
             menu_icon_value=view.get("icon"))

@@ -17,7 +17,7 @@ from wtforms.validators import ValidationError
 
 from addons.crm_marketing import mailtext, segments
 from addons.crm_marketing.models import Mailing, Recipient, Suppression, address_key
-from core import notifications, workflow
+from core import workflow
 from core.admin import ModelView
 from core.db import db
 from core.models import utcnow
@@ -132,12 +132,13 @@ def preview(mailing, address=None):
         if address:
             query = query.where(func.lower(people.c.address) == address.strip().lower())
         person = db.session.execute(query.limit(1)).first()
+    # A link as long as the real ones (an SMS's parts depend on it), to no one.
+    link = mailtext.unsubscribe_link(9999999)
     if person is None:
-        values = mailtext.sample_values()
-        values["unsubscribe_url"] = notifications.public_url() + "/m/u/…"
+        values = dict(mailtext.sample_values(), unsubscribe_url=link)
     else:
         values = values_of(person.customer_id, person.contact_id, person.name, person.address,
-                           notifications.public_url() + "/m/u/…")
+                           link)
     if mailing.channel == "SMS":
         text = mailtext.render_sms(mailing.body, values)
         return {"to": person.address if person else _("a sample person"), "text": text,

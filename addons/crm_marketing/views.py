@@ -68,8 +68,7 @@ def revenue_attributed():
 
 def _figure(name):
     def format_cell(view, context, campaign, _name):
-        found = view.page_figures().get(campaign.id, {})
-        value = found.get(name)
+        value = view.figures_of(campaign).get(name)
         if name == "roi":
             return "—" if value is None else f"{format_decimal(value, format='#,##0')} %"
         if name == "responses":
@@ -96,6 +95,7 @@ class CampaignView(ModelView):
     column_labels = {"cost": _l("Actual cost"), "revenue": _l("Revenue"),
                      "roi": _l("Return (ROI)"), "responses": _l("Responses")}
     column_formatters = {name: _figure(name) for name in ("cost", "revenue", "roi", "responses")}
+    column_formatters["budget"] = lambda view, context, campaign, name: money(campaign.budget)
     column_formatters_export = column_formatters
     form_columns = ["name", "kind", "channel", "start_date", "end_date", "budget",
                     "expected_revenue", "plan", "owner"]
@@ -118,8 +118,14 @@ class CampaignView(ModelView):
             g.crm_campaign_figures = campaign_figures(row.id for row in rows)
         return count, rows
 
-    def page_figures(self):
-        return g.get("crm_campaign_figures", {})
+    def figures_of(self, campaign):
+        """The campaign's figures: from its page's, read together (get_list); a row
+        met elsewhere (an export's) reads its own."""
+        if "crm_campaign_figures" not in g:
+            g.crm_campaign_figures = {}
+        if campaign.id not in g.crm_campaign_figures:
+            g.crm_campaign_figures.update(campaign_figures([campaign.id]))
+        return g.crm_campaign_figures[campaign.id]
 
     def validate_form(self, form):
         valid = super().validate_form(form)

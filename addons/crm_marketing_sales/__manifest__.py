@@ -25,4 +25,5 @@
         "sales_manager": {"CampaignLead": "r"},
     },
     "data": ["data/defaults.py"],
+    "demo": ["data/demo.py"],
 }

@@ -54,3 +54,21 @@ def test_menu_order_icons_and_view_class(tmp_path, database_url):
         assert "Xyzzy-secret" in client.get("/admin/old-task/").get_data(as_text=True)
     finally:
         suite.close()
+
+
+def test_two_addons_submenus_of_one_name_stay_under_their_own_parent(tmp_path, database_url):
+    """Sales/Configuration and Marketing/Configuration are two submenus: each addon's
+    settings screens under its own menu."""
+    import re
+
+    from tests.addons.conftest import ADDONS
+    suite = make_suite(tmp_path, database_url, addon_paths=[ADDONS],
+                       enabled=["crm_sales", "crm_marketing"])
+    page = suite.admin_client().get("/admin/").get_data(as_text=True)
+    menus = re.findall(r'<li class="nav-item dropdown[^"]*">(.*?)</ul>\s*</li>\s*(?=<li class="nav-item|</ul>)',
+                       page, flags=re.S)
+    marketing = next(menu for menu in menus if "/admin/suppression/" in menu)
+    sales = next(menu for menu in menus if "/admin/stage/" in menu)
+    assert "/admin/suppression/" not in sales and "/admin/stage/" not in marketing
+    assert marketing.count(">Configuration<") == 1 and sales.count(">Configuration<") == 1
+    suite.close()

@@ -17,6 +17,7 @@ from addons.crm_contacts.models import Contact, Customer
 from addons.crm_marketing.models import (BounceReport, Campaign, CampaignCost, CampaignResponse,
                                          Mailing, Recipient, Segment, SegmentMember,
                                          Suppression, address_key)
+from addons.crm_marketing.responses import responded
 from core.models import Group, User, utcnow
 
 PEOPLE = (("zhou.min", "周敏", "marketing_manager"), ("lucy.chen", "Lucy Chen", "marketing_user"))
@@ -154,6 +155,9 @@ def _newsletter_sent(session, campaign, segment, owner):
 def _responses(session, campaign, visitors):
     """Visitors who left their card at the fair stand."""
     for member in visitors.members:
-        session.add(CampaignResponse(campaign_id=campaign.id, kind="registration",
-                                     name=member.name, email=member.email, phone=member.phone,
-                                     note="展台留资 Met at the stand"))
+        response = CampaignResponse(campaign_id=campaign.id, kind="registration",
+                                    name=member.name, email=member.email, phone=member.phone,
+                                    note="展台留资 Met at the stand")
+        session.add(response)
+        session.flush()
+        responded(response)      # with Sales, each becomes a lead of the campaign

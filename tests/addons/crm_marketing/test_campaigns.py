@@ -107,3 +107,14 @@ def test_roi_of_costs_without_sales_is_minus_one_hundred_percent(people):
         found = campaign_figures([campaign])[campaign]
     assert found["cost"] == Decimal("35000.00") and found["revenue"] == 0
     assert found["roi"] == Decimal(-100)
+
+
+def test_the_export_carries_each_campaigns_figures(people):
+    suite, mia, _max = people
+    create(mia)
+    create(mia, name="Newsletter", kind="e-mail", budget="2000", **{
+        "costs-0-amount": "100", "costs-1-amount": "50"})
+    exported = mia.get(CAMPAIGNS + "export/csv/").get_data(as_text=True)
+    rows = {line.split(",")[0]: line for line in exported.splitlines()[1:]}
+    assert "35,000.00" in rows["Spring fair"] or "35000" in rows["Spring fair"]
+    assert "150" in rows["Newsletter"]
