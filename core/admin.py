@@ -683,7 +683,8 @@ class ModelView(sqla.ModelView):
         if filters:
             query, _count, joins, _ = self._apply_filters(
                 query, None, joins, {}, [flt for _pos, flt in sorted(filters)])
-        return query.distinct().subquery().select()
+        # A filter on a collection (tags) joins it: a record would come once per match.
+        return (query.distinct() if joins else query).subquery().select()
 
     def save_targets(self):
         """Where else this list's filters may be saved (a marketing segment, say): the

@@ -4,6 +4,7 @@ recipient; checked before anything is queued; and, for sending, the body's links
 turned into signed click links, an open pixel added, and a text part made.
 
 The names a template may use are FIELDS; anything else is refused with its line."""
+import functools
 import hashlib
 import hmac
 import html
@@ -96,10 +97,16 @@ def given_name(name):
     return parts[0] if len(parts) > 1 and name.isascii() else name
 
 
+@functools.lru_cache(maxsize=64)
+def compiled(source, html=True):
+    """A template compiled once (a sender renders the same one for every recipient)."""
+    return (_environment if html else _text_environment).from_string(source)
+
+
 def render(subject, body, values):
     """(subject, html) for one recipient's values (see values_for)."""
-    return (" ".join(_text_environment.from_string(subject).render(values).split()),
-            _environment.from_string(body).render(values))
+    return (" ".join(compiled(subject, html=False).render(values).split()),
+            compiled(body).render(values))
 
 
 def text_of(html_body):
@@ -182,7 +189,7 @@ def sms_size(text):
 
 def render_sms(body, values):
     """One recipient's SMS: the body, then the unsubscribe link (in every message)."""
-    text = " ".join(_text_environment.from_string(body).render(values).split())
+    text = " ".join(compiled(body, html=False).render(values).split())
     return f"{text} {_('Unsubscribe: %(url)s', url=values['unsubscribe_url'])}"
 
 

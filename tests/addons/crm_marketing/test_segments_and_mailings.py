@@ -188,3 +188,25 @@ def test_a_list_member_with_a_bad_address_or_on_a_filter_segment_is_refused(
     assert answer.status_code == 302
     assert marketing_suite.sql("SELECT email_key FROM mkt_segment_member") == [
         ("x@example.com",)]
+
+
+def test_a_segment_on_tags_counts_a_customer_with_two_matching_tags_once(marketing_suite):
+    from addons.crm_marketing import segments
+    from addons.crm_marketing.models import Segment
+    from tests.addons.crm_marketing.marketing_helpers import app_of
+    add_people(marketing_suite, 2, grade="A")
+    customer = marketing_suite.sql("SELECT id FROM crm_customer ORDER BY id")[0][0]
+    for name in ("alpha", "gamma"):
+        tag = marketing_suite.sql("INSERT INTO crm_tag (name) VALUES (:n) RETURNING id",
+                                  n=name)[0][0]
+        marketing_suite.sql("INSERT INTO crm_customer_tag (customer_id, tag_id) VALUES "
+                            "(:c, :t)", c=customer, t=tag)
+    with app_of(marketing_suite) as app:
+        with app.test_request_context():
+            view = segments.customer_list()
+            name = next(key for key in view._filter_args if key.startswith("tags")
+                        and key.endswith("contains"))
+            segment = Segment(name="Tagged", kind="filter", rules=f"flt0_{name}=a")
+            assert segments.counts(segment) == (1, 1)
+            segment.rules = "flt0_grade_equals=A"
+            assert segments.counts(segment) == (2, 2)
