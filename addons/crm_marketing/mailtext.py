@@ -81,12 +81,14 @@ def sample_values():
                       _("Shanghai"), "#")
 
 
-def values_for(name, email, customer, title, city, unsubscribe_url, survey_url=""):
+def values_for(name, email, customer, title, city, unsubscribe_url, survey_url="",
+               company_name=None):
+    """A recipient's fields. ``company_name``: read once by a caller writing many."""
     name = name or customer or ""
     return {"name": name, "first_name": given_name(name), "email": email or "",
             "customer": customer or "", "title": title or "", "city": city or "",
-            "company": company.name(), "unsubscribe_url": unsubscribe_url,
-            "survey_url": survey_url}
+            "company": company_name if company_name is not None else company.name(),
+            "unsubscribe_url": unsubscribe_url, "survey_url": survey_url}
 
 
 def given_name(name):

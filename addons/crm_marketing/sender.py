@@ -164,29 +164,31 @@ def give_back(server, count, now=None):
 
 def claim(sender_id, count, channel="e-mail", now=None):
     """Take up to ``count`` queued rows of ``channel``'s mailings under way for this
-    sender; the rows of suppressed addresses are failed on the way (an unsubscribe
-    since queueing)."""
+    sender; those of addresses suppressed since they were queued (an unsubscribe) are
+    failed on the way. On SQLite the update comes first (the write lock before any read)
+    and checks the state itself, so two senders never take one row."""
     session = db.session
     now = now or utcnow()
     under_way = select(Mailing.id).where(Mailing.state == "sending", Mailing.channel == channel)
-    suppressed = exists().where(Suppression.address == Recipient.address_key)
+    candidates = (select(Recipient.id).where(Recipient.state == "queued",
+                                             Recipient.mailing_id.in_(under_way))
+                  .order_by(Recipient.mailing_id, Recipient.id).limit(count)
+                  .with_for_update(skip_locked=True))
+    if session.get_bind().dialect.name == "postgresql":
+        # The select locks its rows (other senders skip them); an UPDATE ... IN (SELECT
+        # ... LIMIT) could run its subquery more than once and take more than asked.
+        candidates = session.scalars(candidates).all()
+    session.execute(update(Recipient).where(Recipient.id.in_(candidates),
+                                            Recipient.state == "queued")
+                    .values(state="claimed", claimed_by=sender_id, lease_until=now + LEASE)
+                    .execution_options(synchronize_session=False))
+    mine = and_(Recipient.claimed_by == sender_id, Recipient.state == "claimed")
     session.execute(update(Recipient).where(
-        Recipient.state == "queued", suppressed, Recipient.mailing_id.in_(under_way))
-        .values(state="failed", error="on the suppression list since it was queued"))
-    ids = session.scalars(
-        select(Recipient.id).where(Recipient.state == "queued",
-                                   Recipient.mailing_id.in_(under_way))
-        .order_by(Recipient.mailing_id, Recipient.id).limit(count)
-        .with_for_update(skip_locked=True, of=Recipient.__table__)).all()
-    if ids:
-        # Still queued: on SQLite (no SKIP LOCKED) another sender may have read the same
-        # rows; the update, one writer at a time, gives each row to one of them.
-        session.execute(update(Recipient).where(Recipient.id.in_(ids),
-                                                Recipient.state == "queued").values(
-            state="claimed", claimed_by=sender_id, lease_until=now + LEASE))
-        ids = session.scalars(select(Recipient.id).where(
-            Recipient.id.in_(ids), Recipient.claimed_by == sender_id,
-            Recipient.state == "claimed")).all()
+        mine, exists().where(Suppression.address == Recipient.address_key))
+        .values(state="failed", claimed_by=None, lease_until=None,
+                error="on the suppression list since it was queued")
+        .execution_options(synchronize_session=False))
+    ids = session.scalars(select(Recipient.id).where(mine).order_by(Recipient.id)).all()
     session.commit()
     return ids
 
@@ -221,6 +223,9 @@ class Sender:
         self.stopped = None
         self.mailings = {}
         self.done_id = None       # the row sent, marked "sent" with the next commit
+        # Read once: each costs queries, the same for every message of the run.
+        self.company = company.name()
+        self.from_name = outbox.sender_name(mail)
         self.renewed = time.monotonic()
 
     def run(self, deadline):
@@ -359,19 +364,19 @@ class Sender:
             row.name, address, row.customer, row.title, row.city,
             mailtext.unsubscribe_link(row.id),
             surveys.survey_link(survey_id, row.customer_id, row.contact_id, row.email or "")
-            if survey_id else "")
+            if survey_id else "", company_name=self.company)
 
     def build(self, mailing, row):
         subject_source, body_source, _survey = mailing
         values = self.values(mailing, row, row.email)
         unsubscribe = values["unsubscribe_url"]
         subject, body = mailtext.render(subject_source, body_source, values)
-        footer = _footer(unsubscribe)
+        footer = _footer(unsubscribe, self.company)
         html = mailtext.tracked(body + footer, row.id)
         sender = self.mail["sender"]
         domain = sender.rpartition("@")[2] or "localhost"
         email = EmailMessage()
-        email["From"] = formataddr((outbox.sender_name(self.mail), sender))
+        email["From"] = formataddr((self.from_name, sender))
         email["To"] = formataddr((row.name or "", row.email))
         email["Subject"] = subject
         email["Date"] = formatdate()
@@ -386,11 +391,11 @@ class Sender:
         return email
 
 
-def _footer(unsubscribe):
+def _footer(unsubscribe, company_name):
     """The unsubscribe line under every message (as text: the body is HTML already)."""
     return str(Markup('<p style="font-size:12px;color:#777">{} <a href="{}">{}</a></p>').format(
         _("You receive this as a customer or contact of %(company)s.",
-          company=company.name()), unsubscribe, _("Unsubscribe")))
+          company=company_name), unsubscribe, _("Unsubscribe")))
 
 
 class SmsSender(Sender):
