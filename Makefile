@@ -87,6 +87,23 @@ else
 	  --if-reachable
 endif
 
+# Purchasing and stock (BENCHMARKS.md): the stock-on-hand list, a receipt of 200 lines,
+# the reorder job, a purchase order's PDF. SCALE=small (a minute or two each): 5,000
+# products and 200,000 stock moves on SQLite, then on PostgreSQL when it is reachable
+# (its database dropped and created). SCALE=large: 100,000 products, 5,000,000 moves,
+# 200,000 purchase orders and 100,000 reorder rules on PostgreSQL only
+# (crm_bench_purchase, generated once by set-based SQL and kept for the next run).
+# Results: bench/results/purchase-<scale>-latest.json and .md.
+CRM_BENCH_PURCHASE_URL ?= postgresql://postgres@127.0.0.1:5432/crm_bench_purchase
+bench-purchase: install
+ifeq ($(SCALE),large)
+	$(PY) bench/purchase.py --scale large --database-url $(CRM_BENCH_PURCHASE_URL) --keep
+else
+	$(PY) bench/purchase.py --scale $(SCALE)
+	$(PY) bench/purchase.py --scale $(SCALE) --database-url $(CRM_BENCH_PURCHASE_URL)_small \
+	  --if-reachable
+endif
+
 clean:
 	rm -rf $(VENV) .pytest_cache
 

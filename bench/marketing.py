@@ -79,8 +79,9 @@ if str(ROOT) not in sys.path:
 from bench import startup  # noqa: E402
 from bench.generate import (BASE, BASE_DAY, COLUMNS, OWNED, PASSWORD, Writer,  # noqa: E402
                             _scalar, person_name)
-from bench.run import get_ok, measure, signed_in_client  # noqa: E402
-from bench.service import kind_of, sql  # noqa: E402
+from bench.run import (get_ok, measure, merge_results, ms_text,  # noqa: E402
+                       signed_in_client)
+from bench.service import sql  # noqa: E402
 
 ADDONS = ["crm_contacts", "crm_sales", "crm_marketing"]
 SCALES = {
@@ -751,12 +752,8 @@ def run_site(folder, database_url, scale, keep, only=MEASURES):
 
 
 def row_line(result):
-    def ms(value):
-        if value is None:
-            return ""
-        return f"{value / 1000:.1f} s" if value >= 10_000 else f"{value} ms"
     return (f"| {result['name']} | {result['db']} | {result['rows']:,} | "
-            f"{ms(result['median_ms'])} | {ms(result['p95_ms'])} | "
+            f"{ms_text(result['median_ms'])} | {ms_text(result['p95_ms'])} | "
             f"{'' if result.get('queries') is None else result['queries']} | "
             f"{other_figures(result)} | {target_text(result)} |")
 
@@ -806,14 +803,8 @@ def machine_facts(database_url):
 
 def write_results(results, db_name, folder, scale_name, machine, loads, explained):
     folder.mkdir(parents=True, exist_ok=True)
-    latest = folder / f"marketing-{scale_name}-latest.json"
-    # A run replaces its database's figures of the kinds it measured, keeps the rest.
-    kinds = {kind_of(r["name"]) for r in results}
-    kept = [r for r in json.loads(latest.read_text())
-            if r["db"] != db_name or kind_of(r["name"]) not in kinds] \
-        if latest.exists() else []
-    merged = sorted(kept + results, key=lambda r: r["db"] != "sqlite")
-    latest.write_text(json.dumps(merged, indent=1, ensure_ascii=False))
+    merged = merge_results(results, db_name,
+                           folder / f"marketing-{scale_name}-latest.json")
     lines = [f"Machine: {machine}; {time.strftime('%Y-%m-%d %H:%M')}; load average "
              f"{loads[0]:.1f} at the start of the run, {loads[1]:.1f} at its end (each "
              "result's own in the JSON).", "",

@@ -510,6 +510,34 @@ def write_results(results, db_name, folder):
     return folder / "latest.md"
 
 
+def ms_text(value):
+    """A duration in milliseconds as the addons' tables show it (10 s and more in
+    seconds)."""
+    if value is None:
+        return ""
+    return f"{value / 1000:.1f} s" if value >= 10_000 else f"{value} ms"
+
+
+def kind_of(name):
+    """The measure a result belongs to: its name up to the first comma or bracket, and
+    whether it is a what-if."""
+    return (name.split(",")[0].split("(")[0].strip(), "[what-if" in name)
+
+
+def merge_results(results, db_name, latest):
+    """This run's results merged into the JSON file ``latest``: a run replaces its
+    database's figures of the kinds it measured and keeps the others. Writes the file
+    back and returns the merged results, SQLite's first."""
+    latest.parent.mkdir(parents=True, exist_ok=True)
+    kinds = {kind_of(r["name"]) for r in results}
+    kept = [r for r in json.loads(latest.read_text())
+            if r["db"] != db_name or kind_of(r["name"]) not in kinds] \
+        if latest.exists() else []
+    merged = sorted(kept + results, key=lambda r: r["db"] != "sqlite")
+    latest.write_text(json.dumps(merged, indent=1, ensure_ascii=False))
+    return merged
+
+
 def reachable(database_url):
     from sqlalchemy import create_engine
     from sqlalchemy.engine import make_url

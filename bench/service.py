@@ -40,7 +40,6 @@ the SQL statements of one run. Results: bench/results/service-<scale>-latest.jso
 .md (a run replaces its database's figures of the measures it ran, keeps the others).
 """
 import argparse
-import json
 import os
 import platform
 import random
@@ -62,7 +61,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import startup  # noqa: E402
-from bench.run import counting_statements, get_ok, measure, signed_in_client, summary  # noqa: E402
+from bench.run import (counting_statements, get_ok, measure, merge_results,  # noqa: E402
+                       ms_text, signed_in_client, summary)
 from bench.service_generate import SENTENCES, SUBJECTS  # noqa: E402
 
 ADDONS = ["crm_contacts", "crm_sales", "crm_service"]
@@ -543,16 +543,12 @@ def run_site(folder, database_url, scale, keep, only=MEASURES, no_count=False, w
 
 
 def row_line(result):
-    def ms(value):
-        if value is None:
-            return ""
-        return f"{value / 1000:.1f} s" if value >= 10_000 else f"{value} ms"
     rate = "; ".join(
         ([f"{result['rate']} messages/s"] if result.get("rate") is not None else []) +
         ([f"CPU {result['cpu_median_ms']} ms"] if result.get("cpu_median_ms") is not None
          else []))
     return (f"| {result['name']} | {result['db']} | {result['rows']:,} | "
-            f"{ms(result['median_ms'])} | {ms(result['p95_ms'])} | "
+            f"{ms_text(result['median_ms'])} | {ms_text(result['p95_ms'])} | "
             f"{'' if result.get('queries') is None else result['queries']} | {rate} | "
             f"{target_text(result)} |")
 
@@ -572,22 +568,10 @@ def target_text(result):
     return ""
 
 
-def kind_of(name):
-    """The measure a result belongs to: its name up to the first comma or bracket, and
-    whether it is a what-if."""
-    return (name.split(",")[0].split("(")[0].strip(), "[what-if" in name)
-
-
 def write_results(results, db_name, folder, facts, scale_name):
     folder.mkdir(parents=True, exist_ok=True)
-    latest = folder / f"service-{scale_name}-latest.json"
-    # A run replaces its database's figures of the kinds it measured, keeps the rest.
-    kinds = {kind_of(r["name"]) for r in results}
-    kept = [r for r in json.loads(latest.read_text())
-            if r["db"] != db_name or kind_of(r["name"]) not in kinds] \
-        if latest.exists() else []
-    merged = sorted(kept + results, key=lambda r: r["db"] != "sqlite")
-    latest.write_text(json.dumps(merged, indent=1, ensure_ascii=False))
+    merged = merge_results(results, db_name,
+                           folder / f"service-{scale_name}-latest.json")
     lines = [f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
              f"{platform.python_version()}; {datetime.now():%Y-%m-%d %H:%M}; load average "
              f"{os.getloadavg()[0]:.1f}. Agent {facts['agent']} reads {facts['visible']:,} "

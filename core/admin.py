@@ -73,6 +73,16 @@ class AdminForm(BaseForm, FlaskForm):
     """Flask-Admin's form base with Flask-WTF's CSRF token: one form base for both,
     so the app-wide CSRF protection and the admin forms agree."""
 
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators=extra_validators)
+        # Flask-Admin shows under a field only the errors that are str; a validator's
+        # lazy_gettext message would be dropped without a word.
+        for form_field in self:
+            if isinstance(form_field.errors, list):
+                form_field.errors = [str(error) if isinstance(error, LazyString) else error
+                                     for error in form_field.errors]
+        return valid
+
 
 # Which access letter each Flask-Admin endpoint needs. Checked before every request to
 # a screen, whatever flags a subclass sets, so no addon can publish an unchecked path.
@@ -466,14 +476,21 @@ class ModelView(sqla.ModelView):
                 "approve_url": self.get_url(".approve", id=record.id),
                 "refuse_url": self.get_url(".refuse", id=record.id)}
 
-    def locked_record(self):
-        """The record of ?id= (404 outside the rules), its row locked first, so that
-        two clicks at once wait for each other and the second sees the first's work."""
+    def requested_record(self, lock=False, options=()):
+        """The record of ?id= (404 outside the rules). ``lock``: its row locked first, so
+        that two clicks at once wait for each other and the second sees the first's
+        work; ``options``: what to load with it (what a PDF prints, say)."""
         ids = int_ids([request.args.get("id", "")])
         query = self.get_query().filter(self.model.id == (ids[0] if ids else 0))
-        if query.with_entities(self.model.id).with_for_update().first() is None:
+        if lock and query.with_entities(self.model.id).with_for_update().first() is None:
             abort(404)
-        return query.populate_existing().one()
+        record = query.options(*options).populate_existing().one_or_none()
+        if record is None:
+            abort(404)
+        return record
+
+    def locked_record(self):
+        return self.requested_record(lock=True)
 
     def _after_action(self, record, work, success):
         """Run ``work`` (which raises Refused), then commit, or roll back and say why."""

@@ -392,6 +392,14 @@ def pending(record):
     return found if found is not None and found.state == "pending" else None
 
 
+def withdraw(record):
+    """A record that moves on by another transition (cancelled while waiting, say)
+    takes its pending request out of the approvers' lists."""
+    found = pending(record)
+    if found is not None:
+        found.state, found.decided_at = "cancelled", utcnow()
+
+
 def decision_refusal(request, user):
     """Why ``user`` may not decide the request's current step now, or None."""
     if request is None or request.state != "pending":

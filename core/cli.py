@@ -1,8 +1,16 @@
-"""The command line: ``python run.py COMMAND``. Each command is one transaction."""
+"""The command line: ``python run.py COMMAND``. Each command is one transaction.
+
+Addons add commands of their own (manifest key ``commands``: click commands or groups,
+``"module.attribute"``); the ``cli`` group finds them in the addon folders on
+``[addons] paths`` when asked, without a database, and runs one only while its addon is
+enabled. Such a command opens the database with ``app_context()``, as the core's do."""
+import copy
+import importlib
 import logging
 import secrets
 import sys
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 import click
 from flask import g, has_app_context
@@ -17,10 +25,14 @@ from core.auth import password_problem
 from core.config import ConfigError, load_settings
 from core.db import db
 from core.models import ADMIN_GROUP, ADMIN_GROUP_NAME, Group, Sequence, User
-from core.registry import AddonError, run_data_modules
+from core.registry import AddonError, Registry, run_data_modules
 from core.scheduler import Scheduler, job_specs, run_job
 
 INITIALISED = "core.initialised"
+log = logging.getLogger(__name__)
+# The app an addon's command runs in: opened by the check that its addon is enabled,
+# and used by the command's own app_context() rather than building a second one.
+_command_app = ContextVar("command_app", default=None)
 
 
 def migrate(registry, branches):
@@ -33,6 +45,10 @@ def migrate(registry, branches):
 
 @contextmanager
 def app_context():
+    running = _command_app.get()
+    if running is not None:   # an addon's command, inside _enabled_only's context
+        yield running
+        return
     try:
         app = create_app(load_settings())
     except ConfigError as exc:
@@ -65,7 +81,82 @@ def fail(message):
     sys.exit(1)
 
 
-@click.group()
+class SuiteCommands(click.Group):
+    """The core's commands, and those the installable addons on the configured paths
+    add (their manifests' ``commands``). Found when click asks for them, so `python
+    run.py --help` reads the addon folders and needs no database."""
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | set(addon_commands(ctx)))
+
+    def get_command(self, ctx, name):
+        return super().get_command(ctx, name) or addon_commands(ctx).get(name)
+
+
+def addon_commands(ctx):
+    """{name: command} of the installable addons, found once per invocation. A core
+    command keeps its name; an unreadable config adds none (the core's commands say
+    what is wrong with it)."""
+    meta = ctx.find_root().meta
+    if "crm.addon_commands" not in meta:
+        try:
+            settings = load_settings()
+        except ConfigError:
+            meta["crm.addon_commands"] = {}
+            return {}
+        found = {}
+        for addon in Registry(settings.addon_paths).addons.values():
+            if addon.installable:
+                for target in addon.manifest["commands"]:
+                    command = _addon_command(addon, target)
+                    if command is not None:
+                        found.setdefault(command.name, _enabled_only(addon.name, command))
+        meta["crm.addon_commands"] = found
+    return meta["crm.addon_commands"]
+
+
+def _addon_command(addon, target):
+    """The click command ``target`` ("module.attribute") of ``addon``, or None (logged)
+    when it cannot be loaded: a broken addon never stops the others' commands."""
+    module_name, attribute = target.rsplit(".", 1)
+    try:
+        command = getattr(importlib.import_module(f"{addon.package}.{module_name}"),
+                          attribute, None)
+    except Exception:
+        log.warning("%s: commands: %s cannot be loaded", addon.name, target, exc_info=True)
+        return None
+    if not isinstance(command, click.Command):
+        log.warning("%s: commands: %s is not a click command or group", addon.name, target)
+        return None
+    return command
+
+
+def _enabled_only(addon_name, command):
+    """``command`` (a copy) whose commands first check, in the app they then run in,
+    that the addon is enabled; a group's subcommands are guarded one by one, so that
+    --help at any level needs no database."""
+    guarded = copy.copy(command)
+    if isinstance(command, click.Group):
+        guarded.commands = {name: _enabled_only(addon_name, sub)
+                            for name, sub in command.commands.items()}
+        return guarded
+
+    def invoke(ctx):
+        with app_context() as app:
+            require_initialised()
+            if addon_name not in app.extensions["crm"].enabled:
+                fail(f"addon {addon_name} is not enabled")
+            token = _command_app.set(app)
+            try:
+                return command.invoke(ctx)
+            finally:
+                _command_app.reset(token)
+
+    guarded.invoke = invoke
+    return guarded
+
+
+@click.group(cls=SuiteCommands)
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
 def cli(verbose):
     """The CRM suite."""

@@ -8,6 +8,13 @@ imported at start-up, a handler runs only while its addon is enabled.
     @hooks.connect("dashboard.panels")
     def open_tickets_panel():
         return {"title": ..., "html": ...}
+
+Some hooks are called inside the caller's transaction, after it has flushed its record
+and before it commits: a handler writes in the same transaction, or raises Refused to
+undo the whole action (the caller rolls back and shows the message). Sales calls
+``sales.delivery_posted`` and ``sales.return_posted`` with a new delivery or customer
+return, ``sales.delivery_deleted`` and ``sales.return_deleted`` with one being deleted
+(Purchase moves stock on them); the README lists every hook.
 """
 from collections import defaultdict
 

@@ -5,7 +5,7 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import current_app, has_app_context, has_request_context, request, session
-from flask_babel import get_translations
+from flask_babel import get_translations, refresh
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from markupsafe import escape
@@ -110,6 +110,20 @@ def select_locale(default="en"):
     if best and best.startswith("zh"):
         return "zh_Hans_CN"
     return best or default
+
+
+# What a public page's ?lang= may ask for (a link in an e-mail or on a website).
+LANGUAGE_ASKED = {"zh": "zh_Hans_CN", "zh_hans_cn": "zh_Hans_CN", "zh-cn": "zh_Hans_CN",
+                  "en": "en"}
+
+
+def language_from_query():
+    """A public blueprint's before_request: ?lang=zh or ?lang=en, kept in the session
+    for the visitor's next pages."""
+    asked = LANGUAGE_ASKED.get(request.args.get("lang", "").lower())
+    if asked:
+        session["language"] = asked
+        refresh()
 
 
 def compile_catalogs(directories):

@@ -162,6 +162,14 @@ def _check_pdf(check, pdf):
             check.typed(f"pdf.{name}", spec, str)
 
 
+def _check_commands(check, commands):
+    for index, name in enumerate(check.text_list("commands", commands)):
+        if not re.match(r"^[\w.]+\.\w+$", name):
+            check.fail(f"commands[{index}]",
+                       'must be "module.attribute" naming a click command or group, '
+                       'e.g. "inventory.stock_cli"')
+
+
 def _check_public(check, public):
     for index, name in enumerate(check.text_list("public", public)):
         if not re.match(r"^[\w.]+\.\w+$", name):
@@ -242,6 +250,9 @@ SCHEMA = {
     "data": (False, [], lambda c, v: c.text_list("data", v)),
     "demo": (False, [], lambda c, v: c.text_list("demo", v)),
     "public": (False, [], _check_public),
+    # Click commands or groups the addon adds to `python run.py` (core.cli finds them
+    # without a database; each runs only while its addon is enabled).
+    "commands": (False, [], _check_commands),
     "workflows": (False, {}, _check_workflows),
     "approvals": (False, [], _check_approvals),
 }

@@ -243,9 +243,12 @@ def move(record, name, user=None, target=None, actor=None):
     set_state(record, flow, target)
     if transition.effect is not None:
         transition.effect(record, user or actor)
-    if flow.approval.get("submit") == name:
+    if flow.approval:
         from core import approvals
-        approvals.submitted(record, user)
+        if flow.approval.get("submit") == name:
+            approvals.submitted(record, user)
+        elif name not in flow.approval.values():
+            approvals.withdraw(record)      # moved on without a decision (cancelled)
     return transition
 
 

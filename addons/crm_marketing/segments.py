@@ -148,7 +148,6 @@ def may_save_segments():
 
 
 def an_email_address(form, field):
-    # (A plain text, not a lazy one: the admin form shows only those under the field.)
     if not company.EMAIL.match((field.data or "").strip()):
         raise ValidationError(_("Enter an e-mail address."))
 

@@ -16,11 +16,10 @@ A "several choices" question stores one answer row per option ticked, so that th
 results count every kind of choice with one GROUP BY."""
 from datetime import date
 
-from flask import Blueprint, abort, current_app, g, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, g, render_template, request, url_for
 from flask_admin.model.form import InlineFormAdmin
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import refresh
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup
@@ -36,7 +35,7 @@ from addons.crm_marketing.responses import responded
 from core import charts, company, notifications, ratelimit
 from core.admin import ModelView
 from core.db import db
-from core.i18n import mark
+from core.i18n import language_from_query, mark
 from core.models import OwnedMixin, utcnow
 from core.record import text_of
 
@@ -434,17 +433,7 @@ class SurveyResponseView(ModelView):
 
 # -- the public page -------------------------------------------------------------------------------------
 
-LANGUAGE_ASKED = {"zh": "zh_Hans_CN", "zh_hans_cn": "zh_Hans_CN", "zh-cn": "zh_Hans_CN",
-                  "en": "en"}
-
-
-@blueprint.before_request
-def choose_language():
-    """?lang=zh or ?lang=en, kept for the visitor's next pages."""
-    asked = LANGUAGE_ASKED.get(request.args.get("lang", "").lower())
-    if asked:
-        session["language"] = asked
-        refresh()
+blueprint.before_request(language_from_query)
 
 
 def field_name(question):

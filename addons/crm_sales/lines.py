@@ -107,16 +107,18 @@ class LinesTable(RenderTemplateWidget):
     "Add line" script carries the page's CSP nonce. The table is a line editor of
     crm.js: it fills a picked product's price (the customer's price list on the
     document's ``date_field``) and tax rate, and shows the amounts as the user types.
-    The screen is a LinePricing one (its ./line-price/ answers the editor)."""
+    The screen is a LinePricing one (its ./line-price/ answers the editor, given the
+    party of ``party_field``); ``hint``, the text under the table, says where a price
+    comes from."""
 
-    def __init__(self, date_field):
+    def __init__(self, date_field, party_field="customer", hint=None):
         super().__init__("crm_sales/lines_form.html")
-        self.date_field = date_field
+        self.date_field, self.party_field, self.hint = date_field, party_field, hint
 
     def __call__(self, field, **kwargs):
         return super().__call__(field, nonce=security.csp_nonce(),
                                 price_url=url_for(".line_price"), date_field=self.date_field,
-                                **kwargs)
+                                party_field=self.party_field, hint=self.hint, **kwargs)
 
 
 class ActiveProductLoader(ScopedAjaxLoader):

@@ -36,6 +36,7 @@ PAYMENT_METHODS = (mark("bank transfer"), mark("cash"), mark("cheque"), mark("ca
                    mark("alipay"), mark("wechat pay"), mark("other"))
 EXPENSE_KINDS = (mark("expense"), mark("income"))
 EXPENSE_STATES = (mark("draft"), mark("submitted"), mark("approved"), mark("refused"))
+PRODUCT_KINDS = (mark("goods"), mark("service"))
 
 
 def amount_column(label, readonly=False, **kwargs):
@@ -68,6 +69,12 @@ class Product(db.Model):
     category_id = db.Column(db.ForeignKey("sale_product_category.id"), index=True)
     category = db.relationship(ProductCategory, info={"label": _l("Category")})
     unit = db.Column(db.String(20), nullable=False, default="pcs", info={"label": _l("Unit")})
+    # Goods are delivered from stock (when an addon keeps stock); services and licences
+    # are not.
+    kind = db.Column(choice(*PRODUCT_KINDS, name="sale_product_kind"), nullable=False,
+                     default="goods", server_default="goods", index=True,
+                     info={"label": _l("Kind"),
+                           "description": _l("Services are not kept in stock.")})
     price = amount_column(_l("Price"))
     cost = amount_column(_l("Cost"))
     tax_rate = db.Column(PERCENT, nullable=False, default=13,

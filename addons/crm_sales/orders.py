@@ -9,7 +9,7 @@ from collections import namedtuple
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_babel import gettext as _
@@ -27,7 +27,7 @@ from addons.crm_sales.models import (CustomerReturn, Delivery, DeliveryLine, Ord
                                      Payment, ReturnLine, SalesOrder)
 from addons.crm_sales.lines import (LineInline, LinesFormMixin, LinesTable, check_lines,
                                     drop_deleted_lines, fill_line_defaults)
-from core import exporting, permissions
+from core import exporting, hooks, permissions
 from core.admin import FormWarning, ModelView, scoped_query
 from core.db import db
 from core.i18n import label, lazy_label, mark
@@ -258,6 +258,10 @@ def more_than_zero(message):
     return check
 
 
+# A quantity column holds 9 digits before the point (Numeric(12, 3)).
+LARGEST_QUANTITY = Decimal(10) ** 9
+
+
 def parse_quantity(text):
     """(Decimal or None, error text or None) from what a user typed; blank is None."""
     text = (text or "").strip()
@@ -269,6 +273,8 @@ def parse_quantity(text):
         return None, _("Not a number.")
     if not value.is_finite():
         return None, _("Not a number.")
+    if abs(value) >= LARGEST_QUANTITY:
+        return None, _("That quantity is too large.")
     if value != value.quantize(QUANTUM):
         return None, _("At most three decimals.")
     return value, None
@@ -515,6 +521,10 @@ class OrderDocumentView(ModelView):
     # without their lines would make nothing that page allows.
     allow_import = False
     line_model = None           # DeliveryLine or ReturnLine
+    # Core hooks called in the transaction that saves or deletes a document, so that
+    # another addon (Purchase's stock) writes with it or refuses it (hooks.Refused).
+    posted_hook = None          # "sales.delivery_posted" or "sales.return_posted"
+    deleted_hook = None         # "sales.delivery_deleted" or "sales.return_deleted"
     date_field = None           # "delivery_date" or "return_date"
     text_fields = ()            # (name, label, longest) of the header's text fields
     form_template = "crm_sales/order_lines_form.html"
@@ -576,9 +586,13 @@ class OrderDocumentView(ModelView):
         if request.method == "POST":
             values, quantities, errors = self._read_form(order)
             if not errors:
-                document = self._save(order, values, quantities)
-                flash(_("%(document)s saved.", document=document.number), "success")
-                return redirect(url_for("sales_order.details_view", id=order.id))
+                try:
+                    document = self._save(order, values, quantities)
+                except hooks.Refused as refused:   # by another addon: nothing is kept
+                    errors["lines"] = str(refused)
+                else:
+                    flash(_("%(document)s saved.", document=document.number), "success")
+                    return redirect(url_for("sales_order.details_view", id=order.id))
             db.session.rollback()
             flash(_("Nothing was saved: correct the marked fields."), "error")
         return self.render(self.form_template, order=order, values=values,
@@ -665,8 +679,22 @@ class OrderDocumentView(ModelView):
         db.session.add(document)
         db.session.flush()
         self.recompute({line.order_line_id for line in document.lines})
+        self.call_hook(self.posted_hook, document)
         db.session.commit()
         return document
+
+    @staticmethod
+    def call_hook(name, document):
+        """Let enabled addons act on ``document`` in this transaction; raises
+        hooks.Refused when one refuses (the caller rolls back)."""
+        current_app.extensions["crm"].hooks.call(name, document)
+
+    def refused_delete(self, document):
+        """The deleting hook's handlers, their refusal as the form's error."""
+        try:
+            self.call_hook(self.deleted_hook, document)
+        except hooks.Refused as refused:
+            raise ValidationError(str(refused)) from None
 
     def on_model_change(self, form, model, is_created):
         keep_an_owner(model)
@@ -681,12 +709,14 @@ class OrderDocumentView(ModelView):
         if problem:
             raise ValidationError(_("Goods of this delivery have been returned: delete "
                                     "the return first."))
+        self.refused_delete(model)
 
 
 class DeliveryView(OrderDocumentView):
     """Deliveries: all of an order, or part of it (more deliveries follow)."""
 
     line_model = DeliveryLine
+    posted_hook, deleted_hook = "sales.delivery_posted", "sales.delivery_deleted"
     date_field = "delivery_date"
     text_fields = (("carrier", _l("Carrier"), 100), ("tracking", _l("Tracking number"), 100),
                    ("notes", _l("Notes"), LONG_TEXT))
@@ -728,6 +758,7 @@ class ReturnView(OrderDocumentView):
     their value (with tax) is credited to the order."""
 
     line_model = ReturnLine
+    posted_hook, deleted_hook = "sales.return_posted", "sales.return_deleted"
     date_field = "return_date"
     text_fields = (("reason", _l("Reason"), LONG_TEXT),)
     column_list = ["number", "order", "customer", "return_date", "amount", "owner"]
@@ -769,6 +800,7 @@ class ReturnView(OrderDocumentView):
 
     def on_model_delete(self, model):
         self.recompute({line.order_line_id for line in model.lines}, excluding=model.id)
+        self.refused_delete(model)
 
 
 # -- payments ---------------------------------------------------------------------------------

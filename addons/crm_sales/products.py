@@ -125,14 +125,15 @@ def percent(form, field):
 
 
 class ProductView(ModelView):
-    column_list = ["code", "name", "category", "unit", "price", "tax_rate", "active"]
+    column_list = ["code", "name", "category", "kind", "unit", "price", "tax_rate", "active"]
     column_searchable_list = ["code", "name"]
-    column_filters = ["code", "name", "category.name", "unit", "price", "tax_rate", "active"]
+    column_filters = ["code", "name", "category.name", "kind", "unit", "price", "tax_rate",
+                      "active"]
     column_sortable_list = ["code", "name", ("category", "category.name"), "unit", "price",
                             "tax_rate", "active"]
     column_default_sort = [("code", False)]
-    form_columns = ["code", "name", "category", "unit", "price", "cost", "tax_rate", "active",
-                    "description"]
+    form_columns = ["code", "name", "category", "kind", "unit", "price", "cost", "tax_rate",
+                    "active", "description"]
     column_details_list = form_columns
     form_args = {"price": {"validators": [not_negative]},
                  "cost": {"validators": [not_negative]},

@@ -473,22 +473,10 @@ class QuoteView(LinesFormMixin, ModelView):
     # -- what can be done with a quote ------------------------------------------------------
 
     def _quote(self, lock=True, printing=False):
-        """The quote of ?id= (404 outside the user's rules). ``lock``: its row is locked
-        first, then read, so that two clicks at once wait for each other and the second
-        sees what the first did. ``printing``: with what the PDF prints, in three queries
-        whatever the number of lines."""
-        ids = int_ids([request.args.get("id", "")])
-        if not ids:
-            abort(404)
-        query = self.get_query().filter(Quote.id == ids[0])
-        if lock and query.with_entities(Quote.id).with_for_update().first() is None:
-            abort(404)
-        if printing:
-            query = query.options(*PRINTED)
-        quote = query.populate_existing().one_or_none()
-        if quote is None:
-            abort(404)
-        return quote
+        """The quote of ?id=, locked (two clicks at once wait for each other) unless
+        ``lock`` is false; with what the PDF prints, in three queries whatever the
+        number of lines, when ``printing``."""
+        return self.requested_record(lock, PRINTED if printing else ())
 
     def _back(self, quote):
         return redirect(self.get_url(".details_view", id=quote.id))

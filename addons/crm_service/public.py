@@ -14,11 +14,11 @@ the browser's)."""
 import re
 import secrets
 
-from flask import (Blueprint, abort, current_app, redirect, render_template, request, session,
+from flask import (Blueprint, abort, current_app, redirect, render_template, request,
                    url_for)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import get_locale, refresh
+from flask_babel import get_locale
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
@@ -30,7 +30,7 @@ from addons.crm_service import knowledge, tickets
 from addons.crm_service.models import TICKET_KINDS, Ticket, TicketMessage
 from core import company, notifications, options, ratelimit
 from core.db import db
-from core.i18n import lazy_label
+from core.i18n import language_from_query, lazy_label
 
 blueprint = Blueprint("crm_service_public", __name__, url_prefix="/service")
 
@@ -38,8 +38,6 @@ FOLLOW_SALT = "crm_service.follow"
 HONEYPOT = "website"
 MESSAGE_LENGTH = 10000
 REPLIES_PER_REQUEST = 4       # a visitor may answer this many times per request allowed
-LANGUAGE_ASKED = {"zh": "zh_Hans_CN", "zh_hans_cn": "zh_Hans_CN", "zh-cn": "zh_Hans_CN",
-                  "en": "en"}
 EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 PHONE = re.compile(r"^[0-9+()\-.\s]*$")
 
@@ -76,15 +74,7 @@ def ticket_of(token):
 
 # -- language and the frame ----------------------------------------------------------------------
 
-def choose_language():
-    """?lang=zh or ?lang=en, kept for the visitor's next pages."""
-    asked = LANGUAGE_ASKED.get(request.args.get("lang", "").lower())
-    if asked:
-        session["language"] = asked
-        refresh()
-
-
-blueprint.before_request(choose_language)
+blueprint.before_request(language_from_query)
 
 
 def article_language():

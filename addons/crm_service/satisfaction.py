@@ -26,16 +26,16 @@ from sqlalchemy import func, select, update
 from wtforms import RadioField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
-from addons.crm_service import public, tickets
+from addons.crm_service import tickets
 from addons.crm_service.models import SatisfactionRating, Ticket
 from core import company, notifications, options, outbox
 from core.admin import ModelView
 from core.db import db
-from core.i18n import label
+from core.i18n import label, language_from_query
 from core.models import Team, User, utcnow
 
 blueprint = Blueprint("crm_service_rating", __name__, url_prefix="/service/rating")
-blueprint.before_request(public.choose_language)
+blueprint.before_request(language_from_query)
 
 RATING_SALT = "crm_service.rating"
 SCORES = (1, 2, 3, 4, 5)

@@ -60,3 +60,11 @@ def bridge_suite(tmp_path, database_url):
     installation = addon_suite(tmp_path, database_url, ["crm_marketing", "crm_sales"])
     yield installation
     installation.close()
+
+
+@pytest.fixture
+def purchase_suite(tmp_path, database_url):
+    """crm_purchase (and so crm_sales and crm_contacts) enabled, no demo data."""
+    installation = addon_suite(tmp_path, database_url, ["crm_purchase"])
+    yield installation
+    installation.close()

@@ -2,19 +2,12 @@
 through the application and lands in latest.json and latest.md. Timings are not
 asserted (bench/ measures them); what the harness promises is."""
 import json
-import os
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from core.config import normalise_database_url
+from tests.bench.bench_helpers import own_database, run_script
 
-ROOT = Path(__file__).resolve().parents[2]
 PAGES = ["customer list, first page", "customer list, page size 100", "customer list, deep page",
          "customer list, sorted by name", "customer list, sorted by name, deep",
          "customer list, filtered (grade A, Shanghai)", "customer list, searched",
@@ -31,29 +24,15 @@ PAGES = ["customer list, first page", "customer list, page size 100", "customer 
 @pytest.fixture
 def bench_database():
     """None (SQLite), or a PostgreSQL database of this test's own, dropped afterwards."""
-    url = os.environ.get("CRM_TEST_DATABASE_URL")
-    if not url:
-        yield None
-        return
-    target = make_url(normalise_database_url(url)).set(database=f"crm_bench_test_{os.getpid()}")
-    yield target.render_as_string(hide_password=False)
-    server = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with server.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-    server.dispose()
+    with own_database("crm_bench_test") as url:
+        yield url
 
 
 def test_every_measure_is_recorded(tmp_path, bench_database):
-    command = [sys.executable, str(ROOT / "bench" / "run.py"), "--customers", "300",
-               "--import-rows", "30", "--runs", "2", "--throughput-seconds", "3", "--due-items", "2000",
-               "--users", "5", "--pdf-pages", "2", "--connections", "10",
-               "--no-startup", "--results", str(tmp_path)]
-    if bench_database:
-        command += ["--database-url", bench_database]
-    finished = subprocess.run(command, capture_output=True, text=True, timeout=600,
-                              env={k: v for k, v in os.environ.items()
-                                   if not k.startswith("CRM_")})
-    assert finished.returncode == 0, finished.stderr[-3000:]
+    run_script("run.py", "--customers", "300", "--import-rows", "30", "--runs", "2",
+               "--throughput-seconds", "3", "--due-items", "2000", "--users", "5",
+               "--pdf-pages", "2", "--connections", "10", "--no-startup", "--results",
+               str(tmp_path), database=bench_database, timeout=600)
 
     db = "postgresql" if bench_database else "sqlite"
     results = {r["name"]: r for r in json.loads((tmp_path / "latest.json").read_text())}

@@ -4,18 +4,13 @@ server) and lands in marketing-small-latest.json and .md. Timings are not assert
 (bench/ measures them); what the script promises is: segments tagged to give exactly
 the recipients asked for, every message received once, the figures recorded."""
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from core.config import normalise_database_url
+from tests.bench.bench_helpers import own_database, run_script
 
-ROOT = Path(__file__).resolve().parents[2]
 SEGMENT_COUNTS = ["segment count, grade A and a province (广东):", "segment count, grade A:",
                   "segment count, a tag (bench-100):"]
 LISTS = ["campaign list, first page (20 a page)", "campaign list, 100 a page",
@@ -25,30 +20,14 @@ LISTS = ["campaign list, first page (20 a page)", "campaign list, 100 a page",
 @pytest.fixture
 def marketing_bench_database():
     """None (SQLite), or a PostgreSQL database of this test's own, dropped afterwards."""
-    url = os.environ.get("CRM_TEST_DATABASE_URL")
-    if not url:
-        yield None
-        return
-    target = make_url(normalise_database_url(url)).set(
-        database=f"crm_bench_marketing_test_{os.getpid()}")
-    yield target.render_as_string(hide_password=False)
-    server = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with server.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-    server.dispose()
+    with own_database("crm_bench_marketing_test") as url:
+        yield url
 
 
 def run_bench(tmp_path, database, *extra):
-    command = [sys.executable, str(ROOT / "bench" / "marketing.py"), "--customers", "300",
-               "--recipients", "100", "--sends", "20,60", "--campaigns", "5", "--runs", "2",
-               "--results", str(tmp_path), *extra]
-    if database:
-        command += ["--database-url", database]
-    finished = subprocess.run(command, capture_output=True, text=True, timeout=900,
-                              env={k: v for k, v in os.environ.items()
-                                   if not k.startswith("CRM_")})
-    assert finished.returncode == 0, finished.stderr[-3000:]
-    return finished.stdout
+    return run_script("marketing.py", "--customers", "300", "--recipients", "100", "--sends",
+                      "20,60", "--campaigns", "5", "--runs", "2", "--results", str(tmp_path),
+                      *extra, database=database)
 
 
 def by_start(results, start):

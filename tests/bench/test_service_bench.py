@@ -3,18 +3,13 @@ measure runs through the application and lands in service-small-latest.json and 
 what the escalation job and the mail wrote is gone afterwards, so that a kept database
 can be measured again. Timings are not asserted (bench/ measures them)."""
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from core.config import normalise_database_url
+from tests.bench.bench_helpers import own_database, run_script
 
-ROOT = Path(__file__).resolve().parents[2]
 MEASURES = ["ticket list, agent, first page", "ticket list, agent, by SLA due",
             "ticket list, agent, searched by number", "ticket list, manager, first page",
             "SLA figures of a page of 100 (newest): sla_for_page alone",
@@ -24,30 +19,14 @@ MEASURES = ["ticket list, agent, first page", "ticket list, agent, by SLA due",
 @pytest.fixture
 def service_bench_database():
     """None (SQLite), or a PostgreSQL database of this test's own, dropped afterwards."""
-    url = os.environ.get("CRM_TEST_DATABASE_URL")
-    if not url:
-        yield None
-        return
-    target = make_url(normalise_database_url(url)).set(
-        database=f"crm_bench_service_test_{os.getpid()}")
-    yield target.render_as_string(hide_password=False)
-    server = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with server.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-    server.dispose()
+    with own_database("crm_bench_service_test") as url:
+        yield url
 
 
 def run_bench(tmp_path, database, *extra):
-    command = [sys.executable, str(ROOT / "bench" / "service.py"), "--tickets", "400",
-               "--messages", "2000", "--customers", "100", "--agents", "20", "--runs", "2",
-               "--mails", "12", "--cli-mails", "1", "--results", str(tmp_path), *extra]
-    if database:
-        command += ["--database-url", database]
-    finished = subprocess.run(command, capture_output=True, text=True, timeout=900,
-                              env={k: v for k, v in os.environ.items()
-                                   if not k.startswith("CRM_")})
-    assert finished.returncode == 0, finished.stderr[-3000:]
-    return finished.stdout
+    return run_script("service.py", "--tickets", "400", "--messages", "2000", "--customers",
+                      "100", "--agents", "20", "--runs", "2", "--mails", "12", "--cli-mails",
+                      "1", "--results", str(tmp_path), *extra, database=database)
 
 
 def test_every_service_measure_is_recorded(tmp_path, service_bench_database):

@@ -31,6 +31,7 @@ PRODUCTS = [  # code, name, category, unit, price, cost, tax rate
     ("PAD-10", "平板电脑 10 寸 Tablet 10\"", "硬件 Hardware", "台", 2899, 2300, 13),
     ("CBL-5M", "网线 5 米 Network cable 5 m", "配件 Accessories", "根", 25.5, 9.8, 13),
 ]
+GOODS = ("硬件 Hardware", "配件 Accessories")   # the other categories are services
 LEADS = [  # name, company, phone, email, status
     ("王建国", "嘉兴新材料有限公司", "0573-82260011", "wangjg@example.cn", "new"),
     ("刘芳", "常州恒力机电有限公司", "0519-86600022", "liufang@example.cn", "new"),
@@ -112,7 +113,8 @@ def _catalogue(session, customers):
             categories[category] = ProductCategory(name=category)
         products.append(Product(code=code, name=name, category=categories[category], unit=unit,
                                 price=Decimal(str(price)), cost=Decimal(str(cost)),
-                                tax_rate=tax_rate))
+                                tax_rate=tax_rate,
+                                kind="goods" if category in GOODS else "service"))
     session.add_all(products)
     year_start = date(date.today().year, 1, 1)
     session.add(PriceList(name="A 级客户价 Grade A prices", grade="A", valid_from=year_start,
