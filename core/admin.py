@@ -63,7 +63,7 @@ from core import workflow
 from core import record as record_page
 from core.audit import BOOKKEEPING
 from core.db import DISPLAY_ATTRIBUTES, db
-from core.i18n import label, lazy_label
+from core.i18n import LazyLabel, label, lazy_label
 from core.models import OwnedMixin, RecordNote, SavedFilter, User
 from core.security import local_path
 from core.util import int_ids
@@ -638,10 +638,18 @@ class ModelView(sqla.ModelView):
                                       page_size=0)
         columns, query = self.export_columns(query)
         fields = transfer.fields_of(self.model)
-        rows = ([self.export_value(record, name, fields) for name in columns]
-                for record in query.yield_per(1000))
+
+        def rows():
+            # Streamed after the request has ended and its session was closed: the query
+            # opens that session again, and nothing else would close it (its connection
+            # would wait for the garbage collector).
+            try:
+                for record in query.yield_per(1000):
+                    yield [self.export_value(record, name, fields) for name in columns]
+            finally:
+                query.session.close()
         filename = self.get_export_name(export_type)
-        return exporting.response(export_type, filename, self.export_headers(columns), rows)
+        return exporting.response(export_type, filename, self.export_headers(columns), rows())
 
     def export_columns(self, query):
         """The list's export columns, then what else the screen's import sets (so that
@@ -1073,8 +1081,9 @@ def _related_labels(mapper, names, labels):
 
 
 def translated_choices(column):
-    """(value, label) pairs of an Enum column, labels translated when shown."""
-    return [(value, lazy_label(value)) for value in column.type.enums]
+    """(value, label) pairs of an Enum column, labels translated when shown (in English
+    capitalised, as the state bar shows them: "Open", not "open")."""
+    return [(value, LazyLabel(record_page.choice_text, value)) for value in column.type.enums]
 
 
 def _is_hidden(column):

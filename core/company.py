@@ -173,7 +173,6 @@ MAIL_FIELDS = {
 }
 SECURITY_LABELS = {"none": _l("None (port 25)"), "starttls": _l("STARTTLS (port 587)"),
                    "ssl": _l("SSL/TLS (port 465)")}
-EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 
 
 def server_problems(values, port_message, host_message):
@@ -263,7 +262,7 @@ class MailServerView(BaseView):
         elif request.method == "POST":
             values, errors = read_mail_form(request.form, current)
             testing = request.form.get("action") == "test"
-            if testing and not EMAIL.match(test_to):
+            if testing and not outbox.EMAIL.match(test_to):
                 errors["test_to"] = _("Enter the address to send the test email to.")
             if not errors:
                 save_server(outbox.MAIL_OPTIONS, MAIL_FIELDS, values)

@@ -31,6 +31,7 @@ The mail server is set on Settings > Mail server (kept in the database, see
 ``mail_settings``); [mail] in config.ini gives the values until then.
 """
 import json
+import re
 import smtplib
 import socket
 import ssl
@@ -97,6 +98,28 @@ def _queue(channel, recipients, subject, text, html=None, attachments=(), relate
             filename=filename, data=data, content_type=content_type))
     db.session.add(message)
     return message
+
+
+# An address as forms take it: no list separators or angle brackets inside.
+EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+
+
+def read_email_form(form, defaults, missing):
+    """(values, recipients, {field: error}) of a sending form (core/macros.html
+    email_fields) with the keys of ``defaults``: "to" (several addresses apart by commas,
+    semicolons or spaces), "subject" and "text". ``missing``: the error when "to" is
+    empty, saying whose address is wanted."""
+    values = {key: form.get(key, "").strip() for key in defaults}
+    recipients = [address for address in re.split(r"[,;\s]+", values["to"]) if address]
+    wrong = [address for address in recipients if not EMAIL.match(address)]
+    errors = {}
+    if not recipients:
+        errors["to"] = missing
+    elif wrong:
+        errors["to"] = _("Not a valid email address: %(address)s", address=wrong[0])
+    if not values["subject"]:
+        errors["subject"] = _("Enter a subject.")
+    return values, recipients, errors
 
 
 def send_email(recipients, subject, text, html=None, attachments=(), related=None,

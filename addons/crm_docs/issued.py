@@ -10,7 +10,6 @@ byte; "Resend" sends those stored bytes, never a new rendering.
 The PDF templates edited in the screens (templates.py) are answered here too (hook
 ``pdf.template_source``): this module is imported at start-up in every process, so a
 job that prints sees the edited templates as the web pages do."""
-import re
 
 from flask import abort, flash, g, has_app_context, redirect, render_template, request, url_for
 from flask_admin import expose
@@ -33,7 +32,6 @@ from core.util import int_ids
 
 PANEL_ROWS = 50
 MENU_LABEL = mark("Issued documents")   # the screen's menu entry, shown through label()
-EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 
 
 class Immutable(RuntimeError):
@@ -230,15 +228,8 @@ class IssuedView(ModelView):
                             name=row.filename, date=dates.shown(row.issued_at))}
         errors = {}
         if request.method == "POST":
-            values = {key: request.form.get(key, "").strip() for key in values}
-            recipients = [a for a in re.split(r"[,;\s]+", values["to"]) if a]
-            bad = [address for address in recipients if not EMAIL.match(address)]
-            if not recipients:
-                errors["to"] = _("Enter at least one email address.")
-            elif bad:
-                errors["to"] = _("Not a valid email address: %(address)s", address=bad[0])
-            if not values["subject"]:
-                errors["subject"] = _("Enter a subject.")
+            values, recipients, errors = outbox.read_email_form(
+                request.form, values, _("Enter at least one email address."))
             if not errors:
                 resent(row, record, recipients, values["subject"][:255], values["text"])
                 db.session.commit()

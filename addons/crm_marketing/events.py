@@ -38,6 +38,7 @@ from core.admin import ModelView
 from core.db import db
 from core.i18n import mark
 from core.models import utcnow
+from core.outbox import EMAIL
 from core.util import int_ids
 
 EVENT = "event or trade show"
@@ -48,7 +49,6 @@ HONEYPOT = "website"
 # Posts one visitor address may make to one event's page per hour: a stand's tablet or
 # an office behind one address registers several people, a robot many more.
 PER_HOUR = 20
-EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 PHONE = re.compile(r"^[0-9+()\-.\s]*$")
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 

@@ -18,7 +18,7 @@ from sqlalchemy import and_, func, null, select
 
 from addons.crm_contacts.models import Contact, Customer
 from addons.crm_marketing.models import Segment, SegmentMember, email_key
-from core import company, permissions
+from core import outbox, permissions
 from core.admin import ModelView
 from core.db import db
 
@@ -148,7 +148,7 @@ def may_save_segments():
 
 
 def an_email_address(form, field):
-    if not company.EMAIL.match((field.data or "").strip()):
+    if not outbox.EMAIL.match((field.data or "").strip()):
         raise ValidationError(_("Enter an e-mail address."))
 
 

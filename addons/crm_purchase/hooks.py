@@ -17,7 +17,7 @@ from sqlalchemy.orm import contains_eager
 
 from addons.crm_purchase import payables
 from addons.crm_purchase.models import PurchaseOrder, Receipt, Supplier, SupplierBill
-from addons.crm_sales.orders import amount_text
+from addons.crm_sales.money import amount_text
 from core import hooks, permissions
 from core.db import db
 

@@ -24,7 +24,8 @@ from wtforms import fields, validators
 from wtforms.validators import ValidationError
 
 from addons.crm_sales.models import Product, ProductCategory
-from addons.crm_sales.orders import amount_text, quantity_text
+from addons.crm_sales.money import amount_text
+from addons.crm_sales.orders import quantity_text
 from core import dates, merge
 from core.admin import AdminForm, ModelView, StrictAjaxSelectField, shown_name
 from core.db import db

@@ -11,35 +11,34 @@ it is closed, or cancelled while nothing of it was received.
 Lines change only in a draft. A line's unit price left blank or 0 takes the supplier's
 best price valid on the order date for the line's quantity (suppliers.py), else the
 product's cost; totals are money.compute's, in Decimal rounded half-up, as quotes'."""
-import re
 from datetime import date, timedelta
 from decimal import Decimal
 
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from markupsafe import Markup, escape
 from sqlalchemy import exists, select
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms import DecimalField
 from wtforms.validators import Optional, ValidationError
 
-from addons.crm_sales import money
+from addons.crm_sales import money, sending
 from addons.crm_sales.lines import (LARGEST_AMOUNT, LineInline, LinesFormMixin, LinesTable,
                                     at_most, at_most_places, check_lines, drop_deleted_lines,
-                                    within)
+                                    lines_panel, within)
 from addons.crm_sales.models import Product
 from addons.crm_sales.orders import keep_an_owner, one_visible
 from addons.crm_sales.products import in_reach, plain_number
-from addons.crm_sales.quotes import EMAIL, address_of, amount_text, number_text, person
-from core import company, options, outbox, pdf, permissions, workflow
+from addons.crm_sales.money import amount_text, number_text
+from addons.crm_sales.quotes import address_of, person, printed_amounts
+from addons.crm_sales.sending import SendByEmail
+from core import company, options, pdf, permissions, workflow
 from core.admin import ModelView
 from core.db import db
 from core.i18n import label
 from core.models import utcnow
-from core.record import EMAIL_STYLES
 from core.util import int_ids
 
 from . import payables, receipts
@@ -163,13 +162,10 @@ def supplier_codes(order):
 
 def order_document(order):
     """The plain data purchase_order.html prints (strings, not database records)."""
-    tax_by_rate = {}
-    for line in order.lines:
-        rate = money.to_decimal(line.tax_rate)
-        tax_by_rate[rate] = tax_by_rate.get(rate, Decimal(0)) + money.to_decimal(line.tax)
     supplier, warehouse = order.supplier, order.warehouse
     customer = supplier.customer
-    codes = supplier_codes(order)
+    notes = {product_id: _("your code %(code)s", code=code)
+             for product_id, code in supplier_codes(order).items()}
     return {
         "company": company.letterhead(),
         "number": order.number, "date": order.order_date.isoformat(),
@@ -184,25 +180,7 @@ def order_document(order):
         "deliver_to": {"name": label(warehouse.name) if warehouse else "",
                        "address": (warehouse.address or "") if warehouse else ""},
         "buyer": person(order.owner),
-        "lines": [{
-            "no": index,
-            "code": line.product.code if line.product else "",
-            "supplier_code": codes.get(line.product_id, ""),
-            "description": line.description,
-            "quantity": number_text(line.quantity),
-            "unit": line.product.unit if line.product else "",
-            "unit_price": amount_text(line.unit_price),
-            "discount": number_text(line.discount),
-            "tax_rate": number_text(line.tax_rate),
-            "amount": amount_text(line.subtotal),
-        } for index, line in enumerate(order.lines, start=1)],
-        "subtotal": amount_text(order.subtotal),
-        "taxes": [{"rate": number_text(rate), "amount": amount_text(value)}
-                  for rate, value in sorted(tax_by_rate.items())],
-        "tax": amount_text(order.tax),
-        "total": amount_text(order.total, order.currency),
-        "total_in_words": money.in_chinese_words(order.total)
-        if order.currency == "CNY" else "",
+        **printed_amounts(order, notes),
         "terms": order.terms or "",
     }
 
@@ -239,29 +217,6 @@ def sending_problem(order):
                  "the supplier.", number=order.number, state=label(order.state))
     return workflow.refusal(order, workflow.of(PurchaseOrder).transitions["send"],
                             current_user)
-
-
-def mark_order_sent(order):
-    """Mark the order sent, through the workflow when it is approved. Raises Refused."""
-    if order.state == "sent":
-        set_sent_at(order, current_user)
-    else:
-        workflow.move(order, "send", current_user)
-
-
-def sent_text(order):
-    """When the order was sent and, if by email, how the email fared (the outbox knows)."""
-    if order.sent_at is None:
-        return ""
-    when = escape(f"{order.sent_at:%Y-%m-%d %H:%M}")
-    found = outbox.messages_for("PurchaseOrder", order.id, limit=1)
-    if not found:
-        return when
-    email = found[0]
-    return Markup('{} · {} <span class="badge badge-{} crm-delivery crm-delivery-{}">{}</span>'
-                  ).format(when, _("email to %(to)s", to=email["recipients"]),
-                           EMAIL_STYLES.get(email["state"], "secondary"), email["state"],
-                           label(email["state"]))
 
 
 # -- the line form -------------------------------------------------------------------------
@@ -302,7 +257,7 @@ def formatted_amount(view, context, order, name):
     return amount_text(getattr(order, name), order.currency)
 
 
-class PurchaseOrderView(LinesFormMixin, ModelView):
+class PurchaseOrderView(SendByEmail, LinesFormMixin, ModelView):
     """Purchase orders: lines from the supplier's prices, approval, PDF and sending."""
 
     # An order is made with its lines, on its form: a file of headers would make orders
@@ -336,7 +291,7 @@ class PurchaseOrderView(LinesFormMixin, ModelView):
                           "owner"]
     column_formatters = {
         "subtotal": formatted_amount, "tax": formatted_amount, "total": formatted_amount,
-        "sent_at": lambda view, context, order, name: sent_text(order),
+        "sent_at": lambda view, context, order, name: sending.sent_text(order),
     }
     form_columns = ["supplier", "warehouse", "order_date", "expected_date",
                     "supplier_reference", "terms", "notes", "owner", "lines"]
@@ -493,12 +448,17 @@ class PurchaseOrderView(LinesFormMixin, ModelView):
         return buttons
 
     def detail_panels(self, order):
-        own = [{"title": _("Lines"), "order": 0, "width": "col-12",
-                "html": Markup(render_template(
-                    "crm_purchase/purchase_order_lines.html", order=order,
-                    lines=list(enumerate(order.lines, start=1)), amount=amount_text,
-                    quantity=number_text))}]
-        return own + super().detail_panels(order)
+        received = [
+            {"heading": _("Received"), "value": lambda line: line.received,
+             "css": "crm-received"},
+            {"heading": _("Returned"), "value": lambda line: line.returned,
+             "css": "crm-returned"},
+            {"heading": _("To receive"), "css": "crm-to-receive",
+             "value": lambda line: max(line.quantity - line.received, 0)},
+            {"heading": _("Billed"), "value": lambda line: line.billed, "css": "crm-billed"}]
+        return [lines_panel(order, quantities=received, css="crm-purchase-lines",
+                            empty=_("No lines yet: edit the order to add them."))
+                ] + super().detail_panels(order)
 
     # -- printing and sending ----------------------------------------------------------------
 
@@ -520,44 +480,32 @@ class PurchaseOrderView(LinesFormMixin, ModelView):
         order = self._order(lock=False, printing=True)
         return pdf.response(order_pdf(order), pdf_filename(order))
 
-    @expose("/send/", methods=("GET", "POST"))
-    def send(self):
-        """A form with the recipients, subject and text; then the email with the PDF
-        into the outbox, the PDF issued (crm_docs keeps it) and the order marked sent:
-        one transaction."""
-        if not self.permits("w"):
-            abort(403)
-        order = self._order(lock=request.method == "POST", printing=True)
-        problem = sending_problem(order)
-        if problem:
-            return self._refuse(order, problem)
-        values, errors = self._email_defaults(order), {}
-        if request.method == "POST":
-            values = {key: request.form.get(key, "").strip() for key in values}
-            recipients, errors = read_recipients(values)
-            if not errors:
-                try:
-                    mark_order_sent(order)
-                except workflow.Refused as refused:
-                    return self._refuse(order, str(refused))
-                data, filename = order_pdf(order), pdf_filename(order)
-                message = outbox.send_email(
-                    recipients, values["subject"][:255], values["text"],
-                    attachments=[(filename, data, "application/pdf")], related=order)
-                pdf.issue(order, "purchase_order", data, filename, event="sent",
-                          recipients=recipients, message=message)
-                db.session.commit()
-                flash(_("Purchase order %(number)s queued for %(to)s: its page shows when it "
-                        "is delivered, and you are told if it fails.", number=order.number,
-                        to=", ".join(recipients)), "success")
-                return self._back(order)
-            db.session.rollback()
-        return self.render("crm_purchase/purchase_order_send.html", order=order,
-                           values=values, errors=errors, filename=pdf_filename(order),
-                           back=self.get_url(".details_view", id=order.id),
-                           no_mail_server=not outbox.mail_configured())
+    # -- sending by email (sending.SendByEmail) ---------------------------------------------
 
-    def _email_defaults(self, order):
+    pdf_kind = "purchase_order"
+    sent_effect = staticmethod(set_sent_at)
+    document_pdf = staticmethod(order_pdf)
+    pdf_filename = staticmethod(pdf_filename)
+    sending_problem = staticmethod(sending_problem)
+
+    def _printed(self, lock):
+        return self._order(lock=lock, printing=True)
+
+    def sending_texts(self, order):
+        return {
+            "heading": _("Send purchase order %(number)s by email", number=order.number),
+            "intro": _("The order is queued in the outbox with its PDF and marked sent; its "
+                       "page then shows whether the email was delivered, and you are told "
+                       "if it fails."),
+            "no_address": _("The supplier has no email address: enter the address to send "
+                            "to."),
+            "missing": _("Enter the supplier's email address."),
+            "queued": lambda to: _("Purchase order %(number)s queued for %(to)s: its page "
+                                   "shows when it is delivered, and you are told if it "
+                                   "fails.", number=order.number, to=to),
+        }
+
+    def email_defaults(self, order):
         sender = company.letterhead()["name"]
         buyer = person(order.owner)["name"] or sender
         when = order.expected_date.isoformat() if order.expected_date else "-"
@@ -570,18 +518,3 @@ class PurchaseOrderView(LinesFormMixin, ModelView):
                 "subject": _("Purchase order %(number)s from %(company)s",
                              number=order.number, company=sender),
                 "text": text}
-
-
-def read_recipients(values):
-    """(addresses, {field: error}) from the sending form's values."""
-    errors = {}
-    recipients = [address.strip() for address in re.split(r"[,;\s]+", values["to"])
-                  if address.strip()]
-    if not recipients:
-        errors["to"] = _("Enter the supplier's email address.")
-    elif any(not EMAIL.match(address) for address in recipients):
-        errors["to"] = _("Not a valid email address: %(address)s", address=next(
-            address for address in recipients if not EMAIL.match(address)))
-    if not values["subject"]:
-        errors["subject"] = _("Enter a subject.")
-    return recipients, errors

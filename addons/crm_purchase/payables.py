@@ -33,10 +33,10 @@ from addons.crm_contacts.models import Customer
 from addons.crm_purchase.models import (PurchaseOrder, PurchaseOrderLine, Supplier,
                                         SupplierBill, SupplierBillLine, SupplierPayment)
 from addons.crm_sales import money
-from addons.crm_sales.lines import LARGEST_AMOUNT, at_most
-from addons.crm_sales.orders import (HALF_CENT, amount_text, keep_an_owner, line_label,
-                                     more_than_zero, one_visible, parse_quantity,
-                                     quantity_text)
+from addons.crm_sales.lines import LARGEST_AMOUNT, at_most, lines_panel
+from addons.crm_sales.money import amount_text
+from addons.crm_sales.orders import (HALF_CENT, keep_an_owner, line_label, more_than_zero,
+                                     one_visible, parse_quantity, quantity_text)
 from core import exporting, permissions, workflow
 from core.admin import ModelView, scoped_query
 from core.db import db
@@ -276,10 +276,7 @@ class BillView(ModelView):
                                    SupplierPayment.id.desc()),
             SupplierPayment).limit(PANEL_ROWS).all()
         own = [
-            {"title": _("Lines"), "order": 1, "width": "col-12", "html": Markup(render_template(
-                "crm_purchase/bill_lines.html", bill=bill,
-                lines=list(enumerate(bill.lines, start=1)), quantity=quantity_text,
-                amount=amount_text))},
+            lines_panel(bill, 1, css="crm-bill-lines"),
             {"title": _("Payments"), "order": 2, "width": "col-12", "html": Markup(
                 render_template("crm_purchase/bill_payments.html", bill=bill,
                                 payments=payments, open=open_amount(bill),

@@ -33,6 +33,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from addons.crm_contacts.models import Customer
 from addons.crm_sales import money
+from addons.crm_sales.money import amount_text
 from addons.crm_sales.orders import line_label, parse_quantity, quantity_text
 from core import options, permissions, workflow
 from core.admin import ModelView
@@ -98,10 +99,6 @@ def cost_text(value):
     value = money.to_decimal(value or 0).quantize(COST_PLACES, rounding=ROUND_HALF_UP)
     text = f"{value:,.4f}"
     return text[:-2] + text[-2:].rstrip("0") if text.endswith("0") else text
-
-
-def amount_text(value):
-    return f"{money.cents(value or 0):,.2f}"
 
 
 def order_refusal(order):

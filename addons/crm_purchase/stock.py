@@ -30,7 +30,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, event, func, or_, select, tuple_, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import aliased, object_session
 
 from core import options
 from core.db import db, dialect_insert
@@ -260,11 +260,11 @@ def _scaled(value, places):
     return Decimal(str(value or 0)).quantize(places, rounding=ROUND_HALF_UP)
 
 
-@event.listens_for(Session, "before_flush")
-def _ledger_is_append_only(session, _context, _instances):
+@event.listens_for(StockMove, "before_update")
+@event.listens_for(StockMove, "before_delete")
+def _ledger_is_append_only(_mapper, _connection, move):
     """A written move is never changed or deleted, whatever the path: a correction is
     another move. (Only a programming error gets here; users never see it.)"""
-    for record in list(session.deleted) + list(session.dirty):
-        if isinstance(record, StockMove) and (record in session.deleted
-                                              or session.is_modified(record)):
-            raise RuntimeError("the stock ledger is append-only: post a new move instead")
+    session = object_session(move)
+    if move in session.deleted or session.is_modified(move, include_collections=False):
+        raise RuntimeError("the stock ledger is append-only: post a new move instead")

@@ -39,7 +39,8 @@ from sqlalchemy.orm import joinedload, selectinload
 from wtforms.validators import ValidationError
 
 from addons.crm_sales.models import Product, ProductCategory
-from addons.crm_sales.quotes import amount_text, company_letterhead, number_text
+from addons.crm_sales.money import amount_text, number_text
+from addons.crm_sales.quotes import company_letterhead
 from core import (company, exporting, pdf, permissions, transfer, uploads,
                   workflow)
 from core.admin import ModelView, import_limits, scoped_query

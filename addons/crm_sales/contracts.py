@@ -20,7 +20,8 @@ from wtforms.validators import ValidationError
 
 from addons.crm_sales import money
 from addons.crm_sales.models import Contract, Quote, SalesOrder
-from addons.crm_sales.quotes import address_of, amount_text, company_letterhead, person
+from addons.crm_sales.money import amount_text
+from addons.crm_sales.quotes import address_of, company_letterhead, person
 from core import pdf, workflow
 from core.admin import ModelView, scoped_query
 from core.db import db

@@ -19,7 +19,8 @@ from wtforms import FileField
 from wtforms.validators import ValidationError
 
 from addons.crm_sales.models import Expense, ExpenseCategory
-from addons.crm_sales.orders import amount_text, keep_an_owner, more_than_zero
+from addons.crm_sales.money import amount_text
+from addons.crm_sales.orders import keep_an_owner, more_than_zero
 from core import permissions, uploads
 from core.admin import ModelView
 from core.db import db

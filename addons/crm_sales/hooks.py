@@ -14,7 +14,8 @@ from sqlalchemy.orm import contains_eager
 
 from addons.crm_sales import money
 from addons.crm_sales.models import Opportunity, Quote, SalesOrder, Stage
-from addons.crm_sales.orders import amount_due, amount_text, customer_balance
+from addons.crm_sales.money import amount_text
+from addons.crm_sales.orders import amount_due, customer_balance
 from core import hooks, permissions
 from core.db import db
 

@@ -1,14 +1,16 @@
-"""Priced lines, as quotes and sales orders share them: the line form under the
-document's form (a table, a row a line), its checks, the defaults a blank field takes
-from the product, and the copy of lines from one document to another."""
+"""Priced lines, as quotes, sales orders, purchase orders and bills share them: the line
+form under the document's form (a table, a row a line), its checks, the defaults a blank
+field takes from the product, the copy of lines from one document to another, and the
+lines' panel on the document's page."""
 from decimal import Decimal
 
-from flask import request, url_for
+from flask import render_template, request, url_for
 from flask_admin.form.widgets import RenderTemplateWidget
 from flask_admin.model.form import InlineFormAdmin
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import DecimalField, StringField
+from markupsafe import Markup
 from wtforms.validators import Length, Optional, StopValidation, ValidationError
 
 from addons.crm_sales import money
@@ -214,3 +216,14 @@ def copied_lines(lines, line_model):
                        description=line.description, quantity=line.quantity,
                        unit_price=line.unit_price, discount=line.discount,
                        tax_rate=line.tax_rate) for line in lines]
+
+
+def lines_panel(document, order=0, quantities=(), empty="", css=""):
+    """The "Lines" panel of a document's page (ModelView.detail_panels): each line
+    priced, and the totals. ``quantities``: what became of a line's quantity, shown
+    after it: [{"heading", "value": line -> number, "css"}]; ``empty``: said when there
+    are no lines."""
+    return {"title": _("Lines"), "order": order, "width": "col-12",
+            "html": Markup(render_template(
+                "crm_sales/lines_panel.html", document=document, quantities=quantities,
+                empty=empty, css=css, number=money.number_text, amount=money.amount_text))}

@@ -26,6 +26,21 @@ def cents(value):
     return to_decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def amount_text(value, currency=None):
+    """12345.6 -> "12,345.60" (with the currency code in front when given); None -> "0.00"."""
+    text = f"{cents(value):,.2f}"
+    return f"{currency} {text}" if currency else text
+
+
+def number_text(value):
+    """A quantity or a percentage as people read it, without useless zeros: 2.000 -> "2",
+    12.50 -> "12.5", 12000 -> "12,000". (For a form's input, orders.quantity_text.)"""
+    value = to_decimal(value)
+    if value == value.to_integral_value():
+        return f"{value.quantize(Decimal(1)):,}"
+    return f"{value.normalize():,f}"
+
+
 def line_amounts(quantity, unit_price, discount=0, tax_rate=0):
     """(subtotal, tax, total) of one line."""
     quantity, unit_price = to_decimal(quantity), to_decimal(unit_price)

@@ -23,10 +23,11 @@ from wtforms.validators import ValidationError
 from addons.crm_contacts.models import Customer
 from addons.crm_contacts.views import prefill_customer
 from addons.crm_sales import money
+from addons.crm_sales.money import amount_text
 from addons.crm_sales.models import (CustomerReturn, Delivery, DeliveryLine, OrderLine,
                                      Payment, ReturnLine, SalesOrder)
 from addons.crm_sales.lines import (LineInline, LinesFormMixin, LinesTable, check_lines,
-                                    drop_deleted_lines, fill_line_defaults)
+                                    drop_deleted_lines, fill_line_defaults, lines_panel)
 from core import exporting, hooks, permissions
 from core.admin import FormWarning, ModelView, scoped_query
 from core.db import db
@@ -47,11 +48,6 @@ LONG_TEXT = 5000             # characters kept of a note typed on those pages
 
 
 # -- formatting ---------------------------------------------------------------------------
-
-def amount_text(value):
-    """1234.5 -> '1,234.50'."""
-    return f"{money.cents(value or 0):,.2f}"
-
 
 def quantity_text(value):
     """10.000 -> '10', 2.500 -> '2.5'."""
@@ -487,7 +483,6 @@ class OrderView(LinesFormMixin, ModelView):
         return buttons
 
     def detail_panels(self, order):
-        lines = list(enumerate(order.lines, start=1))
         deliveries = permissions.apply_rules(
             order.deliveries.order_by(Delivery.delivery_date.desc(), Delivery.id.desc()),
             Delivery).limit(PANEL_ROWS).all()
@@ -498,9 +493,13 @@ class OrderView(LinesFormMixin, ModelView):
             order.payments.order_by(Payment.payment_date.desc(), Payment.id.desc()),
             Payment).limit(PANEL_ROWS).all()
         own = [
-            {"title": _("Lines"), "order": 1, "width": "col-12", "html": Markup(render_template(
-                "crm_sales/order_detail_lines.html", order=order, lines=lines,
-                quantity=quantity_text, amount=amount_text))},
+            lines_panel(order, 1, empty=_("No lines."), quantities=[
+                {"heading": _("Delivered"), "value": lambda line: line.delivered,
+                 "css": "crm-delivered"},
+                {"heading": _("Returned"), "value": lambda line: line.returned,
+                 "css": "crm-returned"},
+                {"heading": _("To deliver"), "css": "crm-remaining",
+                 "value": lambda line: max(line.quantity - line.delivered, 0)}]),
             {"title": _("Deliveries, returns and payments"), "order": 2, "width": "col-12",
              "html": Markup(render_template(
                  "crm_sales/order_detail_documents.html", order=order, deliveries=deliveries,

@@ -13,12 +13,12 @@ import re
 from datetime import date, timedelta
 from decimal import Decimal
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
@@ -26,37 +26,22 @@ from wtforms.validators import ValidationError
 
 from addons.crm_contacts.labels import looks_chinese
 from addons.crm_contacts.views import prefill_customer
-from addons.crm_sales import money
+from addons.crm_sales import money, sending
+from addons.crm_sales.money import amount_text, number_text
 from addons.crm_sales.lines import (LineInline, LinesFormMixin, LinesTable, check_lines,
-                                    copied_lines, drop_deleted_lines, fill_line_defaults)
+                                    copied_lines, drop_deleted_lines, fill_line_defaults,
+                                    lines_panel)
 from addons.crm_sales.models import Opportunity, OrderLine, Quote, QuoteLine, SalesOrder
-from core import approvals, company, options, outbox, pdf, permissions, workflow
+from addons.crm_sales.sending import SendByEmail
+from core import approvals, company, options, pdf, permissions, workflow
 from core.admin import ModelView, scoped_query
 from core.db import db
 from core.i18n import label
 from core.models import utcnow
-from core.record import EMAIL_STYLES
 from core.util import int_ids
 
 ADDON = "crm_sales"
 SENDABLE = ("draft", "sent")          # a sent quote may be emailed again
-EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
-
-
-# -- amounts as people read them --------------------------------------------------------
-
-def amount_text(value, currency=None):
-    """12345.6 -> "12,345.60" (with the currency code in front when given)."""
-    text = f"{money.cents(value):,.2f}"
-    return f"{currency} {text}" if currency else text
-
-
-def number_text(value):
-    """A quantity or a percentage without useless zeros: 2.000 -> "2", 12.50 -> "12.5"."""
-    value = money.to_decimal(value)
-    if value == value.to_integral_value():
-        return f"{value.quantize(Decimal(1)):,}"
-    return f"{value.normalize():,f}"
 
 
 # -- rules of the quote's life ------------------------------------------------------------
@@ -76,23 +61,6 @@ def send_condition(quote, _target):
 def set_sent_at(quote, _user):
     """The workflow's effect of "send" (and of emailing a sent quote again)."""
     quote.sent_at = utcnow()
-
-
-def sending_problem(quote):
-    """Why the current user cannot send the quote now, or None. A draft goes through
-    the "send" transition (its state, the user, the approval, the lines); a sent quote
-    may be emailed again."""
-    if quote.state == "sent":
-        return None
-    return workflow.refusal(quote, workflow.of(Quote).transitions["send"], current_user)
-
-
-def mark_quote_sent(quote):
-    """Mark the quote sent, through the workflow when it is a draft. Raises Refused."""
-    if quote.state == "sent":
-        set_sent_at(quote, current_user)
-    else:
-        workflow.move(quote, "send", current_user)
 
 
 def lines_changed(session, quote):
@@ -120,25 +88,6 @@ def approval_text(quote):
     if quote.approval == "not needed" and quote.state == "draft" and needs_approval(quote):
         return _("to be requested")
     return label(quote.approval)
-
-
-def sent_text(quote):
-    """When the quote was sent and, if by email, how the email fared (the outbox knows:
-    queued, retrying, delivered or failed, with the reason)."""
-    if quote.sent_at is None:
-        return ""
-    when = escape(f"{quote.sent_at:%Y-%m-%d %H:%M}")
-    found = outbox.messages_for("Quote", quote.id, limit=1)
-    if not found:
-        return when
-    email = found[0]
-    style = EMAIL_STYLES.get(email["state"], "secondary")
-    text = Markup('{} · {} <span class="badge badge-{} crm-delivery crm-delivery-{}">{}</span>'
-                  ).format(when, _("email to %(to)s", to=email["recipients"]), style,
-                           email["state"], label(email["state"]))
-    if email["state"] in ("failed", "retrying") and email["error"]:
-        text += Markup(' <small class="text-muted">{}</small>').format(outbox.error_text(email["error"]))
-    return text
 
 
 def next_version(session, quote):
@@ -205,12 +154,40 @@ def person(user):
     return {"name": user.full_name or user.username, "email": user.email or ""}
 
 
-def quote_document(quote):
-    """The plain data quote.html prints (strings, not database records)."""
+def printed_amounts(document, notes=None):
+    """The lines and totals a printed document shows (quote_pdf_parts.html's ``lines``
+    and ``totals``), of any record with LineMixin lines and totals: a quote, a purchase
+    order. ``notes``: {product id: text} printed after a line's description."""
+    notes = notes or {}
     tax_by_rate = {}
-    for line in quote.lines:
+    for line in document.lines:
         rate = money.to_decimal(line.tax_rate)
         tax_by_rate[rate] = tax_by_rate.get(rate, Decimal(0)) + money.to_decimal(line.tax)
+    return {
+        "lines": [{
+            "no": index,
+            "code": line.product.code if line.product else "",
+            "description": line.description,
+            "note": notes.get(line.product_id, ""),
+            "quantity": number_text(line.quantity),
+            "unit": line.product.unit if line.product else "",
+            "unit_price": amount_text(line.unit_price),
+            "discount": number_text(line.discount),
+            "tax_rate": number_text(line.tax_rate),
+            "amount": amount_text(line.subtotal),
+        } for index, line in enumerate(document.lines, start=1)],
+        "subtotal": amount_text(document.subtotal),
+        "taxes": [{"rate": number_text(rate), "amount": amount_text(amount)}
+                  for rate, amount in sorted(tax_by_rate.items())],
+        "tax": amount_text(document.tax),
+        "total": amount_text(document.total, document.currency),
+        "total_in_words": money.in_chinese_words(document.total)
+        if document.currency == "CNY" else "",
+    }
+
+
+def quote_document(quote):
+    """The plain data quote.html prints (strings, not database records)."""
     contact = quote.contact
     return {
         "company": company_letterhead(),
@@ -227,24 +204,7 @@ def quote_document(quote):
             "contact_email": (contact.email or "") if contact else "",
         },
         "salesperson": person(quote.owner),
-        "lines": [{
-            "no": index,
-            "code": line.product.code if line.product else "",
-            "description": line.description,
-            "quantity": number_text(line.quantity),
-            "unit": line.product.unit if line.product else "",
-            "unit_price": amount_text(line.unit_price),
-            "discount": number_text(line.discount),
-            "tax_rate": number_text(line.tax_rate),
-            "amount": amount_text(line.subtotal),
-        } for index, line in enumerate(quote.lines, start=1)],
-        "subtotal": amount_text(quote.subtotal),
-        "taxes": [{"rate": number_text(rate), "amount": amount_text(amount)}
-                  for rate, amount in sorted(tax_by_rate.items())],
-        "tax": amount_text(quote.tax),
-        "total": amount_text(quote.total, quote.currency),
-        "total_in_words": money.in_chinese_words(quote.total)
-        if quote.currency == "CNY" else "",
+        **printed_amounts(quote),
         "terms": quote.terms or "",
     }
 
@@ -303,7 +263,7 @@ def formatted_amount(view, context, quote, name):
     return amount_text(getattr(quote, name), quote.currency)
 
 
-class QuoteView(LinesFormMixin, ModelView):
+class QuoteView(SendByEmail, LinesFormMixin, ModelView):
     column_list = ["number", "customer", "opportunity", "state", "total", "valid_until",
                    "owner"]
     column_searchable_list = ["number", "customer.name"]
@@ -334,7 +294,7 @@ class QuoteView(LinesFormMixin, ModelView):
         "number": lambda view, context, quote, name: quote.title,
         "subtotal": formatted_amount, "tax": formatted_amount, "total": formatted_amount,
         "approval": lambda view, context, quote, name: approval_text(quote),
-        "sent_at": lambda view, context, quote, name: sent_text(quote),
+        "sent_at": lambda view, context, quote, name: sending.sent_text(quote),
     }
     form_columns = ["customer", "contact", "opportunity", "quote_date", "valid_until",
                     "currency", "terms", "notes", "owner", "lines"]
@@ -456,9 +416,7 @@ class QuoteView(LinesFormMixin, ModelView):
         versions = self.get_query().filter(Quote.number == quote.number).order_by(
             Quote.version.desc()).all()
         own = [
-            {"title": _("Lines"), "order": 0, "width": "col-12",
-             "html": Markup(render_template("crm_sales/quote_lines.html", quote=quote,
-                                            amount_text=amount_text, number_text=number_text))},
+            lines_panel(quote, empty=_("No lines yet: edit the quote to add them.")),
             {"title": _("Versions"), "order": 1, "width": "col-lg-6",
              "html": Markup(render_template("crm_sales/quote_versions.html", quote=quote,
                                             versions=versions, amount_text=amount_text))},
@@ -507,51 +465,38 @@ class QuoteView(LinesFormMixin, ModelView):
             return self._refuse(quote, str(refused))
         return self._done(quote, _("Quote %(quote)s marked as sent.", quote=quote.title))
 
-    @expose("/send/", methods=("GET", "POST"))
-    def send(self):
-        """A form with the recipients, subject and text, then the email with the PDF
-        into the outbox and the quote marked sent: one transaction."""
-        if not self.permits("w"):
-            abort(403)
-        quote = self._quote(lock=request.method == "POST", printing=True)
-        problem = sending_problem(quote)
-        if problem:
-            return self._refuse(quote, problem)
-        values, errors = self._email_defaults(quote), {}
-        if request.method == "POST":
-            values = {key: request.form.get(key, "").strip() for key in values}
-            recipients = [address.strip() for address in re.split(r"[,;\s]+", values["to"])
-                          if address.strip()]
-            if not recipients:
-                errors["to"] = _("Enter the customer's email address.")
-            elif any(not EMAIL.match(address) for address in recipients):
-                errors["to"] = _("Not a valid email address: %(address)s", address=next(
-                    address for address in recipients if not EMAIL.match(address)))
-            if not values["subject"]:
-                errors["subject"] = _("Enter a subject.")
-            if not errors:
-                try:
-                    mark_quote_sent(quote)
-                except workflow.Refused as refused:
-                    return self._refuse(quote, str(refused))
-                data, filename = quote_pdf(quote), pdf_filename(quote)
-                message = outbox.send_email(
-                    recipients, values["subject"][:255], values["text"],
-                    attachments=[(filename, data, "application/pdf")], related=quote)
-                # Kept as sent where an addon keeps issued documents (crm_docs).
-                pdf.issue(quote, "quote", data, filename, event="sent",
-                          recipients=recipients, message=message)
-                return self._done(quote, _(
-                    "Quote %(quote)s queued for %(to)s: its page shows when it is delivered, "
-                    "and you are told if it fails.", quote=quote.title,
-                    to=", ".join(recipients)))
-            db.session.rollback()
-        return self.render("crm_sales/quote_send.html", quote=quote, values=values,
-                           errors=errors, filename=pdf_filename(quote),
-                           back=self.get_url(".details_view", id=quote.id),
-                           no_mail_server=not outbox.mail_configured())
+    # -- sending by email (sending.SendByEmail) ---------------------------------------------
 
-    def _email_defaults(self, quote):
+    pdf_kind = "quote"
+    sent_effect = staticmethod(set_sent_at)
+    document_pdf = staticmethod(quote_pdf)
+    pdf_filename = staticmethod(pdf_filename)
+
+    def _printed(self, lock):
+        return self._quote(lock=lock, printing=True)
+
+    def sending_problem(self, quote):
+        """A draft goes through the "send" transition (its state, the user, the approval,
+        the lines); a sent quote may be emailed again."""
+        if quote.state == "sent":
+            return None
+        return workflow.refusal(quote, workflow.of(Quote).transitions["send"], current_user)
+
+    def sending_texts(self, quote):
+        return {
+            "heading": _("Send quote %(quote)s by email", quote=quote.title),
+            "intro": _("The quote is queued in the outbox with its PDF and marked sent; its "
+                       "page then shows whether the email was delivered, and you are told "
+                       "if it fails."),
+            "no_address": _("Neither the contact nor the customer has an email address: "
+                            "enter the address to send to."),
+            "missing": _("Enter the customer's email address."),
+            "queued": lambda to: _("Quote %(quote)s queued for %(to)s: its page shows when "
+                                   "it is delivered, and you are told if it fails.",
+                                   quote=quote.title, to=to),
+        }
+
+    def email_defaults(self, quote):
         contact_email = quote.contact.email if quote.contact is not None else ""
         sender = company_letterhead()["name"]
         greeting = _("Dear %(name)s,", name=quote.contact.name) if quote.contact is not None \

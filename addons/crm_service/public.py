@@ -29,6 +29,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp, Validatio
 from addons.crm_service import knowledge, tickets
 from addons.crm_service.models import TICKET_KINDS, Ticket, TicketMessage
 from core import company, notifications, options, ratelimit
+from core.outbox import EMAIL
 from core.db import db
 from core.i18n import language_from_query, lazy_label
 
@@ -38,7 +39,6 @@ FOLLOW_SALT = "crm_service.follow"
 HONEYPOT = "website"
 MESSAGE_LENGTH = 10000
 REPLIES_PER_REQUEST = 4       # a visitor may answer this many times per request allowed
-EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 PHONE = re.compile(r"^[0-9+()\-.\s]*$")
 
 

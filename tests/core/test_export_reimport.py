@@ -4,6 +4,7 @@ records are written by the key the import takes, XLSX cells keep their types. An
 import may also take only the good rows and give the bad ones back with their errors."""
 import csv
 import datetime
+import gc
 import io
 import re
 
@@ -103,6 +104,22 @@ def test_a_salespersons_export_in_chinese_imports_back_unchanged(sales):
         assert page.status_code == 302, page.get_data(as_text=True)
         assert sales.sql(CUSTOMER_ROWS) == before, fmt
     assert sales.sql(CUSTOMER_ROWS)[3:] == admins
+
+
+def test_a_streamed_export_gives_its_database_connection_back(sales):
+    # A CSV is written after the request has ended: its query must not keep a connection
+    # that only the garbage collector would return (hundreds of exports emptied the pool).
+    tom = signed_in(sales, "tom.lee")
+    pool = sales._web._engine.pool
+    gc.disable()
+    try:
+        for _ in range(3):
+            response = tom.get("/admin/customer/export/csv/")
+            assert response.status_code == 200 and "Thames Trading" in response.get_data(
+                as_text=True)
+            assert pool.checkedout() == 0
+    finally:
+        gc.enable()
 
 
 def test_an_admins_xlsx_has_types_widths_and_a_frozen_header_and_imports_back(sales):

@@ -4,14 +4,14 @@ English, with contacts and activities around today, owned by two demo salespeopl
 The demo users get random passwords that nobody knows: an administrator sets one
 (Settings > Users) to try the suite as a salesperson."""
 import random
-import secrets
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
 from addons.crm_contacts.models import (Activity, Competitor, Contact, Customer, Industry,
                                         Region, Source, Tag)
-from core.models import Group, Team, User
+from core.demo import demo_users
+from core.models import Team
 
 CHINESE_COMPANIES = [
     ("上海明远贸易有限公司", "上海", "上海市", "浦东新区", "张江路 88 号", "200120"),
@@ -100,17 +100,9 @@ def load(session):
 
 
 def _sales_users(session):
-    group = session.scalar(select(Group).where(Group.code == "contacts_user"))
-    users = []
-    for username, full_name in (("li.lei", "李雷"), ("han.meimei", "韩梅梅"), ("tom.lee", "Tom Lee")):
-        user = session.scalar(select(User).where(User.username == username))
-        if user is None:
-            user = User(username=username, full_name=full_name, email=f"{username}@example.com")
-            user.set_password(secrets.token_urlsafe(24))   # unknown: an admin sets one
-            if group is not None:
-                user.groups.append(group)
-            session.add(user)
-        users.append(user)
+    users = demo_users(session, [(username, full_name, "contacts_user") for username, full_name
+                                 in (("li.lei", "李雷"), ("han.meimei", "韩梅梅"),
+                                     ("tom.lee", "Tom Lee"))])
     if session.scalar(select(Team).where(Team.name == "华东销售部 East China sales")) is None:
         session.add(Team(name="华东销售部 East China sales", leader=users[0], members=users[1:]))
     return users

@@ -7,7 +7,6 @@ report waiting for review. Something on every screen.
 
 States past a campaign's or mailing's first one are written as they would stand after
 their workflow (the approval, the senders), dated back over the last weeks."""
-import secrets
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -18,7 +17,8 @@ from addons.crm_marketing.models import (BounceReport, Campaign, CampaignCost, C
                                          Mailing, Recipient, Segment, SegmentMember,
                                          Suppression, address_key)
 from addons.crm_marketing.responses import responded
-from core.models import Group, User, utcnow
+from core.demo import demo_users
+from core.models import utcnow
 
 PEOPLE = (("zhou.min", "周敏", "marketing_manager"), ("lucy.chen", "Lucy Chen", "marketing_user"))
 NEWSLETTER = ("<p>{{ name }}，您好！</p><p>十二月新品与服务更新请见"
@@ -33,29 +33,12 @@ VISITORS = (("赵磊", "zhao.lei@example.cn", "13900001111"),
 
 
 def load(session):
-    manager, planner = _people(session)
+    manager, planner = demo_users(session, PEOPLE)
     grade_a, _key, visitors = _segments(session, manager)
     launch, newsletter, _promotion, _survey = _campaigns(session, manager, planner)
     _newsletter_sent(session, newsletter, grade_a, planner)
     _responses(session, launch, visitors)
     session.flush()
-
-
-def _people(session):
-    groups = {g.code: g for g in session.scalars(select(Group).where(
-        Group.code.in_(["marketing_manager", "marketing_user"])))}
-    found = []
-    for username, full_name, group in PEOPLE:
-        user = session.scalar(select(User).where(User.username == username))
-        if user is None:
-            user = User(username=username, full_name=full_name, email=f"{username}@example.com")
-            user.set_password(secrets.token_urlsafe(24))   # unknown: an admin sets one
-            session.add(user)
-        if groups.get(group) is not None and groups[group] not in user.groups:
-            user.groups.append(groups[group])
-        found.append(user)
-    session.flush()
-    return found
 
 
 def _segments(session, owner):

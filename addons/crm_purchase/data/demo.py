@@ -24,7 +24,7 @@ from addons.crm_purchase.models import (PurchaseOrder, PurchaseOrderLine, Receip
                                         Warehouse)
 from addons.crm_sales.models import Product
 from core import approvals
-from core.models import Group, User
+from core.demo import demo_users
 
 PEOPLE = (("wang.qiang", "王强", "purchase_manager"), ("zhao.li", "赵丽", "purchase_user"),
           ("chen.gang", "陈刚", "stock_user"))
@@ -36,7 +36,7 @@ CENT = Decimal("0.01")
 
 
 def load(session):
-    manager, buyer, keeper = _people(session)
+    manager, buyer, keeper = demo_users(session, PEOPLE)
     products = {p.code: p for p in session.scalars(select(Product).where(
         Product.code.in_(STOCKED)))}
     suppliers = _suppliers(session, products, buyer)
@@ -54,23 +54,6 @@ def load(session):
     session.flush()
     from addons.crm_purchase import reorder
     reorder.compute_suggestions(today)
-
-
-def _people(session):
-    groups = {g.code: g for g in session.scalars(select(Group).where(
-        Group.code.in_([group for _u, _n, group in PEOPLE])))}
-    found = []
-    for username, full_name, group in PEOPLE:
-        user = session.scalar(select(User).where(User.username == username))
-        if user is None:
-            user = User(username=username, full_name=full_name, email=f"{username}@example.com")
-            user.set_password(secrets.token_urlsafe(24))   # unknown: an admin sets one
-            session.add(user)
-        if groups.get(group) is not None and groups[group] not in user.groups:
-            user.groups.append(groups[group])
-        found.append(user)
-    session.flush()
-    return found
 
 
 def _suppliers(session, products, buyer):

@@ -17,7 +17,8 @@ from addons.crm_sales.models import (AssignmentRule, Contract, CustomerReturn, D
                                      Opportunity, OrderLine, Payment, PriceList, PriceListItem,
                                      Product, ProductCategory, Quote, QuoteLine, ReturnLine,
                                      SalesOrder, Stage, WebForm)
-from core.models import Group, Team, User
+from core.demo import demo_users
+from core.models import Team, User
 
 PRODUCTS = [  # code, name, category, unit, price, cost, tax rate
     ("CRM-STD", "CRM 标准版 (每用户每年) CRM Standard, per user-year", "软件 Software", "用户", 1200, 300, 6),
@@ -88,21 +89,9 @@ def load(session):
 def _sales_team(session):
     """The demo salespeople of crm_contacts join the sales groups; 李雷, who leads the
     team, is the sales manager."""
-    groups = {g.code: g for g in session.scalars(select(Group).where(
-        Group.code.in_(["sales_user", "sales_manager"])))}
-    users = session.scalars(select(User).where(
-        User.username.in_(["li.lei", "han.meimei", "tom.lee"])).order_by(User.id)).all()
-    if not users:   # crm_contacts' demo did not run: salespeople of our own
-        for username, full_name in (("li.lei", "李雷"), ("han.meimei", "韩梅梅"), ("tom.lee", "Tom Lee")):
-            user = User(username=username, full_name=full_name, email=f"{username}@example.com")
-            user.set_password(secrets.token_urlsafe(24))
-            session.add(user)
-            users.append(user)
-    for user in users:
-        wanted = groups.get("sales_manager" if user.username == "li.lei" else "sales_user")
-        if wanted is not None and wanted not in user.groups:
-            user.groups.append(wanted)
-    return users
+    return demo_users(session, [("li.lei", "李雷", "sales_manager"),
+                                ("han.meimei", "韩梅梅", "sales_user"),
+                                ("tom.lee", "Tom Lee", "sales_user")])
 
 
 def _catalogue(session, customers):

@@ -6,7 +6,6 @@ corrective actions (one done, one overdue, one coming), service records with fee
 knowledge base articles in Chinese and English (some public). Something on every
 screen. Tickets are opened through tickets.open_ticket (customer found from the
 address, assignment), then dated back as if they had come in over the last weeks."""
-import secrets
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -27,7 +26,8 @@ from addons.crm_service.models import (
     TicketStateChange,
 )
 from addons.crm_service.tickets import open_ticket
-from core.models import Group, Team, User, utcnow
+from core.demo import demo_users
+from core.models import Team, utcnow
 
 TEAM = "客户服务部 Customer service"
 PRODUCTS = [("CRM 标准版 CRM Standard", "CRM-STD"), ("条码扫描枪 Barcode scanner", "SCAN-BC"),
@@ -95,19 +95,9 @@ def load(session):
 
 def _service_team(session):
     """The demo users join the service groups: 李雷 manages, the others answer."""
-    groups = {g.code: g for g in session.scalars(select(Group).where(
-        Group.code.in_(["service_agent", "service_manager"])))}
-    users = []
-    for username, full_name in (("li.lei", "李雷"), ("han.meimei", "韩梅梅"), ("tom.lee", "Tom Lee")):
-        user = session.scalar(select(User).where(User.username == username))
-        if user is None:   # crm_contacts' demo did not run: users of our own
-            user = User(username=username, full_name=full_name, email=f"{username}@example.com")
-            user.set_password(secrets.token_urlsafe(24))   # unknown: an admin sets one
-            session.add(user)
-        wanted = groups.get("service_manager" if username == "li.lei" else "service_agent")
-        if wanted is not None and wanted not in user.groups:
-            user.groups.append(wanted)
-        users.append(user)
+    users = demo_users(session, [("li.lei", "李雷", "service_manager"),
+                                 ("han.meimei", "韩梅梅", "service_agent"),
+                                 ("tom.lee", "Tom Lee", "service_agent")])
     if session.scalar(select(Team).where(Team.name == TEAM)) is None:
         session.add(Team(name=TEAM, leader=users[0], members=users[1:]))
     session.flush()

@@ -4,7 +4,10 @@ the read-only lists and the warehouses' one default."""
 import re
 from datetime import date, timedelta
 
+import pytest
+
 from addons.crm_purchase import stock
+from addons.crm_purchase.models import StockMove
 from core.db import db
 from tests.addons.crm_purchase.purchase_helpers import (D, app_of, count, default_warehouse,
                                                         flashes, make_product,
@@ -194,6 +197,23 @@ def test_moves_and_levels_are_read_only(purchase_suite):
     assert buyer.get("/admin/stock-move/").status_code == 200
     assert buyer.get(ADJUST).status_code == 403
     assert manager.get(ADJUST).status_code == 200
+
+
+def test_code_cannot_change_or_delete_a_written_move(purchase_suite):
+    suite = purchase_suite
+    product = make_product(suite, "AO1")
+    receive(suite, product, default_warehouse(suite), 3, "4.00")
+    with app_of(suite):
+        move = db.session.scalar(db.select(StockMove).where(StockMove.product_id == product))
+        move.note = "rewritten"
+        with pytest.raises(RuntimeError, match="append-only"):
+            db.session.flush()
+        db.session.rollback()
+        db.session.delete(db.session.get(StockMove, move.id))
+        with pytest.raises(RuntimeError, match="append-only"):
+            db.session.flush()
+        db.session.rollback()
+    assert [row[2] for row in moves(suite, product)] == [D(3)]
 
 
 def test_on_hand_list_filters_and_links_to_the_moves(purchase_suite):
