@@ -1,0 +1,211 @@
+"""Which customers are still buying, how much they will buy, and what they are worth.
+
+Two probability models, fitted by maximum likelihood to each customer's purchase history
+(a purchase is a day on which the customer bought; time in days or weeks):
+
+- BG/NBD (Fader, Hardie and Lee, "Counting your customers the easy way: an alternative
+  to the Pareto/NBD model", Marketing Science 24(2), 2005): while alive, a customer buys
+  at a Poisson rate (gamma-distributed over customers, r and alpha); after each purchase
+  they may drop out for good (beta-distributed probability, a and b). From a customer's
+  repeat purchases x, the time of the last one t_x and their time as a customer T it
+  gives P(alive) and the expected number of purchases in a coming period.
+- Gamma-Gamma (Fader, Hardie and Lee, "RFM and CLV: using iso-value curves for customer
+  base analysis", Journal of Marketing Research 42(4), 2005): the average value of a
+  customer's repeat purchases, fitted on customers who bought again (p, q, gamma).
+
+A customer's expected value over a horizon is their expected purchases times their
+expected average purchase value (not discounted). Each fit says when it did not
+converge (FitError): the screens then say so rather than show numbers."""
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+from scipy import optimize, special
+
+
+class FitError(ValueError):
+    """The model could not be fitted to this data (too little of it, or the optimiser
+    did not converge): a message for the user, never figures."""
+
+
+# -- a customer's history as the models read it ------------------------------------------
+
+@dataclass(frozen=True)
+class History:
+    """Per customer (in the order of ``keys``): repeat purchases x, the time from the
+    first purchase to the last t_x, the time from the first purchase to ``until`` T, and
+    the mean value of the repeat purchases (0 without any)."""
+    keys: list
+    x: np.ndarray
+    t_x: np.ndarray
+    T: np.ndarray
+    mean_value: np.ndarray
+
+
+def history(purchases, until, unit_days=1):
+    """History of ``purchases``, (customer key, date, amount) in any order, up to and
+    including ``until``; purchases on one day are one purchase of their summed amount.
+    Times are in units of ``unit_days`` (1: days, 7: weeks). Customers whose first
+    purchase is after ``until`` are left out."""
+    days = {}
+    for key, when, amount in purchases:
+        if when <= until:
+            by_day = days.setdefault(key, {})
+            by_day[when] = by_day.get(when, 0.0) + float(amount)
+    keys = sorted(days, key=str)
+    x, t_x, T, mean_value = [], [], [], []
+    for key in keys:
+        dates = sorted(days[key])
+        first, last = dates[0], dates[-1]
+        repeats = [days[key][day] for day in dates[1:]]
+        x.append(len(repeats))
+        t_x.append((last - first).days / unit_days)
+        T.append((until - first).days / unit_days)
+        mean_value.append(sum(repeats) / len(repeats) if repeats else 0.0)
+    return History(keys, np.array(x, dtype=float), np.array(t_x), np.array(T),
+                   np.array(mean_value))
+
+
+# -- BG/NBD ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BGNBD:
+    r: float
+    alpha: float
+    a: float
+    b: float
+
+    def _dropout_odds(self, x, t_x, T):
+        """The second term of the likelihood over the first: 0 for customers who never
+        bought again (they cannot have dropped out after a repeat purchase)."""
+        x, t_x, T = np.asarray(x, float), np.asarray(t_x, float), np.asarray(T, float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_odds = (np.log(self.a) - np.log(np.maximum(self.b + x - 1, 1e-300))
+                        + (self.r + x) * (np.log(self.alpha + T) - np.log(self.alpha + t_x)))
+        return np.where(x > 0, np.exp(np.minimum(log_odds, 700)), 0.0)
+
+    def p_alive(self, x, t_x, T):
+        """P(the customer is still active | x, t_x, T)."""
+        return 1.0 / (1.0 + self._dropout_odds(x, t_x, T))
+
+    def expected_purchases(self, t, x, t_x, T):
+        """E[purchases in (T, T + t] | x, t_x, T] (equation 10 of the paper)."""
+        x, T = np.asarray(x, float), np.asarray(T, float)
+        r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        hyper = special.hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t))
+        first = (a + b + x - 1) / (a - 1) * (
+            1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyper)
+        return first / (1.0 + self._dropout_odds(x, t_x, T))
+
+
+def bgnbd_log_likelihood(params, x, t_x, T):
+    """The log-likelihood of each customer's (x, t_x, T) under (r, alpha, a, b)."""
+    r, alpha, a, b = params
+    head = (special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
+            + special.betaln(a, b + x) - special.betaln(a, b))
+    alive = -(r + x) * np.log(alpha + T)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dropped = (np.log(a) - np.log(np.maximum(b + x - 1, 1e-300))
+                   - (r + x) * np.log(alpha + t_x))
+    return head + np.where(x > 0, np.logaddexp(alive, dropped), alive)
+
+
+def fit_bgnbd(data):
+    """BG/NBD fitted to a History by maximum likelihood (over the logarithms of the
+    parameters, which keeps them positive). Raises FitError."""
+    if len(data.keys) < 2 or not (data.x > 0).any():
+        raise FitError("too few customers, or none who bought again")
+    scale = float(np.max(data.T)) or 1.0   # times in [0, 1]: a better-shaped problem
+
+    def cost(logs):
+        value = -bgnbd_log_likelihood(np.exp(logs), data.x, data.t_x / scale,
+                                      data.T / scale).sum()
+        return value if np.isfinite(value) else 1e300
+
+    found = optimize.minimize(cost, np.zeros(4), method="Nelder-Mead",
+                              options={"xatol": 1e-10, "fatol": 1e-10, "maxiter": 20000,
+                                       "maxfev": 40000})
+    found = optimize.minimize(cost, found.x, method="BFGS", options={"gtol": 1e-8})
+    r, alpha, a, b = np.exp(found.x)
+    if not (found.success or found.status == 2) or not np.isfinite([r, alpha, a, b]).all():
+        raise FitError(f"the purchase model did not converge ({found.message})")
+    return BGNBD(float(r), float(alpha * scale), float(a), float(b))
+
+
+# -- Gamma-Gamma ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class GammaGamma:
+    p: float
+    q: float
+    gamma: float
+
+    def expected_value(self, x, mean_value):
+        """E[a purchase's value | x repeat purchases of mean ``mean_value``]; for a
+        customer who never bought again, the mean of all customers."""
+        x, mean_value = np.asarray(x, float), np.asarray(mean_value, float)
+        own = self.p * (self.gamma + x * mean_value) / (self.p * x + self.q - 1)
+        return np.where(x > 0, own, self.population_mean())
+
+    def population_mean(self):
+        return self.p * self.gamma / (self.q - 1) if self.q > 1 else float("nan")
+
+
+def gamma_gamma_log_likelihood(params, x, mean_value):
+    p, q, gamma = params
+    return (special.gammaln(p * x + q) - special.gammaln(p * x) - special.gammaln(q)
+            + q * np.log(gamma) + (p * x - 1) * np.log(mean_value) + p * x * np.log(x)
+            - (p * x + q) * np.log(gamma + x * mean_value))
+
+
+def fit_gamma_gamma(data):
+    """Gamma-Gamma fitted on the customers of a History who bought again, with a
+    positive mean value. Raises FitError."""
+    keep = (data.x > 0) & (data.mean_value > 0)
+    if keep.sum() < 2:
+        raise FitError("too few customers who bought again to model purchase values")
+    x, values = data.x[keep], data.mean_value[keep]
+    scale = float(np.mean(values))
+
+    def cost(logs):
+        value = -gamma_gamma_log_likelihood(np.exp(logs), x, values / scale).sum()
+        return value if np.isfinite(value) else 1e300
+
+    found = optimize.minimize(cost, np.zeros(3), method="Nelder-Mead",
+                              options={"xatol": 1e-10, "fatol": 1e-10, "maxiter": 20000,
+                                       "maxfev": 40000})
+    found = optimize.minimize(cost, found.x, method="BFGS", options={"gtol": 1e-8})
+    p, q, gamma = np.exp(found.x)
+    if not (found.success or found.status == 2) or not np.isfinite([p, q, gamma]).all() \
+            or q <= 1:
+        raise FitError(f"the purchase value model did not converge ({found.message})")
+    return GammaGamma(float(p), float(q), float(gamma * scale))
+
+
+# -- the two together -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Valuation:
+    until: date
+    unit_days: int
+    horizon: float
+    purchases: BGNBD
+    values: GammaGamma
+    data: History
+    p_alive: np.ndarray
+    expected_purchases: np.ndarray
+    expected_value: np.ndarray
+
+
+def value_customers(purchases, until, unit_days=1, horizon=365):
+    """Both models fitted to ``purchases`` up to ``until``, and per customer P(alive),
+    the expected purchases over ``horizon`` units and their expected value. Raises
+    FitError."""
+    data = history(purchases, until, unit_days)
+    purchase_model = fit_bgnbd(data)
+    value_model = fit_gamma_gamma(data)
+    expected = purchase_model.expected_purchases(horizon, data.x, data.t_x, data.T)
+    return Valuation(
+        until, unit_days, horizon, purchase_model, value_model, data,
+        purchase_model.p_alive(data.x, data.t_x, data.T), expected,
+        expected * value_model.expected_value(data.x, data.mean_value))
