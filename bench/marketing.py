@@ -186,26 +186,11 @@ with open(sys.argv[1], "w") as out:
 
 def prepare(folder, database_url, scale, keep):
     """The site's environment, on a database holding the scale's data."""
-    env = startup.site_environment(folder, [ROOT / "addons"], ADDONS)
-    if database_url is None:
-        database_url = f"sqlite:///{folder}/marketing.db"
-    env["CRM_DATABASE_URL"] = database_url
-    os.environ.update(env)
-    if keep and held(database_url, scale):
-        print(f"kept: {scale['customers']:,} customers and the marketing data in "
-              f"{database_url}", flush=True)
-        return env, None
-    if database_url.startswith("postgres"):
-        startup.fresh_database(database_url)
-    elif os.path.exists(database_url.split("///", 1)[1]):
-        os.remove(database_url.split("///", 1)[1])
-    startup.run_cli(env, "init")
-    started = time.perf_counter()
-    counts = fill(database_url, scale)
-    generated = time.perf_counter() - started
-    print(f"generated in {generated:.0f} s: " + ", ".join(
-        f"{table} {count:,}" for table, count in counts.items() if count > 100), flush=True)
-    return env, {"seconds": round(generated), "counts": counts}
+    def kept(url):
+        return keep and held(url, scale) and \
+            f"{scale['customers']:,} customers and the marketing data"
+    return startup.generated_site(folder, database_url, ADDONS, "marketing.db",
+                                  lambda url: fill(url, scale), kept)
 
 
 def held(database_url, scale):

@@ -84,26 +84,11 @@ JOB_TABLES = ("core_message_attachment", "core_message", "core_notification")
 
 def prepare(folder, database_url, scale, keep):
     """The site's environment, on a database holding the scale's data."""
-    env = startup.site_environment(folder, [ROOT / "addons"], ADDONS)
-    if database_url is None:
-        database_url = f"sqlite:///{folder}/purchase.db"
-    env["CRM_DATABASE_URL"] = database_url
-    os.environ.update(env)
-    if keep and held(database_url, scale):
-        print(f"kept: {scale['moves']:,} stock moves and {scale['products']:,} products in "
-              f"{database_url}", flush=True)
-        return env, None
-    if database_url.startswith("postgres"):
-        startup.fresh_database(database_url)
-    elif os.path.exists(database_url.split("///", 1)[1]):
-        os.remove(database_url.split("///", 1)[1])
-    startup.run_cli(env, "init")
-    started = time.perf_counter()
-    counts = fill(database_url, scale)
-    generated = time.perf_counter() - started
-    print(f"generated in {generated:.0f} s: " + ", ".join(
-        f"{table} {count:,}" for table, count in counts.items() if count > 100), flush=True)
-    return env, {"seconds": round(generated), "counts": counts}
+    def kept(url):
+        return keep and held(url, scale) and \
+            f"{scale['moves']:,} stock moves and {scale['products']:,} products"
+    return startup.generated_site(folder, database_url, ADDONS, "purchase.db",
+                                  lambda url: fill(url, scale), kept)
 
 
 def held(database_url, scale):
@@ -294,27 +279,6 @@ def flashes(response):
     return "; ".join(text.strip() for text in found if text.strip())[:1500] or page[-1500:]
 
 
-def high_water(session):
-    """The last id of each table the job writes beside its suggestions."""
-    from sqlalchemy import text
-    found = {}
-    for table in JOB_TABLES:
-        try:
-            with session.begin_nested():
-                found[table] = session.execute(text(f"SELECT max(id) FROM {table}")).scalar() or 0
-        except Exception:  # noqa: BLE001 - a table this version has not
-            pass
-    session.commit()
-    return found
-
-
-def put_back(session, marks):
-    from sqlalchemy import text
-    for table, last in marks.items():
-        session.execute(text(f"DELETE FROM {table} WHERE id > :last"), {"last": last})
-    session.commit()
-
-
 def measure_reorder(app, engine, facts, runs, record):
     """The job as the scheduler runs it: ``runs`` first runs of the day, then one
     more at once."""
@@ -324,7 +288,7 @@ def measure_reorder(app, engine, facts, runs, record):
     from core.scheduler import job_specs, run_job
     with app.app_context():
         spec = job_specs(app.extensions["crm"])["crm_purchase.reorder"]
-        marks = high_water(db.session)
+        marks = startup.high_water(db.session, JOB_TABLES)
 
         def run():
             with counting_statements(engine) as count:
@@ -338,11 +302,11 @@ def measure_reorder(app, engine, facts, runs, record):
         try:
             first = []
             for _ in range(runs):
-                put_back(db.session, marks)
+                startup.delete_since(db.session, marks)
                 first.append(run())
             again = run()
         finally:
-            put_back(db.session, marks)
+            startup.delete_since(db.session, marks)
         open_ones = db.session.execute(text(
             "SELECT count(*) FROM stock_reorder_suggestion WHERE state = 'open'")).scalar()
         db.session.commit()

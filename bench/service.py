@@ -86,26 +86,13 @@ INDEX_COPY = "bench_sla_index"     # the generated sla_due_at / sla_warn_at, to 
 
 def prepare(folder, database_url, scale, keep):
     """The site's environment, on a database holding the scale's data."""
-    env = startup.site_environment(folder, [ROOT / "addons"], ADDONS)
-    if database_url is None:
-        database_url = f"sqlite:///{folder}/service.db"
-    env["CRM_DATABASE_URL"] = database_url
-    os.environ.update(env)
-    if keep and tickets_held(database_url) >= scale["tickets"]:
-        print(f"kept: {tickets_held(database_url):,} tickets in {database_url}", flush=True)
-        copy_index(database_url)
-        return env, None
-    if database_url.startswith("postgres"):
-        startup.fresh_database(database_url)
-    elif os.path.exists(database_url.split("///", 1)[1]):
-        os.remove(database_url.split("///", 1)[1])
-    startup.run_cli(env, "init")
-    started = time.perf_counter()
-    counts = fill(database_url, scale)
-    generated = time.perf_counter() - started
-    print(f"generated in {generated:.0f} s: " + ", ".join(
-        f"{table} {count:,}" for table, count in counts.items() if count > 100), flush=True)
-    return env, {"seconds": round(generated), "counts": counts}
+    def kept(url):
+        if not keep or tickets_held(url) < scale["tickets"]:
+            return None
+        copy_index(url)
+        return f"{tickets_held(url):,} tickets"
+    return startup.generated_site(folder, database_url, ADDONS, "service.db",
+                                  lambda url: fill(url, scale), kept)
 
 
 def sql(database_url, statement, **params):
@@ -272,32 +259,17 @@ def sla_alone(app, engine, facts, offset, runs):
 
 # -- the escalation job --------------------------------------------------------------------------
 
-def high_water(session):
-    """The last id of each table a job or the mail writes, to remove what it adds."""
-    from sqlalchemy import text
-    tables = ("svc_ticket_attachment", "svc_ticket_message", "svc_ticket_state_change",
-              "svc_sla_escalation", "svc_rating", "core_notification",
-              "core_message_attachment", "core_message", "core_audit", "core_mail_received",
-              "svc_ticket")      # children first
-    found = {}
-    for table in tables:
-        try:
-            with session.begin_nested():
-                found[table] = session.execute(text(f"SELECT max(id) FROM {table}")).scalar() or 0
-        except Exception:  # noqa: BLE001 - a table this version has not
-            pass
-    session.commit()
-    return found
+# What a job or the mail writes (children first), removed after each measure.
+WRITTEN = ("svc_ticket_attachment", "svc_ticket_message", "svc_ticket_state_change",
+           "svc_sla_escalation", "svc_rating", "core_notification",
+           "core_message_attachment", "core_message", "core_audit", "core_mail_received",
+           "svc_ticket")
 
 
 def put_back(session, marks):
     """Remove what was added since ``marks`` and restore the generated SLA index."""
     from sqlalchemy import text
-    for table, last in marks.items():
-        if table != "svc_ticket":
-            session.execute(text(f"DELETE FROM {table} WHERE id > :last"), {"last": last})
-    session.execute(text("DELETE FROM svc_ticket WHERE id > :last"),
-                    {"last": marks["svc_ticket"]})
+    startup.delete_since(session, marks)
     session.execute(text("DELETE FROM svc_sla_escalation"))
     session.execute(text(
         f"UPDATE svc_ticket SET sla_due_at = b.sla_due_at, sla_warn_at = b.sla_warn_at "
@@ -315,7 +287,7 @@ def measure_escalation(app, engine, record, worst=False):
     done = ", ".join(f"'{state}'" for state in DONE_STATES)
     with app.app_context():
         spec = job_specs(app.extensions["crm"])["crm_service.escalate"]
-        marks = high_water(db.session)
+        marks = startup.high_water(db.session, WRITTEN)
         put_back(db.session, marks)
         open_tickets = db.session.execute(text(
             f"SELECT count(*) FROM svc_ticket WHERE state NOT IN ({done})")).scalar()
@@ -437,7 +409,7 @@ def measure_mail(app, env, scale, record):
     from core.db import db
     stamp = datetime.now().strftime("%Y%m%d%H%M%S")
     with app.app_context():
-        marks = high_water(db.session)
+        marks = startup.high_water(db.session, WRITTEN)
         sources = mail_sources(db.session)
         db.session.commit()
         mails = make_mails(sources, scale["mails"] + scale["cli_mails"], stamp)

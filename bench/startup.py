@@ -75,6 +75,58 @@ def fresh_database(url):
     server.dispose()
 
 
+def generated_site(folder, database_url, addons, default_name, fill, kept=None):
+    """The environment of a benchmark's site (``addons`` enabled, on ``database_url`` or
+    a SQLite file ``default_name`` in ``folder``) and its data: ``kept(database_url)``
+    says what an earlier run left that may be measured again, or None; otherwise the
+    database starts empty and ``fill(database_url)`` generates it ({table: rows}).
+    Returns (env, None when kept, else {"seconds", "counts"})."""
+    env = site_environment(folder, [ROOT / "addons"], addons)
+    if database_url is None:
+        database_url = f"sqlite:///{folder}/{default_name}"
+    env["CRM_DATABASE_URL"] = database_url
+    os.environ.update(env)
+    held = kept(database_url) if kept else None
+    if held:
+        print(f"kept: {held} in {database_url}", flush=True)
+        return env, None
+    if database_url.startswith("postgres"):
+        fresh_database(database_url)
+    elif os.path.exists(database_url.split("///", 1)[1]):
+        os.remove(database_url.split("///", 1)[1])
+    run_cli(env, "init")
+    started = time.perf_counter()
+    counts = fill(database_url)
+    generated = time.perf_counter() - started
+    print(f"generated in {generated:.0f} s: " + ", ".join(
+        f"{table} {count:,}" for table, count in counts.items() if count > 100), flush=True)
+    return env, {"seconds": round(generated), "counts": counts}
+
+
+def high_water(session, tables):
+    """The last id of each of ``tables`` (those this version has), to delete what a
+    measured run adds (delete_since) so that a kept database can be measured again."""
+    from sqlalchemy import text
+    found = {}
+    for table in tables:
+        try:
+            with session.begin_nested():
+                found[table] = session.execute(text(f"SELECT max(id) FROM {table}")).scalar() or 0
+        except Exception:  # noqa: BLE001 - a table this version has not
+            pass
+    session.commit()
+    return found
+
+
+def delete_since(session, marks):
+    """Delete the rows added since high_water (in the order of its tables: children
+    first), and commit."""
+    from sqlalchemy import text
+    for table, last in marks.items():
+        session.execute(text(f"DELETE FROM {table} WHERE id > :last"), {"last": last})
+    session.commit()
+
+
 def prepare(folder, database_url):
     env = site_environment(folder, ADDON_PATHS, [], database_url)
     run_cli(env, "init")
