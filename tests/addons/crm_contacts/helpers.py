@@ -1,5 +1,7 @@
-"""Small helpers the crm_contacts tests share."""
+"""Small helpers the crm_contacts tests share (and the other addons' tests: users and
+the app of an installation)."""
 import csv
+from contextlib import contextmanager
 
 PASSWORD = "a long password 1"
 NEW = "/admin/customer/new/"
@@ -16,6 +18,20 @@ def add_user(suite, username, *groups):
 
 def user_id(suite, username):
     return suite.sql("SELECT id FROM core_user WHERE username = :u", u=username)[0][0]
+
+
+def user(suite, username, *groups):
+    """A signed-in client of a new user, and the user's id."""
+    client = add_user(suite, username, *groups)
+    return client, user_id(suite, username)
+
+
+@contextmanager
+def app_of(suite):
+    """The installation's app, in an application context (a new web process)."""
+    app = suite.dispatcher().app
+    with app.app_context():
+        yield app
 
 
 def create_customer(client, confirm=False, **fields):

@@ -1,21 +1,8 @@
 """Small helpers the marketing tests share."""
-from contextlib import contextmanager
 
-from tests.addons.crm_contacts.helpers import add_user, user_id
+from tests.addons.crm_contacts import helpers as contacts_helpers
 
-
-@contextmanager
-def app_of(suite):
-    """The installation's app, in an application context (a new web process)."""
-    app = suite.dispatcher().app
-    with app.app_context():
-        yield app
-
-
-def user(suite, username, *groups):
-    """A signed-in client of a new user, and the user's id."""
-    client = add_user(suite, username, *groups)
-    return client, user_id(suite, username)
+app_of, user = contacts_helpers.app_of, contacts_helpers.user   # for the tests importing here
 
 
 def customers_with_contacts(suite, count, grade="A", city="上海", start=0):

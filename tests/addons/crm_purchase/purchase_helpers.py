@@ -1,9 +1,8 @@
 """Helpers the purchase and stock tests share: users, products, suppliers and warehouses
 made directly in the database (the screens under test make the documents)."""
-from contextlib import contextmanager
 from decimal import Decimal
 
-from tests.addons.crm_contacts.helpers import add_user, user_id
+from tests.addons.crm_contacts.helpers import app_of, user
 from tests.addons.crm_sales.order_helpers import count, flashes, last_id, money, text
 
 __all__ = ["app_of", "user", "make_product", "make_supplier", "default_warehouse",
@@ -14,20 +13,6 @@ __all__ = ["app_of", "user", "make_product", "make_supplier", "default_warehouse
 
 def D(value):
     return Decimal(str(value))
-
-
-@contextmanager
-def app_of(suite):
-    """The installation's app, in an application context (a new web process)."""
-    app = suite.dispatcher().app
-    with app.app_context():
-        yield app
-
-
-def user(suite, username, *groups):
-    """A signed-in client of a new user, and the user's id."""
-    client = add_user(suite, username, *groups)
-    return client, user_id(suite, username)
 
 
 def make_product(suite, code, price="100", cost="0", tax_rate="13", name=None):

@@ -1,21 +1,14 @@
 """Small helpers the ticket tests share: teams, customers and users set up through
 the models, mail from the corpus, and the ticket rows as the database holds them."""
-from contextlib import contextmanager
 from html import unescape
 
-from tests.addons.crm_contacts.helpers import add_user, user_id
+from tests.addons.crm_contacts import helpers as contacts_helpers
 from tests.addons.crm_sales.lead_helpers import insert
 from tests.conftest import ROOT
 
 TICKETS = "/admin/ticket/"
 CORPUS = ROOT / "tests" / "fixtures" / "mail"
-
-
-@contextmanager
-def app_of(suite):
-    app = suite.dispatcher().app
-    with app.app_context():
-        yield app
+app_of, user = contacts_helpers.app_of, contacts_helpers.user   # for the tests importing here
 
 
 def page_text(response):
@@ -45,12 +38,6 @@ def make_customer(suite, name, email=None, phone=None, grade=None, contacts=()):
         db.session.add_all(found)
         db.session.commit()
         return customer.id, [contact.id for contact in found]
-
-
-def user(suite, username, *groups):
-    """A signed-in client of a new user, and the user's id."""
-    client = add_user(suite, username, *groups)
-    return client, user_id(suite, username)
 
 
 def eml(name, **replacements):
