@@ -5,8 +5,10 @@ import uuid
 from flask import render_template_string
 from flask_babel import force_locale
 from markupsafe import Markup, escape
+from sqlalchemy import Column, Enum
 
 from core import i18n
+from core.admin import translated_choices
 from core.i18n import label, lazy_label
 from core.registry import Registry
 from tests.core.test_registry import make_addon
@@ -53,3 +55,16 @@ def test_words_marked_in_an_addons_data_modules_are_declared_on_load(tmp_path):
     assert word not in i18n.DECLARED
     assert Registry([tmp_path]).addons[name].installable
     assert word in i18n.DECLARED
+
+
+def test_fixed_choices_read_capitalised_in_english_and_translated_in_chinese(suite):
+    # As the state bar shows them: a list, a filter or a record page says "Waiting",
+    # not the stored "waiting".
+    column = Column("state", Enum("ok", "waiting", name="label_test_state"))
+    app = suite.dispatcher().app
+    with app.test_request_context():
+        with force_locale("en"):
+            assert [str(text) for _value, text in translated_choices(column)] == [
+                "Ok", "Waiting"]
+        with force_locale("zh_Hans_CN"):
+            assert str(translated_choices(column)[0][1]) == "成功"
