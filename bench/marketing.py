@@ -224,12 +224,7 @@ def fill(database_url, scale):
                           progress=lambda line: print(line, flush=True)
                           if "00,000 " in line else None)
         counts.update(fill_marketing(connection, scale))
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.exec_driver_sql("VACUUM ANALYZE")
-    else:
-        with engine.begin() as connection:
-            connection.exec_driver_sql("ANALYZE")
+    startup.analyse_tables(engine)
     engine.dispose()
     return counts
 
@@ -704,16 +699,8 @@ def measure_lists(dispatcher, engine, facts, runs, record):
 def run_site(folder, database_url, scale, keep, only=MEASURES):
     env, generated = prepare(folder, database_url, scale, keep)
     database_url = env["CRM_DATABASE_URL"]
-    db_name = "postgresql" if database_url.startswith("postgres") else "sqlite"
-    from core.app import Dispatcher
-    dispatcher = Dispatcher()
-    app, engine = dispatcher.app, dispatcher._engine
-    results, explained = [], []
-
-    def record(name, rows, figures):
-        results.append({"name": name, "db": db_name, "rows": rows, **figures,
-                        "load": round(os.getloadavg()[0], 1)})
-        print(row_line(results[-1]), flush=True)
+    dispatcher, engine, db_name, results, record = startup.measured_site(env, row_line)
+    app, explained = dispatcher.app, []
     if generated:
         record(f"generate customers and marketing data ({scale['customers']:,} customers; "
                f"{generated['counts'].get('crm_contact', 0):,} contacts)", scale["customers"],

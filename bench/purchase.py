@@ -113,12 +113,7 @@ def fill(database_url, scale):
             connection, scale["products"], scale["moves"], scale["orders"], scale["rules"],
             scale["suppliers"], scale["buyers"], scale["sales_orders"],
             progress=lambda line: print(line, flush=True))
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.exec_driver_sql("VACUUM ANALYZE")
-    else:
-        with engine.begin() as connection:
-            connection.exec_driver_sql("ANALYZE")
+    startup.analyse_tables(engine)
     engine.dispose()
     return counts
 
@@ -337,16 +332,8 @@ def measure_pdf(dispatcher, engine, facts, runs, record):
 def run_site(folder, database_url, scale, keep, only=MEASURES):
     env, generated = prepare(folder, database_url, scale, keep)
     database_url = env["CRM_DATABASE_URL"]
-    db_name = "postgresql" if database_url.startswith("postgres") else "sqlite"
-    from core.app import Dispatcher
-    dispatcher = Dispatcher()
-    app, engine = dispatcher.app, dispatcher._engine
-    results = []
-
-    def record(name, rows, figures):
-        results.append({"name": name, "db": db_name, "rows": rows, **figures,
-                        "load": round(os.getloadavg()[0], 1)})
-        print(row_line(results[-1]), flush=True)
+    dispatcher, engine, db_name, results, record = startup.measured_site(env, row_line)
+    app = dispatcher.app
     if generated:
         counts = generated["counts"]
         record(f"generate {counts.get('sale_product', 0):,} products, "

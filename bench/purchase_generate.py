@@ -71,6 +71,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import startup  # noqa: E402
 from bench.generate import (CITIES, COLUMNS, PASSWORD, Writer, _connection,  # noqa: E402
                             _counter, _raise_counter, _scalar, company_name, mobile,
                             person_name)
@@ -124,10 +125,12 @@ class Sql:
 
     def rnd(self, expression, salt, modulo):
         """A number in 0..modulo-1 that looks random, the same for the same expression,
-        salt and seed (Knuth's multiplicative hash, its middle bits)."""
+        salt and seed (Knuth's multiplicative hash, its middle bits). ``modulo`` may be
+        an SQL expression."""
         offset = salt * 7919 + self.seed * 104729
+        modulo = modulo if isinstance(modulo, str) else int(modulo)
         return (f"(((({expression}) + {offset}) * 2654435761 % 4294967296) / 256 "
-                f"% {int(modulo)})")
+                f"% {modulo})")
 
     def choice(self, values, expression, salt):
         cases = " ".join(f"WHEN {n} THEN {quoted(value)}" for n, value in enumerate(values))
@@ -498,18 +501,24 @@ def add_rules(sql, first_id, first_level, count, first_product, first_supplier, 
               WHERE l.id >= {first_level} AND l.id < {first_level + count}) x""").rowcount
 
 
-def add_sales_orders(sql, first_id, count, first_customer, customers, today):
+def add_sales_orders(sql, first_id, count, first_customer, customers, today, days=30,
+                     state="open", skewed=False):
+    """``count`` orders over the ``days`` before today, of the customers in turn, or
+    ``skewed``: customer k of n about log(n / k) times as often as the last (some buy
+    often, most seldom, as in a real customer base)."""
     offsets = year_offsets(sql.connection, sql, "crm_sales.SO", today)
+    customer = (sql.rnd("s.i", 65, f"(1 + {sql.rnd('s.i', 66, customers)})") if skewed
+                else f"s.i % {customers}")
     with_clause, source = sql.series(count)
     return sql.run(f"""
         INSERT INTO sale_order (id, number, customer_id, order_date, state, currency,
                                 subtotal, tax, total, created_at, updated_at)
         {with_clause}SELECT o.id, {number(sql, "SO", offsets, "o.order_date", "o.id")},
-               o.customer_id, o.order_date, 'open', 'CNY', 0, 0, 0,
+               o.customer_id, o.order_date, '{state}', 'CNY', 0, 0, 0,
                {sql.at("o.order_date", 36000)}, {sql.at("o.order_date", 36000)}
         FROM (SELECT {first_id} - 1 + s.i AS id,
-                     {first_customer} + s.i % {customers} AS customer_id,
-                     {sql.days_after(sql.today, "-" + sql.rnd("s.i", 60, 30))} AS order_date
+                     {first_customer} + {customer} AS customer_id,
+                     {sql.days_after(sql.today, "-" + sql.rnd("s.i", 60, days))} AS order_date
               FROM {source}) o""").rowcount
 
 
@@ -713,12 +722,7 @@ def main():
     for table, count in counts.items():
         print(f"{table:<22} {count:>12,}")
     started = time.perf_counter()
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.exec_driver_sql("VACUUM ANALYZE")
-    else:
-        with engine.begin() as connection:
-            connection.exec_driver_sql("ANALYZE")
+    startup.analyse_tables(engine)
     print(f"ANALYZE in {time.perf_counter() - started:.1f} s; "
           f"total {time.perf_counter() - overall:.1f} s")
     engine.dispose()

@@ -140,12 +140,7 @@ def fill(database_url, scale):
             connection, scale["tickets"], scale["messages"], agents=scale["agents"],
             progress=lambda line: print(line, flush=True) if "00,000 " in line else None))
     copy_index(database_url)
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.exec_driver_sql("VACUUM ANALYZE")
-    else:
-        with engine.begin() as connection:
-            connection.exec_driver_sql("ANALYZE")
+    startup.analyse_tables(engine)
     engine.dispose()
     return counts
 

@@ -176,3 +176,33 @@ def main():
 
 if __name__ == "__main__":
     main()
+
+
+def measured_site(env, row_line):
+    """The application of a benchmark's site (``env`` from generated_site), and where
+    its results go: (dispatcher, engine, db name, results, record), where
+    ``record(name, rows, figures)`` adds a result, with the load average, and prints its
+    row (``row_line``)."""
+    from core.app import Dispatcher
+    database_url = env["CRM_DATABASE_URL"]
+    db_name = "postgresql" if database_url.startswith("postgres") else "sqlite"
+    dispatcher = Dispatcher()
+    dispatcher.app   # built now, with its engine
+    results = []
+
+    def record(name, rows, figures):
+        results.append({"name": name, "db": db_name, "rows": rows, **figures,
+                        "load": round(os.getloadavg()[0], 1)})
+        print(row_line(results[-1]), flush=True)
+    return dispatcher, dispatcher._engine, db_name, results, record
+
+
+def analyse_tables(engine):
+    """Fresh planner statistics after a load: VACUUM ANALYZE on PostgreSQL (outside a
+    transaction), ANALYZE on SQLite."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("VACUUM ANALYZE")
+    else:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("ANALYZE")

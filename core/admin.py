@@ -1372,6 +1372,13 @@ def add_addon_views(admin, state):
             url=f"/admin/{endpoint.replace('_', '-')}",
             menu_icon_type="fa" if view.get("icon") else None,
             menu_icon_value=view.get("icon"))
+        # Filters other addons add to this model's lists (hook ``filters.<Model>``, called
+        # with the screen; each handler returns a list of Flask-Admin filters).
+        added = [flt for found in state.hooks.call(f"filters.{model.__name__}", screen)
+                 for flt in found]
+        if added:
+            screen.column_filters = list(screen.column_filters or ()) + added
+            screen._refresh_filters_cache()
         if "page_size" not in type(screen).__dict__:  # the class did not choose its own
             screen.page_size = state.settings.page_size
         admin.add_view(screen)

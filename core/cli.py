@@ -7,6 +7,7 @@ enabled. Such a command opens the database with ``app_context()``, as the core's
 import copy
 import importlib
 import logging
+import re
 import secrets
 import sys
 from contextlib import contextmanager
@@ -553,12 +554,14 @@ def _change_addon(action, name):
 
 
 def find_model(state, name):
-    """A model of an enabled addon by class or table name, any case."""
+    """A model of an enabled addon by class name (SalesHistory, saleshistory or
+    sales_history) or table name, any case."""
     wanted = name.strip().lower()
     models = {}
     for addon in state.enabled:
         for model in state.registry.addons[addon].models.values():
             models[model.__name__.lower()] = model
+            models[re.sub(r"(?<!^)(?=[A-Z])", "_", model.__name__).lower()] = model
             models[model.__table__.name.lower()] = model
     if wanted not in models:
         names = sorted({m.__name__.lower() for m in models.values()})

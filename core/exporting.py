@@ -112,12 +112,18 @@ def _width(value):
 
 
 def write_xlsx(headers, rows, target):
-    """Stream rows into an XLSX file (openpyxl's write-only mode keeps memory flat), with
-    the header row bold and frozen and the columns as wide as the first rows need."""
+    """Stream rows into an XLSX file (openpyxl's write-only mode keeps memory flat)."""
+    book = Workbook(write_only=True)
+    add_sheet(book, headers, rows)
+    book.save(target)
+
+
+def add_sheet(book, headers, rows, title=None):
+    """A sheet of a write-only workbook with the rows, the header row bold and frozen
+    and the columns as wide as the first rows need."""
     rows = iter(rows)
     sample = list(islice(rows, WIDTH_SAMPLE))
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet()
+    sheet = book.create_sheet(title)
     sheet.freeze_panes = "A2"
     for index, header in enumerate(headers):
         widest = max([_width(header)] + [_width(row[index]) for row in sample
@@ -134,7 +140,7 @@ def write_xlsx(headers, rows, target):
         sheet.append([_xlsx_cell(sheet, v) for v in row])
     for row in rows:
         sheet.append([_xlsx_cell(sheet, v) for v in row])
-    book.save(target)
+    return sheet
 
 
 def write(fmt, headers, rows, target):

@@ -224,6 +224,27 @@ def _check_approvals(check, policies):
                 check.fail(f"{key}.steps[{number}].rule", "must be any, all or count")
 
 
+def _check_reports(check, reports):
+    """Each report: {"label", "area", "model", "query" ("module.function" taking
+    core.reports.Filters, giving a Result), and "description"} (core/reports.py)."""
+    for key, spec in check.typed("reports", reports, dict).items():
+        if not re.match(r"^[a-z][a-z0-9_]*$", key):
+            check.fail(f"reports.{key}", "report keys are lower-case letters, digits and _")
+        check.record(f"reports.{key}", spec, {"label": str, "area": str, "model": str,
+                                             "query": str}, {"description": str})
+        if not re.match(r"^[\w.]+\.\w+$", spec["query"]):
+            check.fail(f"reports.{key}.query", 'must be "module.function"')
+
+
+def _check_dashboards(check, dashboards):
+    """Each standard dashboard: {"label", "reports": [report keys, of any enabled addon]}."""
+    for key, spec in check.typed("dashboards", dashboards, dict).items():
+        if not re.match(r"^[a-z][a-z0-9_]*$", key):
+            check.fail(f"dashboards.{key}", "dashboard keys are lower-case letters, digits and _")
+        check.record(f"dashboards.{key}", spec, {"label": str, "reports": list}, {})
+        check.text_list(f"dashboards.{key}.reports", spec["reports"])
+
+
 # key -> (required, default, checker). The checker raises ManifestError.
 SCHEMA = {
     "name": (True, None, lambda c, v: c.typed("name", v, str)),
@@ -255,6 +276,8 @@ SCHEMA = {
     "commands": (False, [], _check_commands),
     "workflows": (False, {}, _check_workflows),
     "approvals": (False, [], _check_approvals),
+    "reports": (False, {}, _check_reports),
+    "dashboards": (False, {}, _check_dashboards),
 }
 
 

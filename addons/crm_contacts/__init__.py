@@ -12,4 +12,6 @@ MANIFEST_TEXT = (
     mark("Sources"), mark("Tags"), mark("Customers: user"), mark("Customers: manager"),
     mark("Days without activity before a grade A customer is due"),
     mark("Days without activity before a grade B customer is due"),
+    mark("Customers by grade"), mark("Customers by lifecycle stage"),
+    mark("Customers by source"), mark("Customers by region"), mark("Customers by industry"),
 )

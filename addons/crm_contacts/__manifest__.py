@@ -60,5 +60,23 @@
         "envelopes": {"template": "crm_contacts/envelopes.html", "model": "Customer",
                       "context": "labels.envelopes_context", "label": "Envelopes"},
     },
+    # Reports and a standard dashboard for crm_reports (core/reports.py).
+    "reports": {
+        "customers_by_grade": {"label": "Customers by grade", "area": "Customers",
+                               "model": "Customer", "query": "reports.by_grade"},
+        "customers_by_stage": {"label": "Customers by lifecycle stage", "area": "Customers",
+                               "model": "Customer", "query": "reports.by_stage"},
+        "customers_by_source": {"label": "Customers by source", "area": "Customers",
+                                "model": "Customer", "query": "reports.by_source"},
+        "customers_by_region": {"label": "Customers by region", "area": "Customers",
+                                "model": "Customer", "query": "reports.by_region"},
+        "customers_by_industry": {"label": "Customers by industry", "area": "Customers",
+                                  "model": "Customer", "query": "reports.by_industry"},
+    },
+    "dashboards": {
+        "customers": {"label": "Customers", "reports": [
+            "customers_by_grade", "customers_by_stage", "customers_by_source",
+            "customers_by_region", "customers_by_industry"]},
+    },
     "demo": ["data/demo.py"],
 }

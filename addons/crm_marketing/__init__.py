@@ -3,6 +3,7 @@ from core.i18n import mark
 # Text of the manifest, which is shown translated (menus, groups, jobs, settings): marked
 # here so that `make translations` puts it in the catalog.
 MANIFEST_TEXT = (
+    mark("Campaigns: cost, revenue and ROI"), mark("Responses by kind"),
     mark("Campaigns, budgets and ROI, segments, mass e-mail with unsubscribe and bounces"),
     mark("Marketing"), mark("Campaigns"), mark("Mailings"), mark("Segments"),
     mark("Responses"), mark("Recipients"), mark("Configuration"), mark("Suppression list"),

@@ -153,5 +153,16 @@
                               "type": "int", "default": 0},
     },
     "public": ["public.blueprint", "events.blueprint", "surveys.blueprint"],
+    # Reports and the standard Marketing dashboard for crm_reports (core/reports.py).
+    "reports": {
+        "marketing_roi": {"label": "Campaigns: cost, revenue and ROI", "area": "Marketing",
+                          "model": "Campaign", "query": "reports.roi"},
+        "marketing_responses": {"label": "Responses by kind", "area": "Marketing",
+                                "model": "Campaign", "query": "reports.responses"},
+    },
+    "dashboards": {
+        "marketing": {"label": "Marketing", "reports": ["marketing_roi",
+                                                        "marketing_responses"]},
+    },
     "demo": ["data/demo.py"],
 }

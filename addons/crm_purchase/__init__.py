@@ -3,6 +3,8 @@ from core.i18n import mark
 # Text of the manifest, which is shown translated (menus, groups, jobs, settings): marked
 # here so that `make translations` puts it in the catalog.
 MANIFEST_TEXT = (
+    mark("Stock value by warehouse"), mark("Stock below its minimum"),
+    mark("Owed to suppliers by age"), mark("Purchases by month"),
     mark("Suppliers, purchase orders, receipts and returns, payables, stock, stock-takes, reorder"),
     mark("Purchase and stock"), mark("Purchase"), mark("Stock"),
     mark("Purchase orders"), mark("Receipts"), mark("Returns to suppliers"),

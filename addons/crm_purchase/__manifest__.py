@@ -201,6 +201,22 @@
     },
     # `python run.py stock check`: the levels against the ledger's sums.
     "commands": ["inventory.stock_cli"],
+    # Reports and the standard Purchase dashboard for crm_reports (core/reports.py).
+    "reports": {
+        "purchase_stock_value": {"label": "Stock value by warehouse", "area": "Purchase and stock",
+                                 "model": "StockLevel", "query": "reports.stock_value"},
+        "purchase_low_stock": {"label": "Stock below its minimum", "area": "Purchase and stock",
+                               "model": "ReorderRule", "query": "reports.low_stock"},
+        "purchase_payables": {"label": "Owed to suppliers by age", "area": "Purchase and stock",
+                              "model": "SupplierBill", "query": "reports.payables"},
+        "purchase_by_month": {"label": "Purchases by month", "area": "Purchase and stock",
+                              "model": "PurchaseOrder", "query": "reports.purchases_by_month"},
+    },
+    "dashboards": {
+        "purchase": {"label": "Purchase and stock", "reports": [
+            "purchase_stock_value", "purchase_payables", "purchase_by_month",
+            "purchase_low_stock"]},
+    },
     "data": ["data/defaults.py"],
     "demo": ["data/demo.py"],
 }

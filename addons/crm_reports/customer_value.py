@@ -66,6 +66,22 @@ def history(purchases, until, unit_days=1):
                    np.array(mean_value))
 
 
+def minimise(cost, parameters):
+    """The logarithms of the parameters minimising ``cost``, from all parameters 1:
+    L-BFGS-B (about a hundred evaluations of the likelihood, whatever the number of
+    customers); where it stops short (its line search fails on a flat likelihood),
+    Nelder-Mead from the same start, polished by L-BFGS-B where that succeeds."""
+    options = {"ftol": 1e-14, "gtol": 1e-10, "maxiter": 2000}
+    found = optimize.minimize(cost, np.zeros(parameters), method="L-BFGS-B", options=options)
+    if found.success:
+        return found
+    rough = optimize.minimize(cost, np.zeros(parameters), method="Nelder-Mead",
+                              options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 20000,
+                                       "maxfev": 40000})
+    polished = optimize.minimize(cost, rough.x, method="L-BFGS-B", options=options)
+    return polished if polished.success or not rough.success else rough
+
+
 # -- BG/NBD ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -92,9 +108,13 @@ class BGNBD:
         """E[purchases in (T, T + t] | x, t_x, T] (equation 10 of the paper)."""
         x, T = np.asarray(x, float), np.asarray(T, float)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
-        hyper = special.hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t))
-        first = (a + b + x - 1) / (a - 1) * (
-            1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyper)
+        # ((alpha + T) / (alpha + T + t))^(r + x) 2F1(r + x, b + x; a + b + x - 1; z) by
+        # Euler's transformation, 2F1(A, B; C; z) = (1 - z)^(C - A - B) 2F1(C - A, C - B;
+        # C; z): its second parameter, a - 1, is small, so the series stays finite where
+        # the paper's form overflows (a large b: customers who hardly ever drop out).
+        staying = (alpha + T) / (alpha + T + t)
+        hyper = special.hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, 1 - staying)
+        first = (a + b + x - 1) / (a - 1) * (1 - staying ** (a - 1) * hyper)
         return first / (1.0 + self._dropout_odds(x, t_x, T))
 
 
@@ -122,12 +142,9 @@ def fit_bgnbd(data):
                                       data.T / scale).sum()
         return value if np.isfinite(value) else 1e300
 
-    found = optimize.minimize(cost, np.zeros(4), method="Nelder-Mead",
-                              options={"xatol": 1e-10, "fatol": 1e-10, "maxiter": 20000,
-                                       "maxfev": 40000})
-    found = optimize.minimize(cost, found.x, method="BFGS", options={"gtol": 1e-8})
+    found = minimise(cost, 4)
     r, alpha, a, b = np.exp(found.x)
-    if not (found.success or found.status == 2) or not np.isfinite([r, alpha, a, b]).all():
+    if not found.success or not np.isfinite([r, alpha, a, b]).all():
         raise FitError(f"the purchase model did not converge ({found.message})")
     return BGNBD(float(r), float(alpha * scale), float(a), float(b))
 
@@ -171,14 +188,13 @@ def fit_gamma_gamma(data):
         value = -gamma_gamma_log_likelihood(np.exp(logs), x, values / scale).sum()
         return value if np.isfinite(value) else 1e300
 
-    found = optimize.minimize(cost, np.zeros(3), method="Nelder-Mead",
-                              options={"xatol": 1e-10, "fatol": 1e-10, "maxiter": 20000,
-                                       "maxfev": 40000})
-    found = optimize.minimize(cost, found.x, method="BFGS", options={"gtol": 1e-8})
+    found = minimise(cost, 3)
     p, q, gamma = np.exp(found.x)
-    if not (found.success or found.status == 2) or not np.isfinite([p, q, gamma]).all() \
-            or q <= 1:
+    if not found.success or not np.isfinite([p, q, gamma]).all():
         raise FitError(f"the purchase value model did not converge ({found.message})")
+    if q <= 1:   # the mean purchase value would be infinite
+        raise FitError("the customers' purchase values vary too widely for the purchase "
+                       "value model (q ≤ 1)")
     return GammaGamma(float(p), float(q), float(gamma * scale))
 
 
@@ -204,8 +220,11 @@ def value_customers(purchases, until, unit_days=1, horizon=365):
     data = history(purchases, until, unit_days)
     purchase_model = fit_bgnbd(data)
     value_model = fit_gamma_gamma(data)
+    alive = purchase_model.p_alive(data.x, data.t_x, data.T)
     expected = purchase_model.expected_purchases(horizon, data.x, data.t_x, data.T)
-    return Valuation(
-        until, unit_days, horizon, purchase_model, value_model, data,
-        purchase_model.p_alive(data.x, data.t_x, data.T), expected,
-        expected * value_model.expected_value(data.x, data.mean_value))
+    value = expected * value_model.expected_value(data.x, data.mean_value)
+    if not (np.isfinite(alive).all() and np.isfinite(expected).all()
+            and np.isfinite(value).all()):
+        raise FitError("the fitted models give no usable figures for some customers")
+    return Valuation(until, unit_days, horizon, purchase_model, value_model, data, alive,
+                     expected, value)

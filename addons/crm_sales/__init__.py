@@ -5,6 +5,10 @@ from . import hooks, lifecycle  # noqa: F401  (they connect their handlers and r
 # Text of the manifest, which is shown translated (menus, groups, settings): marked here
 # so that `make translations` puts it in the catalog.
 MANIFEST_TEXT = (
+    mark("Pipeline by stage"), mark("Sales funnel"), mark("Forecast by close month"),
+    mark("Won revenue by salesperson"), mark("Won revenue by team"),
+    mark("Won revenue by month"), mark("Orders by month"), mark("Leads by source"),
+    mark("Expenses by category"),
     mark("Leads, pipeline, quotes, contracts, orders, payments, expenses, forecast"),
     mark("Mark quotes past their date expired"), mark("Remind owners of contracts ending soon"),
     mark("Sales"), mark("Dashboard"), mark("Leads"), mark("Pipeline"), mark("Opportunities"),

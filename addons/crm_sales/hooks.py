@@ -132,3 +132,11 @@ def opportunity_quotes_panel(opportunity):
         .order_by(Quote.quote_date.desc(), Quote.id.desc()).limit(PANEL_ROWS)).all()
     return _panel(_("Quotes"), 10, None, "crm_sales/panel_quotes.html",
                   customer=opportunity.customer, quotes=quotes)
+
+
+@hooks.connect("customer.purchases")
+def order_purchases():
+    """The orders (not cancelled) as purchases for the customer analysis (crm_reports):
+    customer, order date, total."""
+    return select(SalesOrder.customer_id, SalesOrder.order_date, SalesOrder.total) \
+        .where(SalesOrder.state != "cancelled")

@@ -3,6 +3,8 @@ from core.i18n import mark
 # Text of the manifest, which is shown translated (menus, groups, jobs, settings): marked
 # here so that `make translations` puts it in the catalog.
 MANIFEST_TEXT = (
+    mark("Tickets opened and resolved"), mark("Resolution SLA by priority"),
+    mark("Satisfaction ratings"),
     mark("Tickets, SLAs on business hours, escalation, satisfaction, complaints, knowledge base"),
     mark("Service"), mark("Tickets"), mark("Complaints"), mark("Service records"),
     mark("Satisfaction"), mark("Knowledge base"), mark("Configuration"), mark("SLA policies"),

@@ -109,5 +109,18 @@
     },
     "public": ["public.blueprint", "satisfaction.blueprint"],
     "data": ["data/defaults.py"],
+    # Reports and the standard Service dashboard for crm_reports (core/reports.py).
+    "reports": {
+        "service_volumes": {"label": "Tickets opened and resolved", "area": "Service",
+                            "model": "Ticket", "query": "reports.volumes"},
+        "service_sla": {"label": "Resolution SLA by priority", "area": "Service",
+                        "model": "Ticket", "query": "reports.sla_by_priority"},
+        "service_ratings": {"label": "Satisfaction ratings", "area": "Service",
+                            "model": "Ticket", "query": "reports.ratings"},
+    },
+    "dashboards": {
+        "service": {"label": "Service", "reports": ["service_volumes", "service_sla",
+                                                    "service_ratings"]},
+    },
     "demo": ["data/demo.py"],
 }

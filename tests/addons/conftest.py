@@ -68,3 +68,11 @@ def purchase_suite(tmp_path, database_url):
     installation = addon_suite(tmp_path, database_url, ["crm_purchase"])
     yield installation
     installation.close()
+
+
+@pytest.fixture
+def reports_suite(tmp_path, database_url):
+    """crm_reports with crm_sales (and so crm_contacts) enabled, no demo data."""
+    installation = addon_suite(tmp_path, database_url, ["crm_reports", "crm_sales"])
+    yield installation
+    installation.close()

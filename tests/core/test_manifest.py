@@ -28,6 +28,14 @@ def test_minimal_manifest_gets_defaults(tmp_path):
     ("{'name': 'X', 'version': '1.0', 'depends': [1]}", "depends[0]", "must be text"),
     ("{'name': 'X', 'version': '1.0', 'views': [{'menu': 'A/B'}]}", "views[0].model",
      "is required"),
+    ("{'name': 'X', 'version': '1.0', 'reports': {'Bad Key': {}}}", "reports.Bad Key",
+     "report keys are lower-case"),
+    ("{'name': 'X', 'version': '1.0', 'reports': {'ok': {'label': 'L', 'area': 'A', "
+     "'model': 'M'}}}", "reports.ok.query", "is required"),
+    ("{'name': 'X', 'version': '1.0', 'reports': {'ok': {'label': 'L', 'area': 'A', "
+     "'model': 'M', 'query': 'nodot'}}}", "reports.ok.query", 'must be "module.function"'),
+    ("{'name': 'X', 'version': '1.0', 'dashboards': {'d': {'label': 'D', 'reports': [1]}}}",
+     "dashboards.d.reports[0]", "must be text"),
     ("{'name': 'X', 'version': '1.0', 'views': [{'model': 'N', 'menu': 'AB'}]}",
      "views[0].menu", "Category/Label"),
     ("{'name': 'X', 'version': '1.0', 'views': [{'model': 'N', 'menu': 'A/B', 'order': 'x'}]}",

@@ -14,6 +14,7 @@ from sqlalchemy import (
     create_engine,
     Date,
     DateTime,
+    Float,
     Enum,
     Integer,
     LargeBinary,
@@ -100,6 +101,8 @@ def made_up(column):
         return b"x"
     if isinstance(kind, Boolean):
         return False
+    if isinstance(kind, Float):
+        return 1.0
     if isinstance(kind, Numeric):
         return decimal.Decimal(1)
     if isinstance(kind, Integer):
