@@ -9,7 +9,7 @@ CRM_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/crm_test
 TEST_WORKERS ?= auto
 PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
-.PHONY: run test test-pg bench bench-backup bench-docs bench-service install system-packages clean translations
+.PHONY: run test test-pg bench bench-backup bench-docs bench-service bench-purchase bench-reports install system-packages clean translations
 
 # Debian packages the suite uses: Pango and HarfBuzz for WeasyPrint's PDFs (the subset
 # library keeps font embedding fast), a CJK font for Chinese text in PDFs, poppler-utils
@@ -101,6 +101,22 @@ ifeq ($(SCALE),large)
 else
 	$(PY) bench/purchase.py --scale $(SCALE)
 	$(PY) bench/purchase.py --scale $(SCALE) --database-url $(CRM_BENCH_PURCHASE_URL)_small \
+	  --if-reachable
+endif
+
+# Reports (BENCHMARKS.md): every standard dashboard for an administrator and a
+# salesperson, the customer-value analysis, a report's Excel file of many rows.
+# SCALE=small: 5,000 customers and 100,000 orders on SQLite, then on PostgreSQL when it
+# is reachable. SCALE=large: 100,000 customers and 2,000,000 orders over three years on
+# PostgreSQL only (crm_bench_reports, generated once and kept for the next run).
+# Results: bench/results/reports-<scale>-latest.json and .md.
+CRM_BENCH_REPORTS_URL ?= postgresql://postgres@127.0.0.1:5432/crm_bench_reports
+bench-reports: install
+ifeq ($(SCALE),large)
+	$(PY) bench/reports.py --scale large --database-url $(CRM_BENCH_REPORTS_URL) --keep
+else
+	$(PY) bench/reports.py --scale $(SCALE)
+	$(PY) bench/reports.py --scale $(SCALE) --database-url $(CRM_BENCH_REPORTS_URL)_small \
 	  --if-reachable
 endif
 

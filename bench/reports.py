@@ -296,7 +296,14 @@ def main(argv=None):
     parser.add_argument("--only", default=",".join(MEASURES),
                         help=f"which measures, comma-separated ({', '.join(MEASURES)})")
     parser.add_argument("--results", type=Path, default=startup.RESULTS)
+    parser.add_argument("--if-reachable", action="store_true",
+                        help="skip quietly when the PostgreSQL server does not answer")
     args = parser.parse_args(argv)
+    if args.database_url and args.if_reachable:
+        from bench.run import reachable
+        if not reachable(args.database_url):
+            print(f"PostgreSQL at {args.database_url} not reachable: skipped")
+            return
     scale = dict(SCALES[args.scale])
     for key in numbers:
         if getattr(args, key) is not None:

@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import and_, delete, func, insert, not_, select, union_all
+from sqlalchemy import and_, case, delete, func, not_, select, union_all
 
 from addons.crm_contacts.models import Customer
 from addons.crm_reports import customer_value, scoring
@@ -40,7 +40,7 @@ CHURN_P_ALIVE = 0.5
 DEFAULT_HORIZON = {"day": 365, "week": 52}   # a year ahead
 RFM_DAYS = 365         # the window of the segments kept with a run
 KEEP_RUNS = 3          # the customer rows of older runs are deleted; the runs stay
-BATCH = 5000
+BATCH = 5000            # rows written at a time
 
 
 @hooks.connect("customer.purchases")
@@ -58,18 +58,25 @@ def purchases_union():
     return (union_all(*sources) if len(sources) > 1 else sources[0]).subquery()
 
 
-def purchases_statement():
-    """One select of (customer id, day, amount) over every source, a row per customer
-    and day."""
+def summaries(until):
+    """Per customer who bought by ``until``, in one GROUP BY: (customer id, first and
+    last purchase day, days with a purchase, total amount, amount of the first day,
+    and over the RFM year up to ``until``: last purchase day, purchase days, amount).
+    A purchase is a day's orders and history together."""
     customer, day, amount = purchases_union().c
-    return select(customer, day, func.sum(amount)).group_by(customer, day)
-
-
-def purchases():
-    """(customer id, day, amount as float) of every purchase, streamed."""
-    rows = db.session.execute(purchases_statement().execution_options(yield_per=BATCH))
-    for customer_id, day, amount in rows:
-        yield customer_id, day, float(amount or 0)
+    by_day = select(customer.label("customer_id"), day.label("day"),
+                    func.sum(amount).label("amount")) \
+        .where(day <= until).group_by(customer, day).subquery()
+    ranked = select(by_day, func.min(by_day.c.day).over(partition_by=by_day.c.customer_id)
+                    .label("first")).subquery()
+    recent = ranked.c.day >= until - timedelta(days=RFM_DAYS - 1)
+    return select(
+        ranked.c.customer_id, func.min(ranked.c.first), func.max(ranked.c.day), func.count(),
+        func.sum(ranked.c.amount),
+        func.sum(case((ranked.c.day == ranked.c.first, ranked.c.amount), else_=0)),
+        func.max(case((recent, ranked.c.day))), func.sum(case((recent, 1), else_=0)),
+        func.sum(case((recent, ranked.c.amount), else_=0))) \
+        .group_by(ranked.c.customer_id).order_by(ranked.c.customer_id)
 
 
 def analyse(until=None, unit="day", horizon=None):
@@ -78,12 +85,13 @@ def analyse(until=None, unit="day", horizon=None):
     fitted. Commits."""
     until = until or date.today()
     horizon = horizon or DEFAULT_HORIZON[unit]
-    bought = list(purchases())
+    rows = db.session.execute(summaries(until)).all()
     run = ValueRun(until=until, unit=unit, horizon=horizon, state="failed")
     try:
-        if not any(day <= until for _c, day, _a in bought):
+        if not rows:
             raise customer_value.FitError(f"no purchases up to {until.isoformat()}")
-        found = customer_value.value_customers(bought, until, UNIT_DAYS[unit], horizon)
+        data = customer_value.summarised((row[:6] for row in rows), until, UNIT_DAYS[unit])
+        found = customer_value.value_customers(data, until, UNIT_DAYS[unit], horizon)
     except customer_value.FitError as exc:
         run.message = str(exc)
         db.session.add(run)
@@ -97,32 +105,18 @@ def analyse(until=None, unit="day", horizon=None):
     run.p, run.q, run.gamma = value_model.p, value_model.q, value_model.gamma
     db.session.add(run)
     db.session.flush()
-    _keep_customers(run, found, _totals(bought, until), _segments(bought, until))
+    _keep_customers(run, found, {row[0]: (row[4], row[2]) for row in rows},
+                    _segments(rows, until))
     _forget_old_runs()
     db.session.commit()
     return run
 
 
-def _totals(bought, until):
-    """{customer id: (revenue, last purchase)} up to ``until``."""
-    totals = {}
-    for customer_id, day, amount in bought:
-        if day <= until:
-            revenue, last = totals.get(customer_id, (0.0, day))
-            totals[customer_id] = (revenue + amount, max(last, day))
-    return totals
-
-
-def _segments(bought, until):
+def _segments(rows, until):
     """{customer id: RFM segment} by the purchases of the year up to ``until``."""
-    since = until - timedelta(days=RFM_DAYS - 1)
-    figures = {}
-    for customer_id, day, amount in bought:
-        if since <= day <= until:
-            last, days, revenue = figures.get(customer_id, (day, 0, 0.0))
-            figures[customer_id] = (max(last, day), days + 1, revenue + amount)
+    recent = {row[0]: (row[6], row[7], float(row[8])) for row in rows if row[6] is not None}
     return {key: scoring.rfm_segment(r, f)
-            for key, (r, f, _m) in scoring.rfm_scores(figures, until).items()}
+            for key, (r, f, _m) in scoring.rfm_scores(recent, until).items()}
 
 
 def _keep_customers(run, found, totals, segments):
@@ -138,10 +132,10 @@ def _keep_customers(run, found, totals, segments):
             "expected_purchases": float(found.expected_purchases[index]),
             "expected_value": _money(found.expected_value[index])})
         if len(rows) == BATCH:
-            db.session.execute(insert(CustomerValue), rows)
+            db.session.execute(CustomerValue.__table__.insert(), rows)
             rows = []
     if rows:
-        db.session.execute(insert(CustomerValue), rows)
+        db.session.execute(CustomerValue.__table__.insert(), rows)
 
 
 def _money(value):

@@ -52,34 +52,65 @@ def history(purchases, until, unit_days=1):
         if when <= until:
             by_day = days.setdefault(key, {})
             by_day[when] = by_day.get(when, 0.0) + float(amount)
-    keys = sorted(days, key=str)
-    x, t_x, T, mean_value = [], [], [], []
-    for key in keys:
+    summaries = []
+    for key in sorted(days, key=str):
         dates = sorted(days[key])
-        first, last = dates[0], dates[-1]
-        repeats = [days[key][day] for day in dates[1:]]
-        x.append(len(repeats))
+        summaries.append((key, dates[0], dates[-1], len(dates), sum(days[key].values()),
+                          days[key][dates[0]]))
+    return summarised(summaries, until, unit_days)
+
+
+def summarised(summaries, until, unit_days=1):
+    """History of per-customer summaries (key, first purchase day, last purchase day,
+    days with a purchase, total amount, amount of the first day), in that order: what a
+    database gives by one GROUP BY, without sending every purchase."""
+    keys, x, t_x, T, mean_value = [], [], [], [], []
+    for key, first, last, days, total, first_amount in summaries:
+        repeats = days - 1
+        keys.append(key)
+        x.append(repeats)
         t_x.append((last - first).days / unit_days)
         T.append((until - first).days / unit_days)
-        mean_value.append(sum(repeats) / len(repeats) if repeats else 0.0)
-    return History(keys, np.array(x, dtype=float), np.array(t_x), np.array(T),
-                   np.array(mean_value))
+        mean_value.append((float(total) - float(first_amount)) / repeats if repeats else 0.0)
+    return History(keys, np.array(x, dtype=float), np.array(t_x, dtype=float),
+                   np.array(T, dtype=float), np.array(mean_value, dtype=float))
+
+
+LOG_BOUND = 25   # parameters between e^-25 and e^25: far beyond any real customer base
 
 
 def minimise(cost, parameters):
     """The logarithms of the parameters minimising ``cost``, from all parameters 1:
     L-BFGS-B (about a hundred evaluations of the likelihood, whatever the number of
-    customers); where it stops short (its line search fails on a flat likelihood),
-    Nelder-Mead from the same start, polished by L-BFGS-B where that succeeds."""
+    customers), on from where it stopped with looser tolerances if its line search gave
+    up; failing that, Nelder-Mead from the start, polished by L-BFGS-B. Where the likelihood is flat (customers too alike for a parameter to
+    matter: it runs off towards infinity), the methods stop at different places of the
+    same height; two of them agreeing on that height is the optimum, and the best place
+    found is taken."""
+    bounds = [(-LOG_BOUND, LOG_BOUND)] * parameters
     options = {"ftol": 1e-14, "gtol": 1e-10, "maxiter": 2000}
-    found = optimize.minimize(cost, np.zeros(parameters), method="L-BFGS-B", options=options)
-    if found.success:
-        return found
+    first = optimize.minimize(cost, np.zeros(parameters), method="L-BFGS-B", bounds=bounds,
+                              options=options)
+    if first.success:
+        return first
+    # Its line search can fail just short of a tight tolerance: on from there, looser.
+    looser = optimize.minimize(cost, first.x, method="L-BFGS-B", bounds=bounds)
+    if looser.success:
+        return looser
     rough = optimize.minimize(cost, np.zeros(parameters), method="Nelder-Mead",
                               options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 20000,
                                        "maxfev": 40000})
-    polished = optimize.minimize(cost, rough.x, method="L-BFGS-B", options=options)
-    return polished if polished.success or not rough.success else rough
+    polished = optimize.minimize(cost, np.clip(rough.x, -LOG_BOUND, LOG_BOUND),
+                                 method="L-BFGS-B", bounds=bounds, options=options)
+    found = [result for result in (first, looser, rough, polished)
+             if np.isfinite(result.fun)]
+    if not found:
+        return first
+    best = min(found, key=lambda result: result.fun)
+    agreeing = sum(abs(result.fun - best.fun) <= 1e-6 * max(1.0, abs(best.fun))
+                   for result in found)
+    best.success = bool(best.success or agreeing >= 2)
+    return best
 
 
 # -- BG/NBD ---------------------------------------------------------------------------------
@@ -213,11 +244,10 @@ class Valuation:
     expected_value: np.ndarray
 
 
-def value_customers(purchases, until, unit_days=1, horizon=365):
-    """Both models fitted to ``purchases`` up to ``until``, and per customer P(alive),
-    the expected purchases over ``horizon`` units and their expected value. Raises
+def value_customers(data, until, unit_days=1, horizon=365):
+    """Both models fitted to a History up to ``until``, and per customer P(alive), the
+    expected purchases over ``horizon`` units and their expected value. Raises
     FitError."""
-    data = history(purchases, until, unit_days)
     purchase_model = fit_bgnbd(data)
     value_model = fit_gamma_gamma(data)
     alive = purchase_model.p_alive(data.x, data.t_x, data.T)

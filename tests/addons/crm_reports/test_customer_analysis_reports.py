@@ -2,6 +2,7 @@
 100, 60 and 40 of purchases (1,000 in all; 5, 4, 3, 2 and 1 purchase days, the last 0,
 30, 60, 90 and 120 days before the period's end)."""
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -26,10 +27,11 @@ def five(reports_suite):
             "CURRENT_TIMESTAMP) RETURNING id", n=f"P{number}", o=owner)[0][0]
         purchases = 6 - number
         last = END - timedelta(days=30 * (number - 1))
-        for offset in range(purchases):
+        each = (Decimal(revenue) / purchases).quantize(Decimal("0.01"))
+        for offset in range(purchases):   # in cents, the last day takes what is left
+            amount = each if offset else Decimal(revenue) - each * (purchases - 1)
             suite.sql("INSERT INTO rep_sales_history (customer_id, date, amount) VALUES "
-                      "(:c, :d, :a)", c=cid, d=last - timedelta(days=offset),
-                      a=revenue / purchases)
+                      "(:c, :d, :a)", c=cid, d=last - timedelta(days=offset), a=str(amount))
     # Outside the period: counts nowhere.
     suite.sql("INSERT INTO rep_sales_history (customer_id, date, amount) VALUES (:c, :d, "
               "99999)", c=cid, d=END + timedelta(days=1))

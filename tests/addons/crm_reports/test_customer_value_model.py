@@ -103,4 +103,4 @@ def test_too_little_data_is_refused_with_a_reason():
     with pytest.raises(cv.FitError, match="too few customers"):
         cv.fit_gamma_gamma(one_purchase_each)
     with pytest.raises(cv.FitError):
-        cv.value_customers([], day)
+        cv.value_customers(cv.history([], day), day)
