@@ -5,7 +5,7 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import current_app, has_app_context, has_request_context, request, session
-from flask_babel import get_translations, refresh
+from flask_babel import format_decimal, get_translations, refresh
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from markupsafe import escape
@@ -42,6 +42,12 @@ def label(value):
     if text not in DECLARED:
         return text
     return str(get_translations().gettext(text))
+
+
+def money_text(value):
+    """An amount as every screen shows it: digits grouped, two decimals, in the user's
+    locale; none as 0.00."""
+    return format_decimal(value or 0, format="#,##0.00")
 
 
 class LazyLabel(LazyString):

@@ -5,7 +5,7 @@ from functools import cache
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import UniqueConstraint, select
 from sqlalchemy.orm import declared_attr
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -175,6 +175,13 @@ class Team(db.Model):
     leader = db.relationship(User, foreign_keys=[leader_id], info={"label": _l("Leader")})
     members = db.relationship(User, secondary=team_members, backref="teams",
                               info={"label": _l("Members")})
+
+
+def team_memberships():
+    """(team_id, user_id) of every member and every leader of a team, as a subquery:
+    what "a team's people" means wherever figures are narrowed to a team."""
+    return select(team_members.c.team_id, team_members.c.user_id).union(
+        select(Team.id, Team.leader_id).where(Team.leader_id.is_not(None))).subquery()
 
 
 class Access(db.Model):

@@ -24,14 +24,10 @@ from addons.crm_marketing.models import (BounceReport, CampaignCost,
                                          CampaignResponse, address_key)
 from core.admin import ModelView
 from core.db import db
-from core.i18n import label
+from core.i18n import label, money_text
 from core.util import int_ids
 
 LARGEST_AMOUNT = Decimal("999999999999.99")
-
-
-def money(value):
-    return format_decimal(value or 0, format="#,##0.00")
 
 
 def campaign_figures(ids):
@@ -73,7 +69,7 @@ def _figure(name):
             return "—" if value is None else f"{format_decimal(value, format='#,##0')} %"
         if name == "responses":
             return value or 0
-        return money(value)
+        return money_text(value)
     return format_cell
 
 
@@ -95,7 +91,7 @@ class CampaignView(ModelView):
     column_labels = {"cost": _l("Actual cost"), "revenue": _l("Revenue"),
                      "roi": _l("Return (ROI)"), "responses": _l("Responses")}
     column_formatters = {name: _figure(name) for name in ("cost", "revenue", "roi", "responses")}
-    column_formatters["budget"] = lambda view, context, campaign, name: money(campaign.budget)
+    column_formatters["budget"] = lambda view, context, campaign, name: money_text(campaign.budget)
     column_formatters_export = column_formatters
     form_columns = ["name", "kind", "channel", "start_date", "end_date", "budget",
                     "expected_revenue", "plan", "owner"]
@@ -139,9 +135,9 @@ class CampaignView(ModelView):
     def detail_panels(self, campaign):
         found = campaign_figures([campaign.id])[campaign.id]
         budget = Decimal(campaign.budget or 0)
-        rows = [(_("Budget"), money(budget)), (_("Actual cost"), money(found["cost"])),
-                (_("Left of the budget"), money(budget - found["cost"])),
-                (_("Responses"), found["responses"]), (_("Revenue"), money(found["revenue"])),
+        rows = [(_("Budget"), money_text(budget)), (_("Actual cost"), money_text(found["cost"])),
+                (_("Left of the budget"), money_text(budget - found["cost"])),
+                (_("Responses"), found["responses"]), (_("Revenue"), money_text(found["revenue"])),
                 (_("Return (ROI)"), "—" if found["roi"] is None
                  else f"{format_decimal(found['roi'], format='#,##0.0')} %")]
         note = "" if revenue_attributed() else Markup('<p class="small text-muted mb-0">{}</p>') \

@@ -268,11 +268,15 @@ class SegmentFilter(LatestRunFilter):
         return [CustomerValue.rfm_segment == value]
 
 
+def at_risk():
+    """The condition on a customer's figures that they are at risk of churning."""
+    return and_(CustomerValue.frequency >= CHURN_MIN_REPEATS,
+                CustomerValue.p_alive < CHURN_P_ALIVE)
+
+
 class ChurnRiskFilter(LatestRunFilter):
     def conditions(self, value):
-        at_risk = and_(CustomerValue.frequency >= CHURN_MIN_REPEATS,
-                       CustomerValue.p_alive < CHURN_P_ALIVE)
-        return [at_risk if value == "1" else not_(at_risk)]
+        return [at_risk() if value == "1" else not_(at_risk())]
 
 
 @hooks.connect("filters.Customer")

@@ -20,12 +20,13 @@ from sqlalchemy.orm import aliased
 
 from addons.crm_sales import money
 from addons.crm_sales.models import Opportunity, Stage, StageChange
-from addons.crm_sales.pipeline import money_text, name_label
+from addons.crm_sales.pipeline import name_label
 from core import charts, dates, hooks, permissions
 from core.admin import ModelView, scoped_query
 from core.db import db
 from core.dates import add_months, month_name, period_of, recent_periods
-from core.models import Team, User, team_members
+from core.i18n import money_text
+from core.models import Team, User, team_memberships
 from core.util import int_ids
 
 FORECAST_MONTHS = 12
@@ -54,12 +55,6 @@ def forecast_bucket(year, month, today):
 
 def year_month(column):
     return (cast(extract("year", column), Integer), cast(extract("month", column), Integer))
-
-
-def memberships():
-    """(team_id, user_id) of every member and leader of a team."""
-    return select(team_members.c.team_id, team_members.c.user_id).union(
-        select(Team.id, Team.leader_id).where(Team.leader_id.is_not(None))).subquery()
 
 
 # -- the figures ------------------------------------------------------------------------------
@@ -104,7 +99,7 @@ class Figures:
         if owner_id is not None:
             self.conditions.append(Opportunity.owner_id == owner_id)
         if team_id is not None:
-            teams = memberships()
+            teams = team_memberships()
             self.conditions.append(Opportunity.owner_id.in_(
                 select(teams.c.user_id).where(teams.c.team_id == team_id)))
 
@@ -140,7 +135,7 @@ class Figures:
                                                                  month)
         for owner_id, y, m, amount in db.session.execute(by_owner):
             owners.add(owner_id, *cell(y, m, amount))
-        team = memberships()
+        team = team_memberships()
         by_team = self.within_rules(
             select(team.c.team_id, year, month, total).select_from(Opportunity)
             .outerjoin(team, team.c.user_id == Opportunity.owner_id).where(condition)) \
@@ -299,7 +294,7 @@ class DashboardView(ModelView):
         """All teams for those who see every deal; otherwise the user's own teams."""
         query = db.session.query(Team).order_by(Team.name)
         if permissions.scope(current_user, "Opportunity") != "all":
-            mine = memberships()
+            mine = team_memberships()
             query = query.filter(Team.id.in_(select(mine.c.team_id)
                                              .where(mine.c.user_id == current_user.id)))
         return query.all()

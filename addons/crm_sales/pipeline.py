@@ -13,7 +13,7 @@ from flask import (abort, flash, has_request_context, jsonify, redirect, render_
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_admin.helpers import is_form_submitted
-from flask_babel import format_decimal, get_locale, ngettext
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -29,7 +29,7 @@ from core import permissions, workflow
 from core.admin import ModelView, scoped_query
 from core.audit import acting_user_id
 from core.db import db
-from core.i18n import label
+from core.i18n import label, money_text
 from core.models import Group, User, utcnow
 from core.util import int_ids
 
@@ -72,10 +72,6 @@ def name_label(record):
     """A stage's or lost reason's name as shown: the default names are stored in English
     and shown translated, the others as they were typed."""
     return label(record.name) if record is not None else ""
-
-
-def money_text(value):
-    return format_decimal(value or 0, format="#,##0.00")
 
 
 # -- every stage change, however it is saved ----------------------------------------------

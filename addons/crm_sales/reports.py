@@ -7,13 +7,13 @@ from sqlalchemy import case, func, select
 
 from addons.crm_contacts.models import Source
 from addons.crm_sales import money
-from addons.crm_sales.dashboard import Figures, expected, memberships, year_month
+from addons.crm_sales.dashboard import Figures, expected, year_month
 from addons.crm_sales.models import (Expense, ExpenseCategory, Lead, Opportunity, SalesOrder,
                                      Stage)
 from core.dates import month_name
 from core.db import db
 from core.i18n import label, mark
-from core.models import Team, User
+from core.models import Team, User, team_memberships
 from core.reports import Column, Result
 
 DEALS = Column("deals", mark("Deals"), "number", total=True)
@@ -93,7 +93,7 @@ def won_by_owner(filters):
 def won_by_team(filters):
     """Won revenue per team of the deal's owner (a deal counts in each of its owner's
     teams, so the rows may add up to more than the total won)."""
-    team = memberships()
+    team = team_memberships()
     return _won_by(filters, Team.name, str, mark("Team"),
                    (team, team.c.user_id == Opportunity.owner_id), inner=True,
                    then=(Team, Team.id == team.c.team_id))

@@ -9,7 +9,6 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.helpers import get_redirect_target
-from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -25,6 +24,7 @@ from core import charts, dates, hooks, permissions
 from core.admin import ModelView
 from core.db import db
 from core.dates import period_of, recent_periods
+from core.i18n import money_text
 from core.models import Team, User
 from core.util import int_ids
 
@@ -32,10 +32,6 @@ LARGEST_FEE = Decimal("999999999999.99")   # what the fee column (14, 2) holds
 LARGEST_MINUTES = 100000
 PANEL_ROWS = 10
 PERIODS = dates.REPORT_PERIODS
-
-
-def money_text(value):
-    return format_decimal(value or 0, format="#,##0.00")
 
 
 def fee_at_most(form, field):
