@@ -83,7 +83,7 @@ from bench.run import (get_ok, measure, merge_results, ms_text,  # noqa: E402
                        signed_in_client)
 from bench.service import sql  # noqa: E402
 
-ADDONS = ["crm_contacts", "crm_sales", "crm_marketing"]
+ADDONS = ["crm_contacts", "crm_sales", "crm_marketing", "crm_reports"]
 SCALES = {
     "small": {"customers": 20_000, "recipients": 5_000, "sends": (1_000, 5_000),
               "campaigns": 100, "runs": 10},
@@ -99,8 +99,8 @@ LEADS = 10                  # responses per campaign that became a lead
 PAGE = 20                   # the lists' default page size
 TARGETS = {"segment count": ("p95_ms", 1000), "queue": ("median_ms", 30_000),
            "sending": ("rate", 300), "campaign list": ("p95_ms", 50),
-           "recipient list": ("p95_ms", 50)}
-MEASURES = ("segments", "queue", "send", "lists")
+           "recipient list": ("p95_ms", 50), "dashboard": ("p95_ms", 300)}
+MEASURES = ("segments", "queue", "send", "lists", "dashboards")
 MANAGER = "bench_marketing"
 NEWSLETTER = "Bench newsletter (e-mail)"
 NEWSLETTER_SMS = "Bench newsletter (SMS)"
@@ -718,6 +718,12 @@ def run_site(folder, database_url, scale, keep, only=MEASURES):
         if "lists" in only:
             ensure_queued(app, facts["mailings"][NEWSLETTER])
             measure_lists(dispatcher, engine, facts, scale["runs"], record)
+        if "dashboards" in only:
+            from bench.reports import grant, measure_dashboards
+            grant(app, {MANAGER: "reports_user"})
+            measure_dashboards(dispatcher, engine, [
+                (MANAGER, "marketing manager", facts["customers"])], scale["runs"], record,
+                keys=["marketing"])
     finally:
         engine.dispose()
     return results, db_name, facts, explained

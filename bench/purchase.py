@@ -60,7 +60,7 @@ from bench.run import (counting_statements, csrf_token, get_ok, measure,  # noqa
                        merge_results, ms_text, pdf_pages, signed_in_client)
 from bench.service import sql  # noqa: E402
 
-ADDONS = ["crm_contacts", "crm_sales", "crm_purchase"]
+ADDONS = ["crm_contacts", "crm_sales", "crm_purchase", "crm_reports"]
 SCALES = {
     "small": {"products": 5_000, "moves": 200_000, "orders": 10_000, "rules": 5_000,
               "suppliers": 100, "buyers": 10, "sales_orders": 1_000, "runs": 10,
@@ -73,8 +73,8 @@ WARM_UPS = 2
 PDF_LINES = 8                # a purchase order of one page
 TARGETS = {"stock-on-hand list": ("p95_ms", 50), "receipt of": ("p95_ms", 300),
            "reorder job, first run": ("median_ms", 30_000),
-           "purchase-order PDF, 1 page": ("median_ms", 150)}
-MEASURES = ("check", "lists", "receipt", "reorder", "pdf")
+           "purchase-order PDF, 1 page": ("median_ms", 150), "dashboard": ("p95_ms", 300)}
+MEASURES = ("check", "lists", "receipt", "reorder", "pdf", "dashboards")
 # What the reorder job writes besides its suggestions (children first): removed after
 # each run so that the next is again the first of the day.
 JOB_TABLES = ("core_message_attachment", "core_message", "core_notification")
@@ -130,6 +130,8 @@ def facts_of(app):
                            "'purchase\\_manager\\_%' ESCAPE '\\' ORDER BY id DESC")[0],
             "buyer_id": one("SELECT id FROM core_user WHERE username LIKE 'buyer\\_%' "
                             "ESCAPE '\\' ORDER BY id")[0],
+            "buyer": one("SELECT username FROM core_user WHERE username LIKE 'buyer\\_%' "
+                         "ESCAPE '\\' ORDER BY id")[0],
             "supplier_id": one("SELECT min(id) FROM pur_supplier")[0],
             "warehouse_id": one("SELECT id FROM stock_warehouse WHERE is_default = "
                                 f"{'true' if db.engine.dialect.name == 'postgresql' else '1'}"
@@ -143,6 +145,8 @@ def facts_of(app):
                          f"{'true' if db.engine.dialect.name == 'postgresql' else '1'}")[0],
             "orders": one("SELECT count(*) FROM pur_order")[0],
         }
+        facts["own_orders"] = one(f"SELECT count(*) FROM pur_order WHERE owner_id = "
+                                  f"{facts['buyer_id']}")[0]
         db.session.rollback()
     return facts
 
@@ -357,6 +361,13 @@ def run_site(folder, database_url, scale, keep, only=MEASURES):
             measure_reorder(app, engine, facts, scale["job_runs"], record)
         if "pdf" in only:
             measure_pdf(dispatcher, engine, facts, scale["runs"], record)
+        if "dashboards" in only:
+            from bench.reports import grant, measure_dashboards
+            grant(app, {facts["manager"]: "reports_user", facts["buyer"]: "reports_user"})
+            measure_dashboards(dispatcher, engine, [
+                (facts["manager"], "purchase manager (every order)", facts["orders"]),
+                (facts["buyer"], "buyer (own orders)", facts["own_orders"])],
+                scale["runs"], record, keys=["purchase"])
         if "check" in only and "receipt" in only:
             facts.update(facts_of(app))
             measure_check(app, engine, facts, record, "after the receipts")

@@ -131,20 +131,31 @@ def facts_of(app):
         people = db.session.execute(text(
             "SELECT username, id FROM core_user WHERE username LIKE 'bench\\_%' ESCAPE '\\' "
             "ORDER BY id LIMIT 2")).all()
-        (admin, admin_id), (username, user_id) = people
-        # The first bench user signs in as an administrator (every record); the second,
-        # a salesperson, reads reports of their own records.
-        for who, code in ((admin_id, "admin"), (user_id, "reports_user")):
-            group = one("SELECT id FROM core_group WHERE code = :c", c=code)[0]
-            if not one("SELECT 1 FROM core_user_group WHERE user_id = :u AND group_id = :g",
-                       u=who, g=group):
-                db.session.execute(text("INSERT INTO core_user_group (user_id, group_id) "
-                                        "VALUES (:u, :g)"), {"u": who, "g": group})
-        db.session.commit()
+        (admin, _admin_id), (username, user_id) = people
         orders = one("SELECT count(*) FROM sale_order")[0]
         own = one("SELECT count(*) FROM sale_order WHERE owner_id = :u", u=user_id)[0]
-        return {"salesperson": username, "admin": admin, "orders": orders, "own": own,
-                "customers": one("SELECT count(*) FROM crm_customer")[0]}
+        customers = one("SELECT count(*) FROM crm_customer")[0]
+        db.session.rollback()
+    # The first bench user signs in as an administrator (every record); the second,
+    # a salesperson, reads reports of their own records.
+    grant(app, {admin: "admin", username: "reports_user"})
+    return {"salesperson": username, "admin": admin, "orders": orders, "own": own,
+            "customers": customers}
+
+
+def grant(app, groups):
+    """Put each user of {username: group code} in that group (once)."""
+    from sqlalchemy import text
+
+    from core.db import db
+    with app.app_context():
+        for username, code in groups.items():
+            db.session.execute(text(
+                "INSERT INTO core_user_group (user_id, group_id) SELECT u.id, g.id FROM "
+                "core_user u, core_group g WHERE u.username = :u AND g.code = :c AND NOT "
+                "EXISTS (SELECT 1 FROM core_user_group x WHERE x.user_id = u.id AND "
+                "x.group_id = g.id)"), {"u": username, "c": code})
+        db.session.commit()
 
 
 def until_for(app, count):
@@ -161,18 +172,60 @@ def until_for(app, count):
 
 # -- the measures ------------------------------------------------------------------------------
 
-def measure_dashboards(dispatcher, engine, facts, runs, record):
+def measure_dashboards(dispatcher, engine, people, runs, record, keys=None):
+    """Each standard dashboard (of ``keys``, or every one) for each of ``people``
+    [(username, who they are, the records they may read)]: its first view of the day
+    (counted), then the views after it (its kept figures where counting took long,
+    kept.py); then the nightly job counting them all again."""
+    from sqlalchemy import text
+
     from core import reports
     with dispatcher.app.test_request_context():
-        keys = list(reports.standard_dashboards())
-    for who in ("admin", "salesperson"):
-        client = signed_in_client(dispatcher, facts[who])
+        keys = keys or list(reports.standard_dashboards())
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM rep_kept_figures"))
+    for username, who, rows in people:
+        client = signed_in_client(dispatcher, username)
         for key in keys:
             path = f"/admin/dashboard/standard/{key}/"
+            # The page's templates and code loaded first, on a day without figures.
+            get_ok(client, path + "?start=2000-01-01&end=2000-01-01")
+            first = measure(lambda: get_ok(client, path), engine, 1, warm_ups=0)
+            record(f"dashboard {key}, {who}, first view of the day (counted)", rows,
+                   {**first, "p95_ms": None})
             figures = measure(lambda: get_ok(client, path), engine, runs)
-            rows = facts["orders"] if who == "admin" else facts["own"]
-            record(f"dashboard {key}, {'administrator' if who == 'admin' else 'salesperson (own records)'}",
-                   rows, figures)
+            with engine.connect() as connection:
+                is_kept = connection.execute(text(
+                    "SELECT count(*) FROM rep_kept_figures k JOIN core_user u ON "
+                    "u.id = k.user_id WHERE k.source = :s AND u.username = :u"),
+                    {"s": f"standard:{key}", "u": username}).scalar()
+            record(f"dashboard {key}, {who}, the views after it "
+                   f"({'kept figures' if is_kept else 'counted at each view'})", rows, figures)
+    measure_nightly(dispatcher.app, engine, record)
+
+
+def measure_nightly(app, engine, record):
+    """The nightly job counting again every dashboard kept (as if counted and opened
+    yesterday, for the year so far then)."""
+    from datetime import timedelta
+
+    from sqlalchemy import text
+
+    from addons.crm_reports import kept
+    from core.db import db
+    today = date.today()
+    with engine.begin() as connection:
+        yesterday = today - timedelta(days=1)
+        connection.execute(text(
+            'UPDATE rep_kept_figures SET counted_on = :d, viewed_on = :d, start = :s, "end" = :d'),
+            {"d": yesterday, "s": yesterday.replace(month=1, day=1)})
+    with app.app_context():
+        started = time.perf_counter()
+        counted = kept.count_again(today)
+        seconds = time.perf_counter() - started
+        db.session.remove()
+    record(f"nightly job: kept dashboards counted again: {counted}", counted,
+           {"median_ms": round(seconds * 1000), "p95_ms": None, "queries": None})
 
 
 def measure_analysis(app, engine, facts, scale, record):
@@ -238,7 +291,10 @@ def run_site(folder, database_url, scale, keep, only=MEASURES):
           f"{facts['salesperson']} owns {facts['own']:,}", flush=True)
     try:
         if "dashboards" in only:
-            measure_dashboards(dispatcher, engine, facts, scale["runs"], record)
+            measure_dashboards(dispatcher, engine, [
+                (facts["admin"], "administrator", facts["orders"]),
+                (facts["salesperson"], "salesperson (own records)", facts["own"])],
+                scale["runs"], record)
         if "analysis" in only:
             measure_analysis(app, engine, facts, scale, record)
         if "xlsx" in only:

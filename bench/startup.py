@@ -78,7 +78,7 @@ def fresh_database(url):
 def generated_site(folder, database_url, addons, default_name, fill, kept=None):
     """The environment of a benchmark's site (``addons`` enabled, on ``database_url`` or
     a SQLite file ``default_name`` in ``folder``) and its data: ``kept(database_url)``
-    says what an earlier run left that may be measured again, or None; otherwise the
+    says what an earlier run left that may be measured again (upgraded), or None; otherwise the
     database starts empty and ``fill(database_url)`` generates it ({table: rows}).
     Returns (env, None when kept, else {"seconds", "counts"})."""
     env = site_environment(folder, [ROOT / "addons"], addons)
@@ -89,6 +89,7 @@ def generated_site(folder, database_url, addons, default_name, fill, kept=None):
     held = kept(database_url) if kept else None
     if held:
         print(f"kept: {held} in {database_url}", flush=True)
+        run_cli(env, "upgrade")     # the tables as this version has them
         return env, None
     if database_url.startswith("postgres"):
         fresh_database(database_url)

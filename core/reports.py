@@ -19,14 +19,15 @@ dashboards of a disabled addon are not in ``available()`` and ``standard_dashboa
 they leave every screen with their addon. Labels are English, marked for translation in
 the addon's code (core.i18n.mark) and shown with core.i18n.label.
 """
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 from flask import current_app
 from sqlalchemy import or_, select
 
 from core import permissions
-from core.models import Team, team_members
+from core.models import Team, team_members, team_memberships
 
 KINDS = ("text", "number", "decimal", "money", "percent", "date")
 
@@ -49,11 +50,51 @@ class Result:
     chart: tuple = None
     horizontal: bool = False
     message: str = None   # instead of figures: why there are none (a bad setting, say)
+    count: int = None     # how many rows in all, when ``rows`` holds only the first
+    sums: dict = None     # the totals of all the rows, when ``rows`` holds only the first
 
     def totals(self):
         """{column index: sum} of the columns with a total."""
+        if self.sums is not None:
+            return self.sums
         return {index: sum((row[index] or 0) for row in self.rows)
                 for index, column in enumerate(self.columns) if column.total}
+
+    def row_count(self):
+        return len(self.rows) if self.count is None else self.count
+
+    def first(self, limit):
+        """The result with only its first ``limit`` rows, and the count and totals of
+        them all."""
+        return replace(self, rows=self.rows[:limit], count=self.row_count(),
+                       sums=self.totals())
+
+    def to_json(self):
+        """The result as JSON-ready data (kept figures): money and dates as text."""
+        def plain(value):
+            return str(value) if isinstance(value, (Decimal, date)) else value
+        return {"columns": [asdict(column) for column in self.columns],
+                "rows": [[plain(value) for value in row] for row in self.rows],
+                "chart": self.chart, "horizontal": self.horizontal, "message": self.message,
+                "count": self.row_count(),
+                "sums": [[index, plain(value)] for index, value in self.totals().items()]}
+
+    @classmethod
+    def from_json(cls, data):
+        """A result from to_json's data, each value read back as its column's kind."""
+        columns = [Column(**column) for column in data["columns"]]
+
+        def typed(index, value):
+            kind = columns[index].kind
+            if value is None or not isinstance(value, str):
+                return value
+            if kind in ("money", "decimal", "percent", "number"):
+                return Decimal(value)
+            return date.fromisoformat(value) if kind == "date" else value
+        return cls(columns, [tuple(typed(i, v) for i, v in enumerate(row)) for row in data["rows"]],
+                   tuple(data["chart"]) if data["chart"] else None, data["horizontal"],
+                   data["message"], data["count"],
+                   {index: typed(index, value) for index, value in data["sums"]})
 
 
 @dataclass
@@ -99,8 +140,8 @@ def _is_datetime(column):
 
 def team_member_ids(team_id):
     """A select of the members and the leader of a team."""
-    return select(team_members.c.user_id).where(team_members.c.team_id == team_id).union(
-        select(Team.leader_id).where(Team.id == team_id, Team.leader_id.is_not(None)))
+    people = team_memberships()
+    return select(people.c.user_id).where(people.c.team_id == team_id)
 
 
 def visible_teams(user):

@@ -10,6 +10,6 @@ MANIFEST_TEXT = (
     mark("ABC: % of revenue of class A customers"), mark("ABC: % of revenue of class B customers"),
     mark("ABC: % of revenue of class C customers"), mark("ABC analysis of customers"),
     mark("RFM scores of customers"), mark("RFM segments"), mark("Customer analysis"),
-    mark("Scheduled reports"), mark("Send scheduled reports"),
+    mark("Scheduled reports"), mark("Send scheduled reports"), mark("Count kept dashboards again"),
     mark("Customers whose revenue is falling"),
 )

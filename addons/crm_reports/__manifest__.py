@@ -44,6 +44,8 @@
     "jobs": [
         {"id": "crm_reports.customer_value", "label": "Analyse customer value and churn risk",
          "func": "analysis.nightly", "trigger": "cron", "hour": 2, "minute": 30},
+        {"id": "crm_reports.count_dashboards", "label": "Count kept dashboards again",
+         "func": "kept.count_again", "trigger": "cron", "hour": 3, "minute": 0},
         {"id": "crm_reports.send_schedules", "label": "Send scheduled reports",
          "func": "schedules.send_due", "trigger": "cron", "minute": 10},
     ],

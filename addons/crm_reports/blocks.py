@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from core import charts, pdf, reports
 from core.db import db
-from core.i18n import label
-from core.models import Team, User
+from core.i18n import label, money_text
+from core.models import Team, User, utcnow
 from core.util import int_ids
 
 MAX_CHART_BARS = 25       # the rest stay in the table
@@ -24,12 +24,10 @@ DATE_FORMAT = "%Y-%m-%d"
 def cell_text(column, value):
     if value is None:
         return ""
-    if column.kind == "money":
-        return format_decimal(value, format="#,##0.00")
+    if column.kind in ("money", "decimal"):
+        return money_text(value)
     if column.kind == "number":
         return format_decimal(value, format="#,##0")
-    if column.kind == "decimal":
-        return format_decimal(value, format="#,##0.00")
     if column.kind == "percent":
         return f"{format_decimal(value, format='#,##0.#')} %"
     if column.kind == "date":
@@ -44,8 +42,7 @@ def chart_of(result, title):
     label_index, value_indexes = result.chart
     shown = result.rows[:MAX_CHART_BARS]
     money = all(result.columns[i].kind == "money" for i in value_indexes)
-    value_text = (lambda v: format_decimal(v, format="#,##0.00")) if money else \
-        (lambda v: format_decimal(v, format="#,##0"))
+    value_text = money_text if money else (lambda v: format_decimal(v, format="#,##0"))
     labels = [str(row[label_index]) for row in shown]
     series = [(label(result.columns[i].label), [row[i] or 0 for row in shown])
               for i in value_indexes]
@@ -55,9 +52,20 @@ def chart_of(result, title):
     return charts.bar_chart(labels, series, value_text=value_text, description=title)
 
 
-def block(report, filters, link=None):
+def run(report, filters):
+    """The report's Result for the filters' user, or None when it is not theirs to read
+    (or no enabled addon offers it)."""
+    if report is None or not report.visible_to(filters.user):
+        return None
+    return report.run(filters)
+
+
+def block(report, filters, link=None, result=None, limit=MAX_ROWS):
     """{"key", "title", "area", "message", "columns", "rows", "totals", "chart", "link"}
-    of a report (a Report, or None for a key no enabled addon offers) for the user."""
+    of a report (a Report, or None for a key no enabled addon offers) for the user: its
+    ``result`` when given (kept figures), else counted now; at most ``limit`` rows, and
+    where there are more, the ``link`` to the report's page (on a dashboard), which has
+    them all."""
     if report is None:
         return {"title": _("Report not available"), "message": _(
             "This report belongs to an addon that is not enabled. Enable the addon, or "
@@ -68,17 +76,19 @@ def block(report, filters, link=None):
     if not report.visible_to(filters.user):
         found["message"] = _("You may not read the records this report counts.")
         return found
-    result = report.run(filters)
+    result = result if result is not None else report.run(filters)
     if result.message:
         found["message"] = result.message
         return found
     found["columns"] = [{"label": label(column.label), "kind": column.kind}
                         for column in result.columns]
     found["rows"] = [[cell_text(column, value) for column, value in zip(result.columns, row)]
-                     for row in result.rows[:MAX_ROWS]]
-    if len(result.rows) > MAX_ROWS:
-        found["more"] = _("The first %(shown)s of %(count)s rows; the Excel file has them all.",
-                          shown=MAX_ROWS, count=len(result.rows))
+                     for row in result.rows[:limit]]
+    if result.row_count() > limit:
+        count = format_decimal(result.row_count(), "#,##0")
+        found["more"] = _("The first %(shown)s of %(count)s rows.", shown=limit, count=count) \
+            if link else _("The first %(shown)s of %(count)s rows; the Excel file has them "
+                           "all.", shown=limit, count=count)
     if not result.rows:
         found["message"] = _("Nothing to count in this period.")
         return found
@@ -151,7 +161,8 @@ def filter_text(filters):
 
 
 def as_of_text(moment=None):
-    return format_datetime(moment or datetime.now(), "short")
+    """A moment (naive UTC, as stored) in the user's time zone; now by default."""
+    return format_datetime(moment or utcnow(), "short")
 
 
 def period_links(today):
@@ -169,7 +180,8 @@ def period_links(today):
 
 
 
-def pdf_of(title, found, filters):
-    """One PDF of report blocks, with the filters and the time printed in its header."""
+def pdf_of(title, found, filters, counted_at=None):
+    """One PDF of report blocks, with the filters and the time they were counted
+    printed in its header."""
     return pdf.render("crm_reports/report_pdf.html", title=title, blocks=found,
-                      filters=filter_text(filters), as_of=as_of_text())
+                      filters=filter_text(filters), as_of=as_of_text(counted_at))

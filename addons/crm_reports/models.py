@@ -145,3 +145,28 @@ class ReportSchedule(OwnedMixin, db.Model):
 
     def __str__(self):
         return self.name or ""
+
+
+class KeptFigures(db.Model):
+    """A dashboard's figures kept for one user, set of filters and language, because
+    they took long to count (kept.py): shown again the same day with the time they were
+    counted, and counted again each night while the user keeps opening them."""
+    __tablename__ = "rep_kept_figures"
+    __label__ = mark("Kept dashboard figures")
+    __table_args__ = (db.Index("ix_rep_kept_figures_user_source", "user_id", "source"),)
+    id = db.Column(db.Integer, primary_key=True)
+    user_id = db.Column(db.ForeignKey("core_user.id", ondelete="CASCADE"), nullable=False)
+    source = db.Column(db.String(80), nullable=False)   # "standard:KEY" or "own:ID"
+    language = db.Column(db.String(20), nullable=False)
+    start = db.Column(db.Date, nullable=False)
+    end = db.Column(db.Date, nullable=False)
+    owner_id = db.Column(db.Integer)     # the filters chosen: a user, a team, or none
+    team_id = db.Column(db.Integer)
+    # What the user may read when they were counted: kept figures of other rights are
+    # never shown (a user moved to another group or team sees theirs counted anew).
+    rights = db.Column(db.String(40), nullable=False)
+    counted_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    counted_on = db.Column(db.Date, nullable=False, index=True)
+    viewed_on = db.Column(db.Date, nullable=False, index=True)
+    seconds = db.Column(db.Float, nullable=False)
+    results = db.Column(db.Text, nullable=False)   # {report key: Result.to_json()}

@@ -6,7 +6,6 @@ from datetime import date
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
-from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -14,13 +13,17 @@ from sqlalchemy import select
 from wtforms import SelectMultipleField
 
 from addons.crm_contacts.models import Customer
-from addons.crm_reports import analysis, blocks
+from addons.crm_reports import analysis, blocks, kept
 from addons.crm_reports.models import CustomerValue, Dashboard
 from core import exporting, pdf, permissions, reports
 from core.admin import ModelView
 from core.db import db
-from core.i18n import label
+from core.i18n import label, money_text
 from core.record import link_to
+
+
+# A dashboard's tables show their first rows (a year of months); their report, all.
+DASHBOARD_ROWS = 12
 
 
 def _read_filters():
@@ -42,8 +45,8 @@ def _page_context(filters, values):
                         for text, start, end in blocks.period_links(date.today())]}
 
 
-def _pdf(title, found, filters):
-    return pdf.response(blocks.pdf_of(title, found, filters),
+def _pdf(title, found, filters, counted_at=None):
+    return pdf.response(blocks.pdf_of(title, found, filters, counted_at),
                         f"{title} {filters.end.isoformat()}.pdf")
 
 
@@ -156,20 +159,28 @@ class DashboardView(ModelView):
             abort(404)
         return record
 
-    def _blocks(self, keys, filters):
-        available = reports.available()
-        return [blocks.block(available.get(key), filters) for key in keys]
+    def _blocks(self, source, keys, filters, args, limit):
+        """(The blocks of a dashboard's reports, when their figures were counted or None
+        for now): kept figures where a dashboard took long to count (kept.py)."""
+        available, (results, counted_at) = reports.available(), kept.figures(source, keys, filters)
+        return [blocks.block(available.get(key), filters, url_for("report.show", key=key, **args),
+                             results.get(key), limit) for key in keys], counted_at
 
-    def _show(self, title, keys, pdf_endpoint, clone_from, edit_url=None, **ids):
+    def _show(self, title, keys, pdf_endpoint, source, edit_url=None, **ids):
+        if request.method == "POST":     # "Count again": forget the kept figures
+            kept.forget(current_user, source)
+            return redirect(request.full_path)
         filters, values = _read_filters()
         args = _filter_args(values)
+        found, counted_at = self._blocks(source, keys, filters, args, DASHBOARD_ROWS)
         return self.render(
-            "crm_reports/dashboard.html", title=title, blocks=self._blocks(keys, filters),
-            as_of=blocks.as_of_text(), pdf_url=url_for(pdf_endpoint, **ids, **args),
-            clone_from=clone_from, edit_url=edit_url, can_clone=self.permits("c"),
-            can_export=self.permits("x"), **_page_context(filters, values))
+            "crm_reports/dashboard.html", title=title, blocks=found,
+            as_of=blocks.as_of_text(counted_at), kept=counted_at is not None,
+            pdf_url=url_for(pdf_endpoint, **ids, **args), clone_from=source,
+            edit_url=edit_url, can_clone=self.permits("c"), can_export=self.permits("x"),
+            **_page_context(filters, values))
 
-    @expose("/standard/<key>/")
+    @expose("/standard/<key>/", methods=("GET", "POST"))
     def standard(self, key):
         dashboard = self._standard(key)
         return self._show(label(dashboard.label), dashboard.reports, ".standard_pdf",
@@ -178,9 +189,9 @@ class DashboardView(ModelView):
     @expose("/standard/<key>/pdf")
     def standard_pdf(self, key):
         dashboard = self._standard(key)
-        return self._print(label(dashboard.label), dashboard.reports)
+        return self._print(label(dashboard.label), dashboard.reports, f"standard:{key}")
 
-    @expose("/own/<int:record_id>/")
+    @expose("/own/<int:record_id>/", methods=("GET", "POST"))
     def own(self, record_id):
         record = self._own(record_id)
         return self._show(record.name, record.report_keys(), ".own_pdf", f"own:{record.id}",
@@ -190,13 +201,16 @@ class DashboardView(ModelView):
     @expose("/own/<int:record_id>/pdf")
     def own_pdf(self, record_id):
         record = self._own(record_id)
-        return self._print(record.name, record.report_keys())
+        return self._print(record.name, record.report_keys(), f"own:{record.id}")
 
-    def _print(self, title, keys):
+    def _print(self, title, keys, source):
+        """The dashboard as on its page, every row a page of the report would show."""
         if not self.permits("x"):
             abort(403)
-        filters, _values, _errors = blocks.read_filters(current_user)
-        return _pdf(title, self._blocks(keys, filters), filters)
+        filters, values, _errors = blocks.read_filters(current_user)
+        found, counted_at = self._blocks(source, keys, filters, _filter_args(values),
+                                         blocks.MAX_ROWS)
+        return _pdf(title, found, filters, counted_at)
 
     @expose("/clone/", methods=("POST",))
     def clone(self):
@@ -280,10 +294,6 @@ class CustomerValueView(ModelView):
         return super().render(template, **kwargs)
 
 
-def money_text(value):
-    return format_decimal(value or 0, format="#,##0.00")
-
-
 class ChurnRiskView(CustomerValueView):
     """Customers who bought again and again and are probably gone: who to call first,
     the largest past revenue ahead."""
@@ -291,5 +301,4 @@ class ChurnRiskView(CustomerValueView):
     column_default_sort = ("revenue", True)
 
     def narrowed(self, query):
-        return query.filter(CustomerValue.frequency >= analysis.CHURN_MIN_REPEATS,
-                            CustomerValue.p_alive < analysis.CHURN_P_ALIVE)
+        return query.filter(analysis.at_risk())

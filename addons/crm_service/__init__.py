@@ -14,6 +14,7 @@ MANIFEST_TEXT = (
     mark("Warn and escalate tickets about to miss or past their SLA"),
     mark("Remind owners of corrective actions due"),
     mark("Close tickets resolved some days ago"),
+    mark("Work out the resolution SLA of tickets written by other means"),
     mark("Days after which a resolved ticket is closed"),
     mark("Days a satisfaction rating link works"),
     mark("Tickets one visitor address may submit per hour on the self-service page"),

@@ -96,6 +96,9 @@
          "func": "complaints.remind_due_actions", "trigger": "cron", "hour": 8, "minute": 30},
         {"id": "crm_service.close_resolved", "label": "Close tickets resolved some days ago",
          "func": "jobs.close_resolved", "trigger": "cron", "hour": 1, "minute": 30},
+        {"id": "crm_service.remember_sla",
+         "label": "Work out the resolution SLA of tickets written by other means",
+         "func": "sla.remember_resolutions", "trigger": "cron", "hour": 1, "minute": 0},
     ],
     "settings": {
         "close_after_days": {"label": "Days after which a resolved ticket is closed",

@@ -264,6 +264,11 @@ class Ticket(OwnedMixin, db.Model):
     closed_at = db.Column(db.DateTime, info={"label": _l("Closed at"), "readonly": True})
     sla_due_at = db.Column(db.DateTime, index=True, info={"derived": True, "audit": False})
     sla_warn_at = db.Column(db.DateTime, index=True, info={"derived": True, "audit": False})
+    # The resolution target as the reports count it in SQL (sla.refresh keeps it): missed
+    # or not at the last change (None: no such target, or not worked out yet), and when
+    # it falls due while its clock runs (None while paused or done).
+    sla_resolution_missed = db.Column(db.Boolean, info={"derived": True, "audit": False})
+    sla_resolution_due_at = db.Column(db.DateTime, info={"derived": True, "audit": False})
     # Complaints: the cause and the corrective action that must be done before closing.
     root_cause_id = db.Column(db.ForeignKey("svc_root_cause.id"), index=True)
     root_cause = db.relationship(RootCause, info={"label": _l("Root cause")})

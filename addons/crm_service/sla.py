@@ -545,6 +545,7 @@ def refresh(ticket, now=None, shared=None, history=None):
         policy = ticket.sla_policy
     if policy is None:
         ticket.sla_due_at = ticket.sla_warn_at = None
+        ticket.sla_resolution_missed = ticket.sla_resolution_due_at = None
         return
     if history is None:
         history = state_changes([ticket.id], shared.session)[ticket.id] if ticket.id else []
@@ -553,6 +554,43 @@ def refresh(ticket, now=None, shared=None, history=None):
         ticket.created_at = now
     entries = figures(ticket, history, policy, shared.calendar_for(ticket, policy), now)
     ticket.sla_due_at, ticket.sla_warn_at = next_deadlines(entries)
+    ticket.sla_resolution_missed, ticket.sla_resolution_due_at = resolution_columns(entries)
+
+
+def resolution_columns(entries):
+    """(sla_resolution_missed, sla_resolution_due_at) of a ticket's figures: whether the
+    resolution target is missed by now, and when it falls due while its clock runs."""
+    entry = entries.get("resolution")
+    if entry is None:
+        return None, None
+    running = entry["done_at"] is None and not entry["paused"]
+    return entry["breached"], entry["due_at"] if running else None
+
+
+def unremembered():
+    """The condition on tickets whose resolution target is not worked out in their
+    columns yet (written behind the application's back, or before those columns were)."""
+    return Ticket.sla_resolution_missed.is_(None) & Ticket.sla_policy_id.in_(
+        select(SlaPolicy.id).where(SlaPolicy.resolution_minutes > 0))
+
+
+def remember_resolutions(batch=2000):
+    """The job: work out the resolution columns of the tickets that lack them, a batch
+    at a time; returns how many. (After the upgrade that made the columns, it fills in
+    every earlier ticket once; then only tickets written by other means.)"""
+    count, last_id, shared = 0, 0, Book()
+    while True:
+        tickets = db.session.scalars(select(Ticket).where(unremembered(), Ticket.id > last_id)
+                                     .order_by(Ticket.id).limit(batch)).all()
+        if not tickets:
+            return count
+        found = sla_for_page(tickets, shared=shared)
+        for ticket in tickets:
+            ticket.sla_resolution_missed, ticket.sla_resolution_due_at = \
+                resolution_columns(found[ticket.id])
+        last_id = tickets[-1].id
+        count += len(tickets)
+        db.session.commit()
 
 
 @event.listens_for(Session, "before_flush")

@@ -43,6 +43,9 @@ def test_every_marketing_measure_is_recorded(tmp_path, marketing_bench_database)
         (tmp_path / "marketing-small-latest.json").read_text())}
     assert {r["db"] for r in results.values()} == {db}
     assert len(by_start(results, "generate customers and marketing data (300 customers")) == 1
+    by_start(results, "dashboard marketing, marketing manager, first view of the day (counted)")
+    [after] = by_start(results, "dashboard marketing, marketing manager, the views after it")
+    assert after["p95_ms"] is not None
 
     for start in SEGMENT_COUNTS:
         [count] = by_start(results, start)

@@ -46,6 +46,9 @@ def test_every_purchase_measure_is_recorded(tmp_path, purchase_bench_database):
     generated = by_start(results, "generate 600 products, 6,000 stock moves, 400 purchase "
                                   "orders, 500 reorder rules")
     assert generated["rows"] == 6000
+    for who in ("purchase manager (every order)", "buyer (own orders)"):
+        by_start(results, f"dashboard purchase, {who}, first view of the day (counted)")
+        assert by_start(results, f"dashboard purchase, {who}, the views after it")["p95_ms"]
     # The levels are the sums of the moves, before and after three orders of 30 lines
     # were received (a warm-up, the timed run, the run measuring memory).
     assert "the sums of 6,000 moves: none differs" in by_start(results, "stock check, before")["name"]

@@ -45,6 +45,13 @@ def test_every_service_measure_is_recorded(tmp_path, service_bench_database):
     mail = [results[n] for n in names if n.startswith("mail-in")]
     assert len(mail) == 2 and all(r["rate"] > 0 for r in mail)
     assert "outcomes {'taken': 12}" in next(n for n in names if "mailgate.receive" in n)
+    # The Service dashboard, for the manager and an agent, after the generated tickets'
+    # resolution SLA was worked out.
+    assert any(n.startswith("resolution SLA worked out for ") for n in names)
+    for who in ("service manager (every ticket)", "agent (their team's tickets)"):
+        assert f"dashboard service, {who}, first view of the day (counted)" in names
+        assert any(n.startswith(f"dashboard service, {who}, the views after it") and
+                   results[n]["p95_ms"] is not None for n in names)
     table = (tmp_path / "service-small-latest.md").read_text(encoding="utf-8")
     assert "ticket list, agent, first page" in table and "p95 < 50 ms" in table
 

@@ -43,3 +43,36 @@ def test_sla_volumes_and_ratings(tickets):
     for title in ("Tickets opened and resolved", "Resolution SLA by priority",
                   "Satisfaction ratings"):
         assert title in page
+
+
+def sla_rows(admin):
+    period = f"?start=2026-01-01&end={NOW.date().isoformat()}"
+    return table(text(admin.get("/admin/report/service_sla/" + period)))[0]
+
+
+def test_the_sla_report_counts_kept_outcomes_and_works_out_the_rest(tickets):
+    admin = tickets.admin_client()
+    kept = "SELECT subject, sla_resolution_missed, sla_resolution_due_at IS NOT NULL " \
+           "FROM svc_ticket ORDER BY id"
+    # Saved through the application, each ticket keeps its outcome: the one opened now
+    # runs (its due time kept), the late one missed it, the resolved one met it.
+    assert [(s, bool(m), d) for s, m, d in tickets.sql(kept)] == [
+        ("Now", False, True), ("Late", True, True), ("Done", False, False)]
+    assert sla_rows(admin) == [["Urgent", "1", "1", "1", "50 %"]]
+    # Time passes: the running one's due time goes by, and it counts as breached.
+    tickets.sql("UPDATE svc_ticket SET sla_resolution_due_at = :at WHERE subject = 'Now'",
+                at=NOW - timedelta(minutes=1))
+    assert sla_rows(admin) == [["Urgent", "1", "2", "0", "33.3 %"]]
+    # Written by other means (no outcome kept): worked out by the report all the same,
+    # then kept by the job.
+    tickets.sql("UPDATE svc_ticket SET sla_resolution_missed = NULL, "
+                "sla_resolution_due_at = NULL")
+    assert sla_rows(admin) == [["Urgent", "1", "1", "1", "50 %"]]
+    from tests.addons.crm_contacts.helpers import app_of
+    with app_of(tickets):
+        from addons.crm_service import sla
+        assert sla.remember_resolutions() == 3
+        assert sla.remember_resolutions() == 0
+    assert [(s, bool(m), d) for s, m, d in tickets.sql(kept)] == [
+        ("Now", False, True), ("Late", True, True), ("Done", False, False)]
+    assert sla_rows(admin) == [["Urgent", "1", "1", "1", "50 %"]]
