@@ -9,7 +9,7 @@ CRM_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/crm_test
 TEST_WORKERS ?= auto
 PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
-.PHONY: run test test-pg bench bench-backup bench-docs bench-service bench-purchase bench-reports install system-packages clean translations
+.PHONY: run test test-pg bench bench-backup bench-docs bench-service bench-purchase bench-reports bench-customise install system-packages clean translations
 
 # Debian packages the suite uses: Pango and HarfBuzz for WeasyPrint's PDFs (the subset
 # library keeps font embedding fast), a CJK font for Chinese text in PDFs, poppler-utils
@@ -117,6 +117,20 @@ ifeq ($(SCALE),large)
 else
 	$(PY) bench/reports.py --scale $(SCALE)
 	$(PY) bench/reports.py --scale $(SCALE) --database-url $(CRM_BENCH_REPORTS_URL)_small \
+	  --if-reachable
+endif
+
+# Custom fields (issue 22): the customer list without and with 20 fields added on
+# Settings > Customise. SCALE=small: 20,000 customers on SQLite, then on PostgreSQL when
+# it is reachable. SCALE=large: 1,000,000 customers on PostgreSQL (crm_bench_customise,
+# generated once and kept). Results: bench/results/customise-<scale>-latest.json and .md.
+CRM_BENCH_CUSTOMISE_URL ?= postgresql://postgres@127.0.0.1:5432/crm_bench_customise
+bench-customise: install
+ifeq ($(SCALE),large)
+	$(PY) bench/customise.py --scale large --database-url $(CRM_BENCH_CUSTOMISE_URL) --keep
+else
+	$(PY) bench/customise.py --scale $(SCALE)
+	$(PY) bench/customise.py --scale $(SCALE) --database-url $(CRM_BENCH_CUSTOMISE_URL)_small \
 	  --if-reachable
 endif
 

@@ -18,7 +18,7 @@ from flask_admin.contrib import sqla
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_admin.contrib.sqla.typefmt import DEFAULT_FORMATTERS
-from flask_admin.form import BaseForm
+from flask_admin.form import BaseForm, Select2Field
 from flask_admin.helpers import get_redirect_target
 from flask_admin.model.fields import AjaxSelectField
 from flask_admin.model.form import converts
@@ -40,10 +40,11 @@ from sqlalchemy import (
     String,
     Text,
     inspect,
+    or_,
     select,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, selectinload, undefer
 from flask_admin.contrib.sqla.validators import Unique
 from flask_admin.model import BaseModelView
 from flask_admin.model.base import filter_char_re, filter_compact_re
@@ -58,7 +59,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from core import approvals, dates, exporting, merge, permissions, transfer, uploads
+from core import approvals, customise, dates, exporting, merge, permissions, transfer, uploads
 from core import workflow
 from core import record as record_page
 from core.audit import BOOKKEEPING
@@ -151,7 +152,9 @@ class ModelView(sqla.ModelView):
     allow_merge = False   # a screen for records that may have duplicates sets it
     list_template = "admin/crm_list.html"
 
-    def __init__(self, model, session=None, **kwargs):
+    def __init__(self, model, session=None, custom_fields=(), **kwargs):
+        # The site's fields of this model (core.customise), removed ones left out.
+        self.custom_fields = [f for f in custom_fields if f.removed_at is None]
         self._configure_from_model(model)
         super().__init__(model, session or db, **kwargs)
         offered = set(form_field_names(self._create_form_class)) | set(
@@ -224,6 +227,25 @@ class ModelView(sqla.ModelView):
         return permissions.apply_rules(
             self._with_collections(super().get_query(), self._listed_columns()), self.model)
 
+    def with_custom_search(self, condition, text):
+        """A screen's own search ``condition`` widened to the site's text fields (the
+        other screens search them with their searchable columns)."""
+        fields = [getattr(self.model, f.name) for f in customise.searched(self.custom_fields)]
+        if not fields or not text.strip():
+            return condition
+        pattern = "%" + "".join("\\" + c if c in "%_\\" else c for c in text.strip()) + "%"
+        # ILIKE on PostgreSQL, which its trigram index serves (icontains would not: lower())
+        return or_(condition, *[field.ilike(pattern, escape="\\") for field in fields])
+
+    def _with_custom_fields(self, query, listed_only=False):
+        """The query reading the site's fields too (deferred: see core.customise): all
+        of them, or those the list shows."""
+        fields = [f for f in self.custom_fields if f.in_list or not listed_only]
+        if not fields:
+            return query
+        return query.options(*[undefer(getattr(self.model, customise.column_key(f)))
+                               for f in fields])
+
     def _listed_columns(self):
         return self._list_columns + (getattr(self, "_export_columns", None) or [])
 
@@ -264,7 +286,8 @@ class ModelView(sqla.ModelView):
         ids = [row[0] for row in query.with_entities(self.model.id)]
         if not ids:
             return count, []
-        rows = self.get_query().filter(self.model.id.in_(ids))
+        rows = self._with_custom_fields(self.get_query(), listed_only=True) \
+            .filter(self.model.id.in_(ids))
         for join in self._auto_joins:
             rows = rows.options(joinedload(join))
         by_id = {row.id: row for row in rows}
@@ -278,7 +301,7 @@ class ModelView(sqla.ModelView):
         # record outside the rules answers 404, exactly like one that does not exist.
         ids = int_ids([id])
         listed = self._listed_columns()
-        query = self._with_collections(self.get_query(), [
+        query = self._with_collections(self._with_custom_fields(self.get_query()), [
             column for column in getattr(self, "_details_columns", None) or []
             if column not in listed])
         record = query.filter(self.model.id == ids[0]).one_or_none() if ids else None
@@ -661,6 +684,7 @@ class ModelView(sqla.ModelView):
         relations = inspect(self.model).relationships
         joined = [joinedload(getattr(self.model, name)) for name in columns
                   if name in relations and not relations[name].uselist]
+        query = self._with_custom_fields(query)
         return columns, query.options(*joined) if joined else query
 
     def export_headers(self, columns):
@@ -980,10 +1004,12 @@ class ModelView(sqla.ModelView):
         """Fill, on this instance, the options the class did not set."""
         mapper = inspect(model)
         columns = [c for c in mapper.columns if not c.primary_key and not c.foreign_keys
-                   and not _is_hidden(c) and c.key not in BOOKKEEPING]
+                   and not _is_hidden(c) and c.key not in BOOKKEEPING
+                   and not customise.is_custom(c)]
         short_text = [c.key for c in columns
                       if isinstance(c.type, String) and not isinstance(c.type, Text)]
-        many_to_one = [r for r in mapper.relationships if r.direction.name == "MANYTOONE"]
+        many_to_one = [r for r in mapper.relationships if r.direction.name == "MANYTOONE"
+                       and not r.info.get("custom")]
         hidden = [c.key for c in mapper.columns if _is_hidden(c)]
         defaults = {
             "column_list": ([c.key for c in columns if not isinstance(c.type, Text)]
@@ -1018,6 +1044,56 @@ class ModelView(sqla.ModelView):
             self.column_labels)
         if self.column_type_formatters is DEFAULT_FORMATTERS:   # the class chose none
             self.column_type_formatters = LIST_FORMATTERS
+        self._add_custom_fields(mapper)
+
+    def _add_custom_fields(self, mapper):
+        """The site's fields of this model on every part of the screen (lists copied
+        before they are extended: the class's own are shared by every app), and the
+        fields other sites' databases mapped in this process left out of all."""
+        active = {key for f in self.custom_fields for key in (f.name, customise.column_key(f))}
+        foreign = [prop.key for prop in mapper.attrs
+                   if customise.is_custom_property(prop) and prop.key not in active]
+        for option in ("form_excluded_columns", "column_details_exclude_list",
+                       "column_export_exclude_list"):
+            setattr(self, option, list(getattr(self, option) or ()) + foreign)
+        if not self.custom_fields:
+            return
+        names = [f.name for f in self.custom_fields]
+        listed = [f.name for f in self.custom_fields if f.in_list]
+        for option, added in (("form_columns", names), ("column_details_list", names),
+                              ("column_list", listed)):
+            if getattr(self, option, None) is not None:
+                setattr(self, option, list(getattr(self, option)) + added)
+        if self.column_sortable_list is not None:
+            self.column_sortable_list = list(self.column_sortable_list) + [
+                (f.name, f"{f.name}.{_display_columns(mapper.relationships[f.name].mapper)[0]}")
+                if f.kind == "link" else f.name for f in self.custom_fields if f.in_list]
+        self.column_filters = list(self.column_filters or ())
+        for f in self.custom_fields:
+            if f.kind == "choice":
+                self.column_filters += customise.choice_filters(f, getattr(mapper.class_, f.name))
+            elif f.kind != "link":
+                self.column_filters.append(f.name)
+            elif _display_columns(mapper.relationships[f.name].mapper):
+                self.column_filters.append(
+                    f"{f.name}.{_display_columns(mapper.relationships[f.name].mapper)[0]}")
+        self.column_searchable_list = list(self.column_searchable_list or ()) + [
+            f.name for f in customise.searched(self.custom_fields)]
+        self.column_labels = {**self.column_labels,
+                              **{f.name: customise.field_label(f) for f in self.custom_fields}}
+        self.column_descriptions = {**(self.column_descriptions or {}), **{
+            f.name: customise.field_help(f) for f in self.custom_fields if f.help_en}}
+        self.column_choices = {**(self.column_choices or {}), **{
+            f.name: customise.options_of(f) for f in self.custom_fields if f.kind == "choice"}}
+        self.form_args = {**(self.form_args or {}), **{
+            f.name: customise.form_args(f) for f in self.custom_fields}}
+        self.form_overrides = {**(self.form_overrides or {}), **{
+            f.name: Select2Field for f in self.custom_fields if f.kind == "choice"}}
+        if self.details_sections is not None:
+            self.details_sections = customise.with_sections(self.details_sections,
+                                                            self.custom_fields)
+        self._related_labels = {**self._related_labels, **_related_labels(
+            mapper, self.column_filters, self.column_labels)}
 
 
 def admin_gettext(string, **variables):
@@ -1368,7 +1444,9 @@ def add_addon_views(admin, state):
         model = view["_model"]
         endpoint = view.get("endpoint") or model.__name__.lower()
         screen = view["_class"](
-            model, db, name=lazy_label(label), category="/".join(path), endpoint=endpoint,
+            model, db, custom_fields=[f for f in state.custom_fields
+                                      if f.model == model.__name__],
+            name=lazy_label(label), category="/".join(path), endpoint=endpoint,
             url=f"/admin/{endpoint.replace('_', '-')}",
             menu_icon_type="fa" if view.get("icon") else None,
             menu_icon_value=view.get("icon"))

@@ -67,6 +67,11 @@ def _recorded_columns(mapper):
             and attr.columns[0].info.get("audit", True)]
 
 
+def forget_columns():
+    """After fields were added to models (core.customise)."""
+    _recorded_columns.cache_clear()
+
+
 def _has_recorded_changes(obj):
     """Does this flush change a recorded column (or a many-to-one, such as the owner,
     whose column is set later in the flush)?"""
@@ -98,7 +103,8 @@ def changes_of(obj, action):
                 history = get_history(obj, key, PASSIVE_NO_INITIALIZE)
                 old = history.deleted[0] if history.deleted else None
                 new = history.added[0] if history.added else None
-                if not history.has_changes() or old == new:
+                # (An empty box saved over a value never given is no change to read.)
+                if not history.has_changes() or old == new or {old, new} <= {None, ""}:
                     continue
             if secret:   # that it changed, never the value
                 old, new = ("***" if old else None), ("***" if new else None)

@@ -32,8 +32,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import current_app, has_app_context
 
-from core import __version__, migrating, neutral
+from core import __version__, customise, migrating, neutral
 from core.db import db
+from core.models import CustomField
 from core.uploads import AREAS
 
 APPLICATION = "crm-suite"
@@ -525,7 +526,14 @@ def _load(connection, archive, manifest, progress):
     as pg_restore does), then read back and checked against the manifest."""
     tables = manifest["tables"]
     remake = _set_aside(connection, list(tables))
-    for table, info in tables.items():
+    # The declarations of the site's own fields first: their columns are added
+    # (core.customise) before the rows of the tables they extend arrive.
+    declarations = CustomField.__tablename__
+    for table in sorted(tables, key=lambda name: name != declarations):
+        if table != declarations and declarations in tables:
+            remake += customise.add_missing_columns(connection)
+            declarations = None
+        info = tables[table]
         name, member = TABLES + table, manifest["members"][TABLES + table]
         try:
             _load_table(connection, table, info["columns"], read_member(archive, name, member))

@@ -19,7 +19,8 @@ from sqlalchemy import func as sa_func
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
-from core import backup, exporting, mailgate, migrating, neutral, outbox, reassign, transfer
+from core import backup, customise, exporting, mailgate, migrating, neutral, outbox, reassign
+from core import transfer
 from core.admin import ModelView, import_limits
 from core.app import Dispatcher, create_app
 from core.auth import password_problem
@@ -279,6 +280,8 @@ def init(demo):
         migrate(state.registry, [migrating.CORE])
         Sequence.next_value(db.session, INITIALISED)
         admin_group(db.session)
+        db.session.flush()   # the Administrator group first (its id 1, as ever)
+        customise.seed_customiser_group(db.session.connection())
         enabled = []
         try:
             for name in state.settings.default_addons:
@@ -412,6 +415,7 @@ def upgrade():
             registry.refresh(db.session, name, states[name])
         # A bridge new in this version of the code, between addons already enabled.
         bridges = registry.enable_bridges(db.session)
+        customise.seed_customiser_group(db.session.connection())   # new in core_0005
         db.session.commit()
         click.echo(f"applied: {', '.join(done)}" if done else "The database is up to date.")
         if bridges:
@@ -787,3 +791,30 @@ def files_purge(hours):
             fail(str(exc))
         click.echo(f"removed {result.contents} stored files ({result.size} bytes) and "
                    f"{result.stray} stray files")
+
+
+@cli.group("customisations")
+def customisations_group():
+    """The fields added on Settings > Customise, as a client addon."""
+
+
+@customisations_group.command("export")
+@click.argument("folder", metavar="DIR", type=click.Path(file_okay=False))
+@click.option("--name", default="client_customisations", show_default=True,
+              help="The addon's name (its folder in DIR, its migrations' branch).")
+def customisations_export(folder, name):
+    """Write the site's fields as the addon DIR/NAME: manifest, migrations, Chinese
+    catalog. Put DIR on an [addons] paths and in the client's git repository; enabling
+    the addon on another site makes the same fields there. Exported again into the same
+    DIR, the fields added since get a new migration."""
+    from pathlib import Path
+    from core import customise_export
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+        fail(f"{name}: an addon's name is lower-case letters, digits and underscores")
+    with app_context() as app:
+        require_initialised()
+        state = app.extensions["crm"]
+        addon, fields, revision = customise_export.export(
+            db.session, state.registry, Path(folder), name, state.settings.site_name)
+        click.echo(f"{addon}: {len(fields)} fields"
+                   + (f"; new migration {revision}" if revision else "; no new migration"))

@@ -105,6 +105,23 @@ def _check_access(check, access):
                            f"unknown letters {''.join(wrong)!r}; use {ACCESS_LETTERS}")
 
 
+def _check_fields(check, fields):
+    """A client addon's fields (core/customise_export.py writes them)."""
+    from core.customise import KINDS   # (it imports the models, which import this)
+    for index, spec in enumerate(check.typed("fields", fields, list)):
+        key = f"fields[{index}]"
+        check.record(key, spec, {"model": str, "name": str, "kind": str, "label": str},
+                     {"help": str, "required": bool, "unique": bool, "indexed": bool,
+                      "in_list": bool, "default": str, "options": list, "target": str,
+                      "section": str})
+        if spec["kind"] not in KINDS:
+            check.fail(f"{key}.kind", f"must be one of {', '.join(KINDS)}")
+        if not spec["name"].startswith("x_"):
+            check.fail(f"{key}.name", "must start with x_")
+        if spec["kind"] == "link" and "target" not in spec:
+            check.fail(f"{key}.target", "is required for a link")
+
+
 def _check_rules(check, rules):
     for index, rule in enumerate(check.typed("rules", rules, list)):
         key = f"rules[{index}]"
@@ -278,6 +295,7 @@ SCHEMA = {
     "approvals": (False, [], _check_approvals),
     "reports": (False, {}, _check_reports),
     "dashboards": (False, {}, _check_dashboards),
+    "fields": (False, [], _check_fields),
 }
 
 

@@ -178,6 +178,18 @@ def drift(connection, registry, branches=None):
     return compare_metadata(migration, db.metadata)
 
 
+def _customised(obj, name, kind):
+    """A site's own field (core.customise), its index or its link: the site's, not the
+    code's, so never missing from the models nor to be dropped."""
+    from core.customise import PREFIX
+    if kind == "column":
+        return name.startswith(PREFIX)
+    if kind in ("index", "foreign_key_constraint", "unique_constraint"):
+        columns = [getattr(column, "name", "") for column in getattr(obj, "columns", ())]
+        return bool(columns) and all(column.startswith(PREFIX) for column in columns)
+    return False
+
+
 def tables_of(registry, branches):
     names = set()
     for branch in branches:
@@ -192,6 +204,8 @@ def _only(tables, connection):
     """Alembic's filter: objects of ``tables`` that exist on this kind of database (an
     index made only on PostgreSQL, a trigram one, is not missing on SQLite)."""
     def include(obj, name, kind, reflected, other):
+        if _customised(obj, name, kind):
+            return False
         table = obj if kind == "table" else getattr(obj, "table", None)
         only_on = getattr(getattr(obj, "_ddl_if", None), "dialect", None)
         return (getattr(table, "name", None) in tables

@@ -646,3 +646,37 @@ class BlobChunk(db.Model):
                        primary_key=True)
     seq = db.Column(db.Integer, primary_key=True, autoincrement=False)
     data = db.Column(db.LargeBinary, nullable=False)
+
+
+# -- fields a site adds without code (core/customise.py) --------------------------------------
+
+class CustomField(db.Model):
+    """A field added to a model on Settings > Customise: its column (``column``, named
+    x_...) is added in the same transaction as this row. A removed field keeps its
+    column and data (``removed_at``) until an administrator purges it."""
+
+    __tablename__ = "core_custom_field"
+    __label__ = mark("Custom field")
+    __audit__ = True
+    __table_args__ = (UniqueConstraint("model", "name"),)
+    id = db.Column(db.Integer, primary_key=True)
+    model = db.Column(db.String(64), nullable=False)        # the class's name
+    name = db.Column(db.String(40), nullable=False)         # x_..., the field's key
+    kind = db.Column(db.String(16), nullable=False)
+    label_en = db.Column(db.String(100), nullable=False)
+    label_zh = db.Column(db.String(100), nullable=False)
+    help_en = db.Column(db.String(255), nullable=False, default="")
+    help_zh = db.Column(db.String(255), nullable=False, default="")
+    required = db.Column(db.Boolean, nullable=False, default=False)
+    is_unique = db.Column(db.Boolean, nullable=False, default=False)
+    indexed = db.Column(db.Boolean, nullable=False, default=False)
+    in_list = db.Column(db.Boolean, nullable=False, default=False)
+    default = db.Column(db.String(255), nullable=False, default="")   # as typed
+    options = db.Column(db.Text, nullable=False, default="[]")   # JSON [[value, en, zh]]
+    target = db.Column(db.String(64))                       # a link's model
+    section = db.Column(db.String(100), nullable=False, default="")
+    position = db.Column(db.Integer, nullable=False, default=0)
+    removed_at = db.Column(db.DateTime)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    # The client addon that declares it (`customisations export`); None: made here.
+    addon = db.Column(db.String(64))

@@ -78,6 +78,8 @@ def text_of(value, column=None, currency=None):
         return f"{number} {currency}" if currency and scale == 2 else number
     if column is not None and isinstance(column.type, Enum):
         return choice_text(value)
+    if column is not None and column.info.get("choices"):   # a site's choice field
+        return str(column.info["choices"].get(value, value))
     return label(value)   # a name the suite declared (a default stage) translated
 
 

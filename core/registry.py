@@ -275,6 +275,9 @@ class Registry:
         from core import approvals   # (it reaches the app's notifications and outbox)
         approvals.seed(session, name, addon.manifest["approvals"])
         run_data_modules(addon, "data", session)
+        if addon.manifest["fields"]:
+            from core import customise
+            customise.adopt(session, addon)
 
     def enable_bridges(self, session):
         """Enable the bridges due (see bridges_due), as enable() would; returns their

@@ -27,6 +27,7 @@ from sqlalchemy.sql import ClauseElement
 
 from core import audit
 from core.audit import BOOKKEEPING
+from core.customise import is_custom
 from core.db import DISPLAY_ATTRIBUTES, db, insert_many, one_of
 from core.exporting import unquote
 from core.i18n import DECLARED, LANGUAGES, label
@@ -505,7 +506,7 @@ def _insert_in_bulk(session, records):
     the flush and go in the usual way."""
     plan = _bulk_plan(inspect(type(records[0])))
     rows = [_bulk_row(inspect(record).dict, plan) for record in records] if plan else [None]
-    if None in rows:
+    if None in rows or len({tuple(row) for row in rows}) > 1:   # (one set of columns)
         return
     connection = session.connection()
     audited, user_id, now = audit.is_audited(records[0]), audit.acting_user_id(), utcnow()
@@ -537,6 +538,7 @@ class _BulkPlan:
     table: object
     key: str            # the primary key, a number the database gives
     columns: list       # (column, default) of the other columns
+    custom: list        # the site's fields (core.customise): written only when set
     relations: list     # (many-to-one relation, [(foreign key, related attribute)])
     collections: set    # the other relations: a record with one set needs the unit of work
 
@@ -551,9 +553,12 @@ def _bulk_plan(mapper):
             or mapper.version_id_col is not None
             or list(table.primary_key) != [table.autoincrement_column]):
         return None
-    columns = []
+    columns, custom = [], []
     for column in table.columns:
         default = column.default
+        if is_custom(column):   # maybe a field of another database: see core.customise
+            custom.append(column.key)
+            continue
         if mapper.get_property_by_column(column).key != column.key or (
                 column.server_default is not None) or (default is not None and not (
                     default.is_scalar or hasattr(default.arg, "__wrapped__"))):
@@ -564,7 +569,8 @@ def _bulk_plan(mapper):
     relations = [(r.key, [(local.key, r.mapper.get_property_by_column(remote).key)
                           for local, remote in r.local_remote_pairs]) for r in many_to_one]
     collections = {r.key for r in mapper.relationships if r not in many_to_one}
-    return _BulkPlan(table, table.autoincrement_column.key, columns, relations, collections)
+    return _BulkPlan(table, table.autoincrement_column.key, columns, custom, relations,
+                     collections)
 
 
 def _bulk_row(values, plan):
@@ -581,6 +587,7 @@ def _bulk_row(values, plan):
         elif isinstance(value, ClauseElement) or hasattr(value, "__clause_element__"):
             return None
         row[column] = value
+    row.update((column, values[column]) for column in plan.custom if column in values)
     for relation, pairs in plan.relations:   # a related record set wins over its key
         if relation in values:
             related = values[relation]

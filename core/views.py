@@ -18,6 +18,7 @@ from core import hooks, notifications, options, reassign, sessions
 from core import approvals, backups, company, files, migrating, neutral, outbox
 from core import record as record_page
 from core.company import CompanyView, MailServerView
+from core.customise_views import CustomiseView
 from core.admin import ModelView, deny
 from core.audit import ACTIONS
 from core.auth import password_problem
@@ -522,6 +523,8 @@ def add_core_views(admin, state):
                                endpoint="mail_server", url="/admin/mail-server"),
         BackupsView(name=mark("Backups"), category=SETTINGS, endpoint="backups",
                     url="/admin/backups", settings=state.settings),
+        CustomiseView(name=mark("Customise"), category=SETTINGS, endpoint="customise",
+                      url="/admin/customise"),
     ]
     for view in views:
         admin.add_view(view)

@@ -1,5 +1,6 @@
 """Shared fixtures. Every test gets its own empty database: a SQLite file, or, when
 CRM_TEST_DATABASE_URL is set (make test-pg), its own schema in that PostgreSQL database."""
+import json
 import os
 import re
 import shutil
@@ -37,6 +38,46 @@ def quick_password_hashing():
         password, method="scrypt:1024:8:1")
     yield
     core.models.generate_password_hash = original
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "own_process: run each test in a process of its own "
+                            "(forked), which takes what it changed in the process with it")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Tests marked own_process run in a fork: set-up, test and tear-down there, their
+    reports sent back through a pipe. (A custom field maps a column onto its model class
+    for the whole process, which other tests' databases lack: see core/customise.py.)"""
+    if item.get_closest_marker("own_process") is None:
+        return None
+    from _pytest.runner import runtestprotocol
+    hook = item.config.hook
+    item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        try:
+            reports = [hook.pytest_report_to_serializable(config=item.config, report=report)
+                       for report in runtestprotocol(item, log=False, nextitem=None)]
+            with os.fdopen(write, "w", encoding="utf-8") as pipe:
+                json.dump(reports, pipe)
+        finally:
+            os._exit(0)   # no clean-up of the parent's state (its databases, its channels)
+    os.close(write)
+    with os.fdopen(read, encoding="utf-8") as pipe:
+        sent = pipe.read()
+    os.waitpid(pid, 0)
+    if not sent:
+        pytest.fail(f"{item.nodeid}: its process ended without a report")
+    for data in json.loads(sent):
+        item.ihook.pytest_runtest_logreport(
+            report=hook.pytest_report_from_serializable(config=item.config, data=data))
+    item.session._setupstate.teardown_exact(nextitem)
+    item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+    return True
 
 
 def pytest_report_header(config):

@@ -46,7 +46,7 @@ class CustomerView(LabelActions, ModelView):
     def _apply_search(self, query, count_query, joins, count_joins, search):
         # The list's search box finds what the quick search finds (Customer.matching),
         # through the same indexed keys.
-        condition = Customer.matching(search)
+        condition = self.with_custom_search(Customer.matching(search), search)
         return (query.filter(condition), count_query.filter(condition)
                 if count_query is not None else None, joins, count_joins)
 

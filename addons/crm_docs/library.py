@@ -257,7 +257,7 @@ class DocumentView(ModelView):
         # By name, tag, folder and the words in the file, as search.py indexes them.
         # Not counted: a common word is in most documents, and counting them all costs
         # ten times the page (BENCHMARKS.md); the list pages on with "next".
-        condition = search.condition(text.strip())
+        condition = self.with_custom_search(search.condition(text.strip()), text)
         return query.filter(condition), None, joins, count_joins
 
     def search_placeholder(self):

@@ -114,7 +114,7 @@ class ArticleView(ModelView):
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
         # The same search as the self-service page and the reply form's look-up.
-        condition = matching(search)
+        condition = self.with_custom_search(matching(search), search)
         return (query.filter(condition), count_query.filter(condition)
                 if count_query is not None else None, joins, count_joins)
 

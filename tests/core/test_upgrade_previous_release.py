@@ -126,8 +126,9 @@ CHANGED_BY_UPGRADE = {"core_addon": ("name", {"installed_version", "changed_at"}
 # Where an upgrade adds rows, keeping the old ones: the audit rows of what it adds (the
 # approval policies addons declare), the note of which it added, and the requests it
 # opens for records that were waiting for an approval, with the reminders and emails
-# telling their approvers.
-GROWN_BY_UPGRADE = {"core_audit", "core_option", "core_notification", "core_message"}
+# telling their approvers; the Customiser group and its right (custom fields, core_0005).
+GROWN_BY_UPGRADE = {"core_audit", "core_option", "core_notification", "core_message",
+                    "core_group", "core_access"}
 # Settings an upgrade moves elsewhere: the discount above which a quote needs approval
 # became the condition of the Quote discount policy (crm_sales_0003).
 RETIRED_BY_UPGRADE = {"core_option": lambda row: "approval_discount" in row}

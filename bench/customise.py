@@ -1,0 +1,244 @@
+"""Custom fields (Settings > Customise) at scale: the customer list with 20 fields
+added, against the same pages without them.
+
+    python bench/customise.py [--scale small|large] [--database-url URL] [--keep]
+                              [--customers N] [--runs N] [--results DIR] [--if-reachable]
+
+A site with crm_contacts and crm_sales on the database named (default: a SQLite file in
+a temporary folder; a PostgreSQL database is dropped and created, unless --keep finds it
+holding this scale's customers), filled by bench/generate.py. Scales: small 20,000
+customers; large 1,000,000 (PostgreSQL), the main benchmark's.
+
+Measured through the real application (run:app's Dispatcher, in this process), signed
+in as an administrator (every record): the customer list's first page, sorted by name,
+filtered on grade and city, and searched, first without custom fields, then after 20
+fields are added through core.customise (four of each of five kinds: text, whole number,
+money, date, choice; one of each kind a column of the list, each with a value on every
+customer; the text fields indexed, so the search box looks in them), then the same
+pages. Target: each page's p95 within 10 % of the same page
+without the fields. A run removes the fields it added (their columns too), so that a
+kept database is measured again from the same start.
+
+Results: bench/results/customise-<scale>-latest.json and .md.
+"""
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench import startup  # noqa: E402
+from bench.marketing import machine_facts  # noqa: E402
+from bench.run import get_ok, measure, merge_results, ms_text, signed_in_client  # noqa: E402
+from bench.service import sql  # noqa: E402
+
+ADDONS = ["crm_contacts", "crm_sales"]
+SCALES = {"small": {"customers": 20_000, "runs": 20},
+          "large": {"customers": 1_000_000, "runs": 30}}
+ADMIN, ADMIN_PASSWORD = "bench_admin", "bench admin password 1"
+PAGES = [("first page", "/admin/customer/"),
+         ("sorted by name", "/admin/customer/?sort=1"),
+         ("filtered", "/admin/customer/?flt0_grade_equals=A&flt1_city_equals=上海市"),
+         ("searched", "/admin/customer/?search=科技")]
+# Twenty fields: four of each kind, the first of each kind a column of the list; the SQL
+# that gives every customer a value.
+KINDS = {"text": "'wx-' || CAST(id AS VARCHAR(20))", "number": "id % 1000",
+         "money": "(id % 100000) / 100.0", "date": "'2026-01-01'",
+         "choice": "CASE WHEN id % 2 = 0 THEN 'gold' ELSE 'silver' END"}
+FIELDS = [(f"bench_{kind}_{number}", kind, number == 1) for kind in KINDS
+          for number in range(1, 5)]
+TARGET = 1.10   # with the fields, at most 10 % slower (p95)
+
+
+def customers_held(database_url):
+    try:
+        return sql(database_url, "SELECT count(*) FROM crm_customer")[0][0]
+    except Exception:  # noqa: BLE001 - no such table yet
+        return 0
+
+
+def prepare(folder, database_url, scale, keep):
+    def fill(url):
+        from sqlalchemy import create_engine
+        from bench.generate import generate
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            counts = generate(connection, scale["customers"], users=20)
+        engine.dispose()
+        return counts
+
+    def kept(url):
+        held = customers_held(url) if keep else 0
+        return f"{held:,} customers" if held == scale["customers"] else None
+
+    env, generated = startup.generated_site(folder, database_url, ADDONS, "customise.db",
+                                            fill, kept)
+    startup.run_cli(env, "create-admin", "--username", ADMIN, "--password", ADMIN_PASSWORD)
+    return env, generated
+
+
+def site_app():
+    from core.app import Dispatcher
+    dispatcher = Dispatcher()
+    app = dispatcher.app
+    return dispatcher, app
+
+
+def remove_bench_fields(app):
+    """The fields an earlier (interrupted) run left, purged: the run starts without."""
+    from core import customise
+    from core.db import db
+    from core.models import CustomField
+    from sqlalchemy import select
+    with app.app_context():
+        for field in db.session.scalars(select(CustomField).where(
+                CustomField.name.like("x_bench_%"))).all():
+            customise.purge_field(db.session, field, app.extensions["crm"].registry)
+            db.session.commit()
+
+
+def add_bench_fields(app):
+    """The twenty fields, then a value of each on every customer (one UPDATE for all),
+    and VACUUM ANALYZE on PostgreSQL, as autovacuum would after rewriting every row."""
+    from sqlalchemy import text
+    from core import customise
+    from core.db import db
+    from core.i18n import model_class
+    registry = app.extensions["crm"].registry
+    with app.app_context():
+        model = model_class("Customer")
+        for name, kind, listed in FIELDS:
+            customise.add_field(db.session, model, {
+                "name": name, "kind": kind, "label_en": name.replace("_", " ").title(),
+                "label_zh": f"字段{name[6:]}", "in_list": listed,
+                "indexed": kind == "text",   # so that the search box looks in them
+                "options": "gold | Gold | 金牌\nsilver | Silver | 银牌"}, registry)
+            db.session.commit()
+        db.session.execute(text("UPDATE crm_customer SET " + ", ".join(
+            f"x_{name} = {KINDS[kind]}" for name, kind, _listed in FIELDS)))
+        db.session.commit()
+    vacuum(app)
+
+
+def vacuum(app):
+    """VACUUM ANALYZE on PostgreSQL, as autovacuum would after a bulk write: both runs
+    measure a table in the same state."""
+    from sqlalchemy import text
+    from core.db import db
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.connect().execution_options(
+                    isolation_level="AUTOCOMMIT") as connection:
+                connection.execute(text("VACUUM ANALYZE crm_customer"))
+
+
+def measure_pages(dispatcher, app, runs, with_fields, record):
+    with app.app_context():
+        from core.db import db
+        engine = db.engine
+    client = signed_in_client(dispatcher, ADMIN, ADMIN_PASSWORD)
+    for name, path in PAGES:
+        page = get_ok(client, path).decode()
+        if with_fields and "Bench Text 1" not in page:
+            raise RuntimeError(f"{path}: the listed custom fields are not on the page")
+        figures = measure(lambda path=path: get_ok(client, path), engine, runs)
+        record(f"customer list, {name}, {'20 custom fields' if with_fields else 'none'}",
+               figures)
+
+
+def run_site(folder, database_url, scale, keep):
+    env, generated = prepare(folder, database_url, scale, keep)
+    os.environ.update(env)
+    results = []
+    db_name = "postgresql" if database_url else "sqlite"
+    dispatcher, app = site_app()
+    remove_bench_fields(app)
+    vacuum(app)
+    rows = customers_held(env["CRM_DATABASE_URL"])
+
+    def record(name, figures):
+        results.append({"name": name, "db": db_name, "rows": rows, **figures})
+        print(f"{name}: median {ms_text(figures['median_ms'])}, p95 "
+              f"{ms_text(figures['p95_ms'])}, {figures['queries']} queries", flush=True)
+
+    measure_pages(dispatcher, app, scale["runs"], False, record)
+    started = time.perf_counter()
+    add_bench_fields(app)
+    print(f"20 fields added and filled in {time.perf_counter() - started:.0f} s", flush=True)
+    try:
+        measure_pages(dispatcher, dispatcher.app, scale["runs"], True, record)
+    finally:
+        remove_bench_fields(dispatcher.app)
+    for name, _path in PAGES:
+        without, with_ = (next(r for r in results if r["name"] ==
+                               f"customer list, {name}, {kind}")
+                          for kind in ("none", "20 custom fields"))
+        with_["ratio"] = round(with_["p95_ms"] / without["p95_ms"], 3)
+    return results, db_name
+
+
+def row_line(result):
+    target = ""
+    if "ratio" in result:
+        verdict = "met" if result["ratio"] <= TARGET else "**missed**"
+        target = f"p95 {result['ratio']:.2f}x of none; ≤ 1.10x: {verdict}"
+    return (f"| {result['name']} | {result['db']} | {result['rows']:,} | "
+            f"{ms_text(result['median_ms'])} | {ms_text(result['p95_ms'])} | "
+            f"{result['queries']} | {target} |")
+
+
+def write_results(results, db_name, folder, scale_name, machine, loads):
+    folder.mkdir(parents=True, exist_ok=True)
+    merged = merge_results(results, db_name, folder / f"customise-{scale_name}-latest.json")
+    lines = [f"Machine: {machine}; {time.strftime('%Y-%m-%d %H:%M')}; load average "
+             f"{loads[0]:.1f} at the start of the run, {loads[1]:.1f} at its end.", "",
+             "| measure | db | customers | median | p95 | queries | target |",
+             "|---|---|---|---|---|---|---|"] + [row_line(r) for r in merged]
+    written = folder / f"customise-{scale_name}-latest.md"
+    written.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return written
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", choices=SCALES, default="small")
+    parser.add_argument("--database-url", default=None,
+                        help="a PostgreSQL database (dropped and created unless --keep "
+                             "finds it filled); default: SQLite in a temporary folder")
+    parser.add_argument("--keep", action="store_true",
+                        help="reuse the PostgreSQL database when it holds this scale's data")
+    parser.add_argument("--customers", type=int, help="instead of the scale's number")
+    parser.add_argument("--runs", type=int, help="instead of the scale's number")
+    parser.add_argument("--results", type=Path, default=startup.RESULTS)
+    parser.add_argument("--if-reachable", action="store_true",
+                        help="skip quietly when the PostgreSQL server does not answer")
+    args = parser.parse_args(argv)
+    if args.database_url and args.if_reachable:
+        from bench.run import reachable
+        if not reachable(args.database_url):
+            print(f"PostgreSQL at {args.database_url} not reachable: skipped")
+            return None
+    scale = dict(SCALES[args.scale])
+    for key in ("customers", "runs"):
+        if getattr(args, key) is not None:
+            scale[key] = getattr(args, key)
+    started_load = os.getloadavg()[0]
+    print(f"# {args.scale} scale: {scale['customers']:,} customers on "
+          f"{'PostgreSQL' if args.database_url else 'SQLite'}; load average "
+          f"{started_load:.1f}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="crm-bench-customise-") as folder:
+        results, db_name = run_site(Path(folder), args.database_url, scale, args.keep)
+    machine = machine_facts(args.database_url)
+    written = write_results(results, db_name, args.results, args.scale, machine,
+                            (started_load, os.getloadavg()[0]))
+    print(f"written: {written}")
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,334 @@
+"""Fields added on Settings > Customise (core/customise.py), on the customers of
+crm_contacts: each kind end to end (form, record page, list, filter, search, export and
+import back), seen by a second web process at once, and the bad declarations refused
+with nothing changed."""
+import csv
+import io
+from decimal import Decimal
+from urllib.parse import urlencode
+
+import pytest
+
+from tests.addons.crm_contacts.helpers import NEW, add_user, create_customer
+from tests.conftest import PG_URL, ROOT, Suite, make_suite, write_config
+
+PAGE = "/admin/customise/Customer/"
+# Each test in a process of its own: a field maps a column onto the model class for the
+# whole process (core.customise), which the other test files' databases do not have.
+pytestmark = pytest.mark.own_process
+
+
+def add_field(client, expect_ok=True, token_from=PAGE, **values):
+    data = {"kind": "text", "section": "-", **values}
+    response = client.post_form(PAGE, data, token_from=token_from)
+    if expect_ok:
+        assert response.status_code == 302, response.get_data(as_text=True)[-3000:]
+    return response
+
+
+def columns(suite, table="crm_customer"):
+    if suite.database_url.startswith("sqlite"):
+        return {row[1] for row in suite.sql(f"PRAGMA table_info({table})")}
+    return {row[0] for row in suite.sql(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = :t "
+        "AND table_schema = current_schema()", t=table)}
+
+
+def declared(suite):
+    return [row[0] for row in suite.sql("SELECT name FROM core_custom_field ORDER BY id")]
+
+
+# kind, extra declaration, the value typed on the form, as the record page shows it,
+# as the database holds it (text), the filter's operation
+KINDS = [
+    ("text", {}, "wx-123", "wx-123", "wx-123"),
+    ("long_text", {}, "Met at the fair.", "Met at the fair.", "Met at the fair."),
+    ("number", {}, "42", "42", "42"),
+    ("decimal", {}, "1.25", "1.2500", "1.2500"),
+    ("money", {}, "99.50", "99.50", "99.50"),
+    ("date", {}, "2026-12-31", "2026-12-31", "2026-12-31"),
+    ("datetime", {}, "2026-12-31 09:30", "2026-12-31 09:30", "2026-12-31 09:30:00"),
+    ("yes_no", {}, "y", "Yes", "1"),
+    ("choice", {"options": "gold | Gold | 金牌\nsilver | Silver | 银牌"}, "gold", "Gold",
+     "gold"),
+]
+
+
+def same(kind, value, stored):
+    """A value read back from either database as the text expected."""
+    if kind == "yes_no":
+        return int(value) == int(stored)
+    if kind in ("decimal", "money"):
+        return Decimal(str(value)) == Decimal(stored)
+    if kind == "datetime":
+        return str(value)[:19] == stored
+    return str(value) == stored
+
+
+def test_each_kind_end_to_end(contacts_suite, tmp_path):
+    """A field of each kind: form, record page, list, filter, search, export, import."""
+    client = contacts_suite.admin_client()
+    for kind, extra, *_rest in KINDS:   # (indexed text fields are searched)
+        add_field(client, name=kind, label_en=f"Field {kind}", label_zh=f"字段{kind}",
+                  in_list="1", kind=kind, indexed="1" if "text" in kind else "", **extra)
+    assert {f"x_{kind}" for kind, *_rest in KINDS} <= columns(contacts_suite)
+    response = create_customer(client, name="Acme", **{f"x_{kind}": typed
+                                                       for kind, _e, typed, *_r in KINDS})
+    assert response.status_code == 302, response.get_data(as_text=True)[-2000:]
+    create_customer(client, name="Other")
+
+    def stored_right(name):
+        rows = contacts_suite.sql(f"SELECT {', '.join(f'x_{k}' for k, *_r in KINDS)} "
+                                  f"FROM crm_customer WHERE name = '{name}'")
+        return rows and all(same(kind, value, stored) for row in rows
+                            for (kind, *_rest, stored), value in zip(KINDS, row))
+    assert stored_right("Acme")
+    record_id = contacts_suite.sql("SELECT id FROM crm_customer WHERE name = 'Acme'")[0][0]
+    page = client.get(f"/admin/customer/details/?id={record_id}").get_data(as_text=True)
+    listing = client.get("/admin/customer/").get_data(as_text=True)
+    for kind, _extra, typed, shown, _stored in KINDS:
+        assert f"Field {kind}" in page and shown in page, kind
+        assert f"Field {kind}" in listing and shown in listing, kind
+        # The list's filter on the field finds the one customer.
+        operation = "contains" if kind in ("text", "long_text") else "equals"
+        wanted = "1" if kind == "yes_no" else typed   # the yes/no filter's options: 1, 0
+        arg = f"flt1_field_{kind.replace('_', '')}_{operation}"   # (as the label, "_" gone)
+        text = client.get("/admin/customer/?" + urlencode({arg: wanted})).get_data(as_text=True)
+        assert "Acme" in text and "Other" not in text, kind
+    for typed in ("wx-123", "at the fair"):   # the search box finds text fields too
+        text = client.get("/admin/customer/?" + urlencode({"search": typed})) \
+            .get_data(as_text=True)
+        assert "Acme" in text and "Other" not in text
+    # Export, then import the file back as new customers: the same values.
+    exported = client.get("/admin/customer/export/csv/").get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(exported.lstrip("\ufeff"))))
+    assert all(f"Field {kind}" in rows[0] for kind, *_rest in KINDS)
+    code = rows[0].index("Code")
+    for row in rows[1:]:
+        row[code] = ""   # new customers, with new codes
+    path = tmp_path / "customers.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    result = contacts_suite.run("import", "customer", str(path))
+    assert result.exit_code == 0, result.output
+    assert len(contacts_suite.sql("SELECT id FROM crm_customer WHERE name = 'Acme'")) == 2
+    assert stored_right("Acme")
+    # Chinese: the labels in Chinese on the form.
+    zh = add_user(contacts_suite, "li", "contacts_manager")
+    contacts_suite.sql("UPDATE core_user SET language = 'zh_Hans_CN' WHERE username = 'li'")
+    form = zh.get(NEW).get_data(as_text=True)
+    assert all(f"字段{kind}" in form for kind, *_rest in KINDS) and "金牌" in form
+
+
+def test_a_second_process_sees_a_new_field_at_once(contacts_suite):
+    first = contacts_suite.admin_client()
+    second = contacts_suite.admin_client(contacts_suite.dispatcher())
+    assert "WeChat" not in second.get(NEW).get_data(as_text=True)
+    add_field(first, name="wechat", label_en="WeChat", label_zh="微信")
+    assert "WeChat" in second.get(NEW).get_data(as_text=True)
+    assert create_customer(second, name="Acme", x_wechat="acme-wx").status_code == 302
+    assert contacts_suite.sql("SELECT x_wechat FROM crm_customer") == [("acme-wx",)]
+
+
+def test_a_link_to_another_record(contacts_suite):
+    client = contacts_suite.admin_client()
+    create_customer(client, name="Parent Co")
+    add_field(client, name="parent", label_en="Parent company", label_zh="母公司",
+              kind="link", target="Customer", in_list="1")
+    assert {"x_parent_id"} <= columns(contacts_suite)
+    parent = contacts_suite.sql("SELECT id FROM crm_customer")[0][0]
+    assert create_customer(client, name="Child", x_parent=str(parent)).status_code == 302
+    child = contacts_suite.sql("SELECT id, x_parent_id FROM crm_customer WHERE name = 'Child'")
+    assert child[0][1] == parent
+    page = client.get(f"/admin/customer/details/?id={child[0][0]}").get_data(as_text=True)
+    assert f'/admin/customer/details/?id={parent}' in page and "Parent Co" in page
+
+
+def test_bad_declarations_are_refused_and_change_nothing(contacts_suite):
+    client = contacts_suite.admin_client()
+    create_customer(client, name="Acme")
+    create_customer(client, name="Globex")
+    before = columns(contacts_suite)
+    cases = [
+        ({"name": "select", "label_en": "A", "label_zh": "甲"}, "reserved word"),
+        ({"name": "class", "label_en": "A", "label_zh": "甲"}, "reserved word"),
+        ({"name": "Bad Name", "label_en": "A", "label_zh": "甲"}, "lower-case letters"),
+        ({"name": "note", "label_en": "Note", "label_zh": ""}, "in English and in Chinese"),
+        ({"name": "level", "label_en": "A", "label_zh": "甲", "required": "1"},
+         "has 2 records and the field has no default"),
+        ({"name": "level", "label_en": "A", "label_zh": "甲", "is_unique": "1",
+          "default": "same"}, "cannot be unique"),
+        ({"name": "due", "label_en": "A", "label_zh": "甲", "kind": "date",
+          "default": "31/12/2026"}, "is not a date, written 2026-12-31"),
+        ({"name": "tier", "label_en": "A", "label_zh": "甲", "kind": "choice",
+          "options": "gold Gold"}, "value | English | 中文"),
+        ({"name": "up", "label_en": "A", "label_zh": "甲", "kind": "link"},
+         "kind of record the field links to"),
+    ]
+    for values, message in cases:
+        page = add_field(client, expect_ok=False, **values)
+        assert page.status_code == 200
+        assert message in page.get_data(as_text=True), values
+    add_field(client, name="wechat", label_en="WeChat", label_zh="微信")
+    page = add_field(client, expect_ok=False, name="wechat", label_en="B", label_zh="乙")
+    assert "already has a field called" in page.get_data(as_text=True)
+    # A label the record type has already, built-in or added, in either language.
+    for label_en, label_zh in (("Phone", "座机"), ("X", "电话"), (" wechat ", "新")):
+        page = add_field(client, expect_ok=False, name="other", label_en=label_en,
+                         label_zh=label_zh)
+        assert "choose a label of its own" in page.get_data(as_text=True), label_en
+    assert declared(contacts_suite) == ["x_wechat"]
+    assert columns(contacts_suite) == before | {"x_wechat"}
+
+
+def test_a_required_field_with_a_default_fills_the_records_there(contacts_suite, tmp_path):
+    client = contacts_suite.admin_client()
+    create_customer(client, name="Acme")
+    add_field(client, name="level", label_en="Level", label_zh="级别", required="1",
+              default="basic")
+    assert contacts_suite.sql("SELECT x_level FROM crm_customer") == [("basic",)]
+    response = create_customer(client, name="Globex", x_level="")
+    assert response.status_code == 200 and "is-invalid" in response.get_data(as_text=True)
+    # A record made without it (an import of a file that has no such column) gets it.
+    path = tmp_path / "customers.csv"
+    path.write_text("name\nInitech\n", encoding="utf-8")
+    assert contacts_suite.run("import", "customer", str(path)).exit_code == 0
+    assert contacts_suite.sql("SELECT x_level FROM crm_customer WHERE name = 'Initech'") == \
+        [("basic",)]
+
+
+def test_removing_hides_the_field_and_keeps_its_data(contacts_suite):
+    client = contacts_suite.admin_client()
+    add_field(client, name="wechat", label_en="WeChat", label_zh="微信", in_list="1")
+    create_customer(client, name="Acme", x_wechat="acme-wx")
+    field_id = contacts_suite.sql("SELECT id FROM core_custom_field")[0][0]
+    assert client.post_form(f"{PAGE}remove/", {"id": field_id}, token_from=PAGE) \
+        .status_code == 302
+    assert "WeChat" not in client.get("/admin/customer/").get_data(as_text=True)
+    assert "WeChat" not in client.get(NEW).get_data(as_text=True)
+    assert contacts_suite.sql("SELECT x_wechat FROM crm_customer") == [("acme-wx",)]
+    client.post_form(f"{PAGE}restore/", {"id": field_id}, token_from=PAGE)
+    assert "acme-wx" in client.get("/admin/customer/").get_data(as_text=True)
+
+
+def test_only_administrators_and_customisers_may_customise(contacts_suite):
+    seller = add_user(contacts_suite, "sam", "contacts_user")
+    assert seller.get(PAGE).status_code == 403
+    assert add_field(seller, expect_ok=False, token_from="/admin/", name="x", label_en="X",
+                     label_zh="X").status_code == 403
+    customiser = add_user(contacts_suite, "cora", "customiser")
+    add_field(customiser, name="wechat", label_en="WeChat", label_zh="微信")
+    assert declared(contacts_suite) == ["x_wechat"]
+
+
+@pytest.mark.parametrize("kind", ["text", "link"])
+def test_purging_names_the_count_then_drops_column_and_data(contacts_suite, kind):
+    client = contacts_suite.admin_client()
+    create_customer(client, name="Acme")
+    name = f"gone_{kind}"
+    add_field(client, name=name, label_en="Gone", label_zh="已删", kind=kind,
+              target="Customer", indexed="1")
+    key = f"x_{name}_id" if kind == "link" else f"x_{name}"
+    acme = contacts_suite.sql("SELECT id FROM crm_customer")[0][0]
+    assert create_customer(client, name="Globex", **{f"x_{name}": str(acme) if kind == "link"
+                                                     else "kept"}).status_code == 302
+    create_customer(client, name="Initech")
+    assert client.post_form("/admin/contact/new/", {"customer": acme, "name": "Ann"},
+                            token_from="/admin/contact/new/").status_code == 302
+    field_id = contacts_suite.sql("SELECT id FROM core_custom_field")[0][0]
+    purge = f"{PAGE}purge/?id={field_id}"
+    assert client.get(purge).status_code == 404   # only a removed field
+    client.post_form(f"{PAGE}remove/", {"id": field_id}, token_from=PAGE)
+    page = client.get(purge).get_data(as_text=True)
+    assert "1 record holds a value of this field" in page
+    # A count that is no longer true purges nothing.
+    client.post_form(purge, {"id": field_id, "count": "0"}, token_from=purge)
+    assert key in columns(contacts_suite)
+    customiser = add_user(contacts_suite, "cora", "customiser")
+    assert customiser.get(purge).status_code == 403
+    response = client.post_form(purge, {"id": field_id, "count": "1"}, token_from=purge)
+    assert response.status_code == 302
+    assert key not in columns(contacts_suite) and declared(contacts_suite) == []
+    # Nothing else went with it: the three customers are there, and still work.
+    assert contacts_suite.sql("SELECT name FROM crm_customer ORDER BY id") == [
+        ("Acme",), ("Globex",), ("Initech",)]
+    assert contacts_suite.sql("SELECT name FROM crm_contact") == [("Ann",)]
+    assert create_customer(client, name="Umbrella").status_code == 302
+    assert client.get(f"/admin/customer/details/?id={acme}").status_code == 200
+
+
+def test_backup_and_restore_keep_fields_and_values(contacts_suite, tmp_path, new_database):
+    client = contacts_suite.admin_client()
+    create_customer(client, name="Parent Co")
+    add_field(client, name="wechat", label_en="WeChat", label_zh="微信", in_list="1")
+    add_field(client, name="parent", label_en="Parent company", label_zh="母公司",
+              kind="link", target="Customer")
+    parent = contacts_suite.sql("SELECT id FROM crm_customer")[0][0]
+    create_customer(client, name="Child", x_wechat="child-wx", x_parent=str(parent))
+    archive = tmp_path / "site.zip"
+    assert contacts_suite.run("backup", str(archive)).exit_code == 0
+    target = Suite(write_config(tmp_path / "target", [ROOT / "addons"], ["crm_contacts"]),
+                   new_database("postgresql" if PG_URL else "sqlite"))
+    result = target.run("restore", str(archive))
+    assert result.exit_code == 0, result.output
+    assert target.sql("SELECT name, x_wechat, x_parent_id FROM crm_customer ORDER BY id") == [
+        ("Parent Co", None, None), ("Child", "child-wx", parent)]
+    assert declared(target) == ["x_wechat", "x_parent"]
+    page = target.admin_client().get("/admin/customer/").get_data(as_text=True)
+    assert "WeChat" in page and "child-wx" in page
+
+
+def test_exported_as_an_addon_then_enabled_on_an_empty_site(contacts_suite, tmp_path,
+                                                            new_database):
+    client = contacts_suite.admin_client()
+    add_field(client, name="wechat", label_en="WeChat", label_zh="微信", help_en="Its id",
+              help_zh="微信号", in_list="1")
+    add_field(client, name="tier", label_en="Tier", label_zh="等级", kind="choice",
+              options="gold | Gold | 金牌\nsilver | Silver | 银牌", default="silver")
+    add_field(client, name="parent", label_en="Parent company", label_zh="母公司",
+              kind="link", target="Customer")
+    result = contacts_suite.run("customisations", "export", str(tmp_path / "client"))
+    assert result.exit_code == 0, result.output
+    assert "3 fields; new migration client_customisations_0001" in result.output
+    addon = tmp_path / "client" / "client_customisations"
+    assert (addon / "migrations" / "client_customisations_0001_fields.py").is_file()
+    assert "微信号" in (addon / "translations" / "zh_Hans_CN" / "LC_MESSAGES" /
+                      "messages.po").read_text(encoding="utf-8")
+
+    other = make_suite(tmp_path / "other", new_database("postgresql" if PG_URL else "sqlite"),
+                       addon_paths=[ROOT / "addons", tmp_path / "client"],
+                       enabled=["crm_contacts"])
+    result = other.run("addons", "enable", "client_customisations")
+    assert result.exit_code == 0, result.output
+    fields = ("model, name, kind, label_en, label_zh, help_en, help_zh, required, is_unique, "
+              "indexed, in_list, \"default\", options, target, section")
+    assert other.sql(f"SELECT {fields} FROM core_custom_field ORDER BY position") == \
+        contacts_suite.sql(f"SELECT {fields} FROM core_custom_field ORDER BY position")
+    assert {"x_wechat", "x_tier", "x_parent_id"} <= columns(other)
+    zh = add_user(other, "li", "contacts_manager")
+    other.sql("UPDATE core_user SET language = 'zh_Hans_CN' WHERE username = 'li'")
+    form = zh.get(NEW).get_data(as_text=True)
+    assert "微信" in form and "金牌" in form and "母公司" in form
+    assert create_customer(zh, name="Acme", x_wechat="acme-wx").status_code == 302
+    assert other.sql("SELECT x_wechat, x_tier FROM crm_customer") == [("acme-wx", "silver")]
+
+    # The suite's upgrade keeps them; disabling the addon hides them, enabling shows them.
+    assert other.run("upgrade").exit_code == 0
+    assert other.run("addons", "disable", "client_customisations").exit_code == 0
+    assert "微信" not in zh.get(NEW).get_data(as_text=True)
+    assert other.run("addons", "enable", "client_customisations").exit_code == 0
+    assert "acme-wx" in zh.get("/admin/customer/").get_data(as_text=True)
+
+    # A field added since: exported again, it gets a migration of its own.
+    add_field(client, name="since", label_en="Customer since", label_zh="客户起始",
+              kind="date")
+    result = contacts_suite.run("customisations", "export", str(tmp_path / "client"))
+    assert "4 fields; new migration client_customisations_0002" in result.output
+    assert "x_since" not in (addon / "migrations" / "client_customisations_0001_fields.py") \
+        .read_text(encoding="utf-8")
+    # Enabled on the site it came from, the addon takes its fields over, columns and all.
+    origin = Suite(write_config(tmp_path / "origin", [ROOT / "addons", tmp_path / "client"]),
+                   contacts_suite.database_url)
+    assert origin.run("addons", "enable", "client_customisations").exit_code == 0
+    assert {row[0] for row in contacts_suite.sql("SELECT addon FROM core_custom_field")} == \
+        {"client_customisations"}
