@@ -9,7 +9,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import parse_qsl, urlencode
 
-from flask import abort, current_app, flash, g, redirect, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    has_request_context,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from flask_admin import babel as admin_babel
 from flask_admin import expose
 from flask_admin.menu import SubMenuCategory
@@ -39,6 +49,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    false,
     inspect,
     or_,
     select,
@@ -48,6 +59,7 @@ from sqlalchemy.orm import joinedload, selectinload, undefer
 from flask_admin.contrib.sqla.validators import Unique
 from flask_admin.model import BaseModelView
 from flask_admin.model.base import filter_char_re, filter_compact_re
+from wtforms.fields import SelectMultipleField
 from wtforms.fields.core import UnboundField
 from wtforms.validators import (
     AnyOf,
@@ -59,7 +71,8 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from core import approvals, customise, dates, exporting, merge, permissions, transfer, uploads
+from core import (approvals, customise, dates, exporting, layout, merge, permissions, transfer,
+                  uploads)
 from core import workflow
 from core import record as record_page
 from core.audit import BOOKKEEPING
@@ -109,6 +122,19 @@ LIST_COLUMN_LIMIT = 8
 SEARCH_COLUMN_LIMIT = 5
 
 
+class NotShown:
+    """The widget of a field hidden from the user: Flask-Admin's form lays out no
+    hidden input, and this one writes nothing (no value in the page)."""
+
+    input_type = "hidden"
+
+    def __call__(self, field, **kwargs):
+        return Markup("")
+
+
+NOT_SHOWN = NotShown()
+
+
 @dataclass
 class FormWarning:
     """Something the user should see before saving, but may override ("Save anyway"):
@@ -152,9 +178,11 @@ class ModelView(sqla.ModelView):
     allow_merge = False   # a screen for records that may have duplicates sets it
     list_template = "admin/crm_list.html"
 
-    def __init__(self, model, session=None, custom_fields=(), **kwargs):
-        # The site's fields of this model (core.customise), removed ones left out.
+    def __init__(self, model, session=None, custom_fields=(), field_rules=None, **kwargs):
+        # The site's fields of this model (core.customise), removed ones left out, and
+        # its rules of who sees which field where (core.layout).
         self.custom_fields = [f for f in custom_fields if f.removed_at is None]
+        self.field_rules = field_rules or {}
         self._configure_from_model(model)
         super().__init__(model, session or db, **kwargs)
         offered = set(form_field_names(self._create_form_class)) | set(
@@ -216,6 +244,116 @@ class ModelView(sqla.ModelView):
     def can_import(self):
         return self.allow_import and self.allow_create and self.permits("c")
 
+    # -- fields hidden or read-only for the user (core.layout), on every path -----------
+
+    def restricted(self):
+        """(hidden, read-only) field names for the current user."""
+        return layout.restricted(current_user, self.model.__name__, self.field_rules)
+
+    def _visible(self, columns):
+        hidden = self.restricted()[0]
+        return [column for column in columns if column[0] not in hidden] if hidden else columns
+
+    # Flask-Admin reads these attributes on every list, record page and search: the user's
+    # own narrowing of what the screen was built with.
+    _list_columns = property(lambda self: self._visible(self.__dict__["_list_columns"]),
+                             lambda self, value: self.__dict__.update(_list_columns=value))
+    _details_columns = property(
+        lambda self: self._visible(self.__dict__.get("_details_columns", [])),
+        lambda self, value: self.__dict__.update(_details_columns=value))
+    _search_fields = property(lambda self: self._searched_now(),
+                              lambda self, value: self.__dict__.update(_search_fields=value))
+
+    def _searched_now(self):
+        """The columns this request's search looks in: not the user's hidden fields, and
+        the site's fields only for a search of customise.SEARCHED_LENGTH characters or
+        more (as with_custom_search)."""
+        hidden = set(self.restricted()[0])
+        if has_request_context() and \
+                len(request.args.get("search", "").strip()) < customise.SEARCHED_LENGTH:
+            hidden |= {f.name for f in self.custom_fields}
+        stored = self.__dict__.setdefault("_search_fields", [])
+        if not hidden:   # the list itself (Flask-Admin appends to it as it builds it)
+            return stored
+        return [(column, path) for column, path in stored
+                if self._field_of(column, path) not in hidden]
+
+    def _apply_search(self, query, count_query, joins, count_joins, search):
+        if not self._search_fields:   # all hidden from the user: nothing is found
+            return (query.filter(false()), count_query.filter(false())
+                    if count_query is not None else None, joins, count_joins)
+        return super()._apply_search(query, count_query, joins, count_joins, search)
+
+    def get_export_columns(self):
+        return self._visible(super().get_export_columns())
+
+    def layout_fields(self):
+        """{field: label} of every field the screen shows somewhere, to anyone (what
+        Settings > Customise > Layout arranges)."""
+        shown = [name for key in ("_details_columns", "_list_columns")
+                 for name, _label in self.__dict__.get(key, ())]
+        names = shown + form_field_names(self._create_form_class) + form_field_names(
+            self._edit_form_class)
+        return {name: record_page.field_label(self, name) for name in dict.fromkeys(names)
+                if name not in BOOKKEEPING and name != "id"}
+
+    def required_fields(self):
+        """The fields a new record's form may not leave empty."""
+        form = self._create_form_class(formdata=None, meta={"csrf": False})
+        return {field.name for field in form if field.flags.required}
+
+    def _field_of(self, column, path):
+        """The field of this model a search column or filter reads: its own column's
+        key, or the relation it goes through."""
+        if path:
+            return path[0].key
+        return getattr(column, "key", None)
+
+    def _filter_field(self, flt):
+        return getattr(flt, "crm_field", None) or self._field_of(getattr(flt, "column", None), ())
+
+    def _get_list_filter_args(self):
+        hidden = self.restricted()[0]
+        found = super()._get_list_filter_args()
+        if not hidden or not found:
+            return found
+        return [(idx, name, value) for idx, name, value in found
+                if self._filter_field(self._filters[idx]) not in hidden]
+
+    def _get_filter_groups(self):
+        groups = super()._get_filter_groups()
+        hidden = self.restricted()[0]
+        if not hidden or not groups:
+            return groups
+        kept = ((key, [item for item in items
+                       if self._filter_field(self._filters[item["index"]]) not in hidden])
+                for key, items in groups.items())
+        return type(groups)((key, items) for key, items in kept if items)
+
+    def create_form(self, obj=None):
+        return self._restrict_form(super().create_form(obj), obj)
+
+    def edit_form(self, obj=None):
+        return self._restrict_form(super().edit_form(obj), obj)
+
+    def _restrict_form(self, form, record):
+        """The form with the fields hidden from the user left out of the page and their
+        read-only ones shown disabled: neither is read from what is posted, nor checked."""
+        hidden, readonly = self.restricted()
+        for name in (hidden | readonly) & set(form._fields):
+            # Kept in the form, holding the record's value, for the screen's own checks
+            # (a duplicate search reads the phone), but never read from the request.
+            field = form[name]
+            field.data = getattr(record, name, None) if record is not None else None
+            field.flags.required = False
+            field.validate = lambda *_args, **_kwargs: True
+            field.populate_obj = lambda *_args: None
+            if name in hidden:
+                field.widget = NOT_SHOWN
+            else:
+                field.render_kw = {**(field.render_kw or {}), "disabled": True}
+        return form
+
     # -- record rules on every query ---------------------------------------------------
 
     def scaffold_auto_joins(self):
@@ -230,8 +368,10 @@ class ModelView(sqla.ModelView):
     def with_custom_search(self, condition, text):
         """A screen's own search ``condition`` widened to the site's text fields (the
         other screens search them with their searchable columns)."""
-        fields = [getattr(self.model, f.name) for f in customise.searched(self.custom_fields)]
-        if not fields or not text.strip():
+        hidden = self.restricted()[0]
+        fields = [getattr(self.model, f.name) for f in customise.searched(self.custom_fields)
+                  if f.name not in hidden]
+        if not fields or len(text.strip()) < customise.SEARCHED_LENGTH:
             return condition
         pattern = "%" + "".join("\\" + c if c in "%_\\" else c for c in text.strip()) + "%"
         # ILIKE on PostgreSQL, which its trigram index serves (icontains would not: lower())
@@ -680,7 +820,8 @@ class ModelView(sqla.ModelView):
         and the query loading their related records with the rows (not one by one)."""
         columns = [name for name, _label in self.get_export_columns()]
         if self.allow_import:
-            columns += [name for name in self.import_fields() if name not in columns]
+            columns += [name for name in self.import_fields(read_only_too=True)
+                        if name not in columns]
         relations = inspect(self.model).relationships
         joined = [joinedload(getattr(self.model, name)) for name in columns
                   if name in relations and not relations[name].uselist]
@@ -908,12 +1049,15 @@ class ModelView(sqla.ModelView):
             uploads.discard(original)
         return parsed
 
-    def import_fields(self):
-        """{column in files: column or relation} this screen's import may set."""
+    def import_fields(self, read_only_too=False):
+        """{column in files: column or relation} this screen's import may set (and
+        those read-only for the user, which an export holds)."""
         form_fields = set(form_field_names(self._create_form_class))
         names = self.import_columns if self.import_columns is not None else form_fields
+        hidden, readonly = self.restricted()
+        left_out = hidden if read_only_too else hidden | readonly
         return {name: target for name, target in transfer.fields_of(self.model).items()
-                if name in names and name in form_fields}
+                if name in names and name in form_fields and name not in left_out}
 
     def importing(self):
         """Is the request an import (the screen's, or the command line's)? For what a
@@ -975,6 +1119,8 @@ class ModelView(sqla.ModelView):
         Core User / Username"; their links keep the name made from that (a label on
         "customer.name" would rename flt0_customer_crm_customer_name_equals)."""
         filters = super().scaffold_filters(name)
+        for flt in filters or []:   # the field it reads, hidden with it (core.layout)
+            flt.crm_field = name.split(".")[0] if isinstance(name, str) else None
         label = self._related_labels.get(name) if isinstance(name, str) else None
         if label is not None:
             for flt in filters or []:
@@ -983,7 +1129,9 @@ class ModelView(sqla.ModelView):
 
     def search_placeholder(self):
         """What the search looks in, by labels ("Number, Customer", not "customer.name")."""
-        names = [getattr(name, "key", name) for name in self.column_searchable_list or []]
+        hidden = self.restricted()[0]
+        names = [key for name in self.column_searchable_list or []
+                 for key in [getattr(name, "key", name)] if key.split(".")[0] not in hidden]
         return ", ".join(str(self.column_labels.get(name) or self._related_labels.get(name)
                              or name) for name in names) or None
 
@@ -1064,19 +1212,23 @@ class ModelView(sqla.ModelView):
                               ("column_list", listed)):
             if getattr(self, option, None) is not None:
                 setattr(self, option, list(getattr(self, option)) + added)
+        # A link sorts and filters on its record's display column ("parent.name").
+        shown = {f.name: f"{f.name}.{columns[0]}" for f in self.custom_fields
+                 if f.kind == "link"
+                 for columns in [_display_columns(mapper.relationships[f.name].mapper)]
+                 if columns}
         if self.column_sortable_list is not None:
             self.column_sortable_list = list(self.column_sortable_list) + [
-                (f.name, f"{f.name}.{_display_columns(mapper.relationships[f.name].mapper)[0]}")
-                if f.kind == "link" else f.name for f in self.custom_fields if f.in_list]
+                (f.name, shown[f.name]) if f.name in shown else f.name
+                for f in self.custom_fields if f.in_list and (f.kind != "link" or f.name in shown)]
         self.column_filters = list(self.column_filters or ())
         for f in self.custom_fields:
-            if f.kind == "choice":
+            if f.kind in customise.CHOOSING:
                 self.column_filters += customise.choice_filters(f, getattr(mapper.class_, f.name))
             elif f.kind != "link":
                 self.column_filters.append(f.name)
-            elif _display_columns(mapper.relationships[f.name].mapper):
-                self.column_filters.append(
-                    f"{f.name}.{_display_columns(mapper.relationships[f.name].mapper)[0]}")
+            elif f.name in shown:
+                self.column_filters.append(shown[f.name])
         self.column_searchable_list = list(self.column_searchable_list or ()) + [
             f.name for f in customise.searched(self.custom_fields)]
         self.column_labels = {**self.column_labels,
@@ -1088,7 +1240,11 @@ class ModelView(sqla.ModelView):
         self.form_args = {**(self.form_args or {}), **{
             f.name: customise.form_args(f) for f in self.custom_fields}}
         self.form_overrides = {**(self.form_overrides or {}), **{
-            f.name: Select2Field for f in self.custom_fields if f.kind == "choice"}}
+            f.name: Select2Field if f.kind == "choice" else SelectMultipleField
+            for f in self.custom_fields if f.kind in customise.CHOOSING}}
+        self.column_formatters = {**(self.column_formatters or {}), **{
+            f.name: customise.choices_formatter(f) for f in self.custom_fields
+            if f.kind == "choices"}}
         if self.details_sections is not None:
             self.details_sections = customise.with_sections(self.details_sections,
                                                             self.custom_fields)
@@ -1446,6 +1602,7 @@ def add_addon_views(admin, state):
         screen = view["_class"](
             model, db, custom_fields=[f for f in state.custom_fields
                                       if f.model == model.__name__],
+            field_rules=state.field_rules.get(model.__name__),
             name=lazy_label(label), category="/".join(path), endpoint=endpoint,
             url=f"/admin/{endpoint.replace('_', '-')}",
             menu_icon_type="fa" if view.get("icon") else None,

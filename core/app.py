@@ -23,7 +23,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from core import audit, auth, dates, i18n, migrating, notifications, security  # noqa: F401  (audit: hooks)
-from core import approval_links, customise
+from core import approval_links, customise, layout
 from core.admin import add_addon_views
 from core.config import PROJECT_ROOT, load_settings
 from core.db import db
@@ -52,6 +52,7 @@ class CrmState:
     sessions: SessionPolicy = None
     custom_fields: list = field(default_factory=list)   # core.customise, removed ones too
     custom_defaults: dict = field(default_factory=dict)   # their defaults, per model
+    field_rules: dict = field(default_factory=dict)   # core.layout, {model: {field: Rule}}
 
 
 def read_state(registry):
@@ -87,11 +88,12 @@ def create_app(settings=None, registry=None):
     with app.app_context():
         revision, enabled = read_state(registry)
         fields = customise.site_fields(db.session, enabled) if revision is not None else []
+        rules = layout.site_rules(db.session, enabled) if revision is not None else {}
         db.session.remove()
     state = CrmState(settings=settings, registry=registry, enabled=enabled, revision=revision,
                      hooks=Hooks(enabled), throttle=LoginThrottle.from_settings(settings),
                      sessions=policy, custom_fields=fields,
-                     custom_defaults=customise.defaults_of(fields))
+                     custom_defaults=customise.defaults_of(fields), field_rules=rules)
     customise.map_fields(fields)
     app.extensions["crm"] = state
 

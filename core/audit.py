@@ -22,6 +22,7 @@ ACTIONS = (mark("create"), mark("update"), mark("delete"))  # shown translated
 BOOKKEEPING = {"created_at", "created_by_id", "updated_at", "updated_by_id"}
 SECRET_SUFFIXES = ("password_hash",)   # recorded as changed, never with the value
 UNRECORDED_SUFFIXES = ("_token",)      # session tokens: noise, and secret
+EMPTY = (None, "", [])   # no value, whichever way a field holds none
 # One encoder for every row: json.dumps with options builds a new one per call.
 JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
 
@@ -104,7 +105,8 @@ def changes_of(obj, action):
                 old = history.deleted[0] if history.deleted else None
                 new = history.added[0] if history.added else None
                 # (An empty box saved over a value never given is no change to read.)
-                if not history.has_changes() or old == new or {old, new} <= {None, ""}:
+                if not history.has_changes() or old == new or (
+                        old in EMPTY and new in EMPTY):
                     continue
             if secret:   # that it changed, never the value
                 old, new = ("***" if old else None), ("***" if new else None)

@@ -803,8 +803,8 @@ def customisations_group():
 @click.option("--name", default="client_customisations", show_default=True,
               help="The addon's name (its folder in DIR, its migrations' branch).")
 def customisations_export(folder, name):
-    """Write the site's fields as the addon DIR/NAME: manifest, migrations, Chinese
-    catalog. Put DIR on an [addons] paths and in the client's git repository; enabling
+    """Write the site's fields and field rules (where each shows, who sees it) as the
+    addon DIR/NAME: manifest, migrations, Chinese catalog. Put DIR on an [addons] paths and in the client's git repository; enabling
     the addon on another site makes the same fields there. Exported again into the same
     DIR, the fields added since get a new migration."""
     from pathlib import Path

@@ -18,7 +18,13 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from flask import current_app, has_app_context, has_request_context
-from flask_admin.contrib.sqla.filters import FilterEmpty, FilterEqual, FilterNotEqual
+from flask_admin.contrib.sqla.filters import (
+    BaseSQLAFilter,
+    FilterEmpty,
+    FilterEqual,
+    FilterNotEqual,
+)
+from flask_admin.form import Select2Widget
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import (
@@ -31,6 +37,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    TypeDecorator,
     event,
     func,
     inspect,
@@ -41,6 +48,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, deferred, relationship
+from sqlalchemy.sql.expression import type_coerce
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import CreateColumn
 from alembic.operations import Operations
@@ -48,7 +56,7 @@ from alembic.runtime.migration import MigrationContext
 from wtforms.validators import InputRequired, Length, Optional
 
 from core.db import FOREIGN_KEYS_OFF
-from core.i18n import LazyLabel, lazy_label, mark, model_class
+from core.i18n import LazyLabel, lazy_label, mark, model_class, model_label
 from core.migrating import one_sqlite_transaction
 from core.models import CustomField, utcnow
 
@@ -63,6 +71,43 @@ RESERVED = {word.lower() for word in postgresql.base.RESERVED_WORDS
             | sqlite.base.SQLiteIdentifierPreparer.reserved_words} | set(keyword.kwlist)
 TEXT_LENGTH = 255
 
+class ChoiceSet(TypeDecorator):
+    """Several choices in one text column, held "|gold|silver|" (a filter finds one by
+    LIKE '%|gold|%'); a list of values in Python. A text is passed on as it is: the
+    filters' patterns."""
+
+    impl = String(1000)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if isinstance(value, (list, tuple, set)):
+            return "|" + "|".join(value) + "|" if value else None
+        return value
+
+    def process_result_value(self, value, dialect):
+        return [item for item in value.split("|") if item] if value else []
+
+    @staticmethod
+    def from_text(text, choices):
+        """The values a cell names ("gold, silver", or their labels in either
+        language, as an export writes them); ValueError names one that is not a choice."""
+        words = {str(value).casefold(): value for value in choices}
+        words.update({" ".join(spelled.split()).casefold(): value
+                      for value, said in choices.items()
+                      for spelled in (str(said), *getattr(said, "_args", ()))})
+        found = []
+        for word in (w.strip() for w in re.split(r"[,，;；]", text)):
+            if not word:
+                continue
+            if " ".join(word.split()).casefold() not in words:
+                raise ValueError(_("%(value)s is not one of %(choices)s", value=word,
+                                   choices=", ".join(str(said) for said in choices.values())))
+            found.append(words[" ".join(word.split()).casefold()])
+        return list(dict.fromkeys(found)) or None
+
+
+CHOOSING = ("choice", "choices")   # the kinds with options
+
 # kind: (what people read, the column's type)
 KINDS = {
     "text": (mark("Short text"), lambda: String(TEXT_LENGTH)),
@@ -74,6 +119,7 @@ KINDS = {
     "datetime": (mark("Date and time"), DateTime),
     "yes_no": (mark("Yes/no"), Boolean),
     "choice": (mark("Choice"), lambda: String(64)),
+    "choices": (mark("Several choices"), ChoiceSet),
     "link": (mark("Link to a record"), Integer),
 }
 
@@ -143,10 +189,14 @@ def map_fields(fields):
                 "choices": dict(options_of(field)), "kind": (field.kind, field.target)}
         if key in table.c:   # mapped before (check refuses a name mapped as another kind)
             table.c[key].info.update(info)
+            table.c[key].unique = field.is_unique
             continue
         column = Column(key, _column_type(field).evaluates_none(), *_foreign_key(field),
                         info=info)
         table.append_column(column)
+        # Read by forms and imports, which check it as they do built-in unique columns;
+        # set after: Column(unique=True) would add a constraint to the table's metadata.
+        column.unique = field.is_unique
         mapper.add_property(key, deferred(column))
         if field.kind == "link":
             target = model_class(field.target)
@@ -177,7 +227,7 @@ def defaults_of(fields):
     for field in fields:
         if field.default and field.removed_at is None and field.kind != "link":
             found.setdefault(field.model, []).append(
-                (field.name, parse_value(field.kind, field.default, _options_text(field))))
+                (field.name, parse_value(field.kind, field.default, options_text(field))))
     return found
 
 
@@ -214,32 +264,60 @@ def is_custom_property(prop):
 
 # -- on the screens ------------------------------------------------------------------------------
 
+def choices_formatter(field):
+    """A list's and record page's cell of several choices: their labels."""
+    def shown(_view, _context, record, name):
+        labels = dict(options_of(field))
+        return ", ".join(str(labels.get(value, value)) for value in getattr(record, name) or [])
+    return shown
+
+
 def form_args(field):
     """The form field's options: required or not, its help, its default, its choices."""
     args = {"validators": [InputRequired() if field.required else Optional()],
             "description": field_help(field) or ""}
     if field.default:
-        args["default"] = parse_value(field.kind, field.default, _options_text(field))
+        args["default"] = parse_value(field.kind, field.default, options_text(field))
     if field.kind == "choice":
         args.update(choices=options_of(field), allow_blank=True)
+    if field.kind == "choices":
+        args.update(choices=options_of(field), widget=Select2Widget(multiple=True))
     if field.kind == "text":
         args["validators"].append(Length(max=TEXT_LENGTH))
     return args
 
 
-def _options_text(field):
+def options_text(field):
     return "\n".join(" | ".join(option) for option in json.loads(field.options or "[]"))
+
+
+class FilterIncludes(BaseSQLAFilter):
+    """Records whose several choices (ChoiceSet) include the one picked."""
+
+    def apply(self, query, value, alias=None):
+        column = type_coerce(self.get_column(alias), String)
+        return query.filter(column.like(f"%|{value}|%"))
+
+    def operation(self):
+        return lazy_label(INCLUDES)
+
+
+INCLUDES = mark("includes")
 
 
 def choice_filters(field, column):
     """A choice field's filters: equals, not equal and empty, offering its choices (as
-    the filters of a fixed list of values do), with links named in English."""
+    the filters of a fixed list of values do), with links named in English; several
+    choices': includes, and empty."""
     options = options_of(field)
     found = [FilterEqual(column, field_label(field), options=options),
-             FilterNotEqual(column, field_label(field), options=options),
-             FilterEmpty(column, field_label(field))]
+             FilterNotEqual(column, field_label(field), options=options)] \
+        if field.kind == "choice" else [FilterIncludes(column, field_label(field),
+                                                       options=options)]
+    found.append(FilterEmpty(column, field_label(field)))
     for flt in found:
         flt.crm_url_name = field.label_en   # see core.admin.ModelView.get_filter_arg
+        flt.crm_field = field.name
     return found
 
 
@@ -293,7 +371,7 @@ def check(session, model, values, existing=None, taken=frozenset()):
                                  "choose another name.", name=name)
         elif _taken(session, model, PREFIX + name, values.get("kind")):
             problems["name"] = _("%(model)s already has a field called “%(name)s”.",
-                                 model=model_label_of(model), name=name)
+                                 model=model_label(model), name=name)
         elif _mapped_otherwise(model, PREFIX + name, values.get("kind"), values.get("target")):
             # Purged, then asked for again as another kind: the processes running still
             # map the old one until they restart.
@@ -310,8 +388,8 @@ def check(session, model, values, existing=None, taken=frozenset()):
             problems[key] = _("Give the label in English and in Chinese.")
         elif " ".join(text.split()).casefold() in taken:
             problems[key] = _("Another field of %(model)s is labelled “%(label)s”; choose "
-                              "a label of its own.", model=model_label_of(model), label=text)
-    if kind == "choice":
+                              "a label of its own.", model=model_label(model), label=text)
+    if kind in CHOOSING:
         try:
             parse_options(values.get("options", ""))
         except ValueError as exc:
@@ -326,30 +404,22 @@ def check(session, model, values, existing=None, taken=frozenset()):
             existing is None or _empty_count(session, existing)):
         problems["required"] = _(
             "%(model)s has %(count)d records and the field has no default: a required "
-            "field needs a default for them.", model=model_label_of(model), count=rows)
-    if values.get("is_unique") and kind in ("long_text", "yes_no"):
+            "field needs a default for them.", model=model_label(model), count=rows)
+    if values.get("is_unique") and kind in ("long_text", "yes_no", "choices"):
         problems["is_unique"] = _("A field of this kind cannot be unique.")
     elif values.get("is_unique") and (
             (existing is None and default and rows > 1)
             or (existing is not None and _duplicates(session, existing))):
         problems["is_unique"] = _("Records of %(model)s would share a value of this field, "
-                                  "so it cannot be unique.", model=model_label_of(model))
-    if existing is not None and kind == "choice" and "options" not in problems:
+                                  "so it cannot be unique.", model=model_label(model))
+    if existing is not None and kind in CHOOSING and "options" not in problems:
         kept = {value for value, _en, _zh in parse_options(values.get("options", ""))}
-        column = getattr(model, column_key(existing))
-        held = session.execute(select(column, func.count()).where(
-            column.is_not(None), column.not_in(kept) if kept else column.is_not(None))
-            .group_by(column)).all()
+        held = _held_choices(session, existing, kept)
         if held:
             problems["options"] = _(
                 "Records still hold choices this list leaves out: %(held)s. Change those "
                 "records first.", held=", ".join(f"{value} ({count})" for value, count in held))
     return problems
-
-
-def model_label_of(model):
-    from core.i18n import model_label
-    return model_label(model)
 
 
 def _taken(session, model, key, kind):
@@ -372,6 +442,19 @@ def _mapped_otherwise(model, key, kind, target):
 def _linkable(name):
     model = model_class(name or "")
     return model if model is not None and "id" in model.__table__.c else None
+
+
+def _held_choices(session, field, kept):
+    """[(value, records)] of the choices records hold that ``kept`` leaves out."""
+    column = getattr(model_class(field.model), column_key(field))
+    if field.kind == "choice":
+        return session.execute(select(column, func.count()).where(
+            column.is_not(None), column.not_in(kept) if kept else column.is_not(None))
+            .group_by(column)).all()
+    options = [value for value, _en, _zh in json.loads(field.options or "[]")]
+    return [(value, count) for value in options if value not in kept
+            for count in [session.scalar(select(func.count()).where(
+                type_coerce(column, String).like(f"%|{value}|%")))] if count]
 
 
 def _empty_count(session, field):
@@ -437,11 +520,17 @@ def parse_value(kind, text, options=""):
             if text not in {value for value, _en, _zh in parse_options(options)}:
                 raise ValueError
             return text
+        if kind == "choices":
+            values = [word.strip() for word in re.split(r"[,，;；]", text) if word.strip()]
+            if not values or set(values) - {value for value, _en, _zh in
+                                            parse_options(options)}:
+                raise ValueError
+            return values
     except (ValueError, InvalidOperation):
         pass
     if kind == "link":
         raise ValueError(_("A link has no default."))
-    if kind == "choice":
+    if kind in CHOOSING:
         raise ValueError(_("“%(value)s” is not one of the choices' values: %(values)s.",
                            value=text, values=", ".join(
                                value for value, _en, _zh in parse_options(options))))
@@ -476,7 +565,7 @@ def add_field(session, model, values, registry, taken=frozenset()):
         required=bool(values.get("required")), is_unique=bool(values.get("is_unique")),
         indexed=bool(values.get("indexed")) or kind == "link",
         in_list=bool(values.get("in_list")), default=values.get("default", "").strip(),
-        options=json.dumps(parse_options(values["options"]) if kind == "choice" else [],
+        options=json.dumps(parse_options(values["options"]) if kind in CHOOSING else [],
                            ensure_ascii=False),
         target=values.get("target") if kind == "link" else None,
         section=values.get("section", "").strip(),
@@ -497,25 +586,67 @@ def add_field(session, model, values, registry, taken=frozenset()):
     return field
 
 
+def change_field(session, field, values, registry, taken=frozenset()):
+    """Change a field's declaration; its name, kind and link target stay. FieldRefused,
+    before anything is written, when ``check`` finds problems (a choice removed that
+    records hold, unique over duplicates...). A change of unique or indexed remakes the
+    index, and a required field's default fills the records left empty, in the same
+    transaction."""
+    problems = check(session, model_class(field.model), values, existing=field, taken=taken)
+    if problems:
+        raise FieldRefused(problems)
+    before = (field.is_unique, field.indexed)
+    for key in ("label_en", "label_zh", "help_en", "help_zh", "default", "section"):
+        setattr(field, key, values.get(key, "").strip())
+    if field.kind == "yes_no" and not field.default:
+        field.default = "no"
+    field.required, field.in_list = bool(values.get("required")), bool(values.get("in_list"))
+    field.is_unique = bool(values.get("is_unique"))
+    field.indexed = bool(values.get("indexed")) or field.kind == "link"
+    if field.kind in CHOOSING:
+        field.options = json.dumps(parse_options(values["options"]), ensure_ascii=False)
+    session.flush()   # (opens the transaction: see add_field)
+    connection = session.connection()
+    table = model_class(field.model).__table__.name
+    if (field.is_unique, field.indexed) != before:
+        for suffix in ("", "_trgm"):
+            connection.exec_driver_sql(
+                f"DROP INDEX IF EXISTS ix_{table}_{column_key(field)}{suffix}")
+        _index(connection, table, field)
+    if field.required and field.default:
+        bare = _bare_table(model_class(field.model), field)
+        column = bare.c[column_key(field)]
+        connection.execute(update(bare).where(column.is_(None)).values(
+            {column.key: parse_value(field.kind, field.default, options_text(field))}))
+    registry.bump_revision(session)
+    return field
+
+
 def add_missing_columns(connection):
     """Add the columns (and indexes) of the declared fields that the database lacks: a
     restore has loaded the declarations into tables its migrations made. Returns the
     statements that add the links' foreign keys on PostgreSQL, for after the rows are
     in (they arrive in any order; SQLite checks none during a restore)."""
+    return _add_lacking(connection, connection.execute(select(CustomField)).all(),
+                        links_later=connection.dialect.name != "sqlite")
+
+
+def _add_lacking(connection, fields, links_later=False):
+    """ALTER TABLE ... ADD COLUMN, with its index, for each of ``fields`` whose column
+    the database lacks; the statements adding links' foreign keys when ``links_later``."""
     later = []
     inspector = inspect(connection)
-    for field in connection.execute(select(CustomField)).all():
+    for field in fields:
         model = model_class(field.model)
         if model is None:
             continue
         table = model.__table__.name
         if column_key(field) in {column["name"] for column in inspector.get_columns(table)}:
             continue
-        linked = connection.dialect.name == "sqlite"
         connection.exec_driver_sql(
-            f"ALTER TABLE {table} ADD COLUMN {_column_ddl(field, connection, linked)}")
+            f"ALTER TABLE {table} ADD COLUMN {_column_ddl(field, connection, not links_later)}")
         _index(connection, table, field)
-        if field.kind == "link" and not linked:
+        if field.kind == "link" and links_later:
             later.append(f"ALTER TABLE {table} ADD {_link_ddl(field)} FOREIGN KEY "
                          f"({column_key(field)}) {_target_ddl(field)}")
     return later
@@ -561,6 +692,9 @@ def _index(connection, table, field):
 
 
 SEARCHED = ("text", "long_text")   # kinds the list's search box looks in, when indexed
+# The shortest search that looks in them: a trigram index serves 3 characters and more;
+# a shorter one would read every row (a filter "contains" finds it there).
+SEARCHED_LENGTH = 3
 
 
 def searched(fields):
@@ -569,9 +703,10 @@ def searched(fields):
     return [field for field in fields if field.kind in SEARCHED and field.indexed]
 
 
-def remove_field(session, field, registry):
-    """Hide the field everywhere; its column and data stay until purged."""
-    field.removed_at = utcnow()
+def remove_field(session, field, registry, removed=True):
+    """Hide the field everywhere, its column and data kept until purged; or
+    (``removed=False``) show it again."""
+    field.removed_at = utcnow() if removed else None
     registry.bump_revision(session)
 
 
@@ -609,11 +744,6 @@ def purge_field(session, field, registry):
     registry.bump_revision(session)
 
 
-def restore_field(session, field, registry):
-    field.removed_at = None
-    registry.bump_revision(session)
-
-
 def seed_customiser_group(connection):
     """The Customiser group, which may add and remove fields (its access to custom fields),
     made by ``init`` and ``upgrade`` (not by a migration: a restore runs the migrations,
@@ -630,10 +760,6 @@ def seed_customiser_group(connection):
 
 
 # -- a client addon: the site's fields as a folder for git (`customisations export`) ---------
-
-DECLARED_KEYS = ("model", "name", "kind", "label", "help", "required", "unique", "indexed",
-                 "in_list", "default", "options", "target", "section")
-
 
 def declaration(field):
     """A field as the client addon's manifest declares it (the English; the Chinese is in
@@ -661,15 +787,9 @@ def add_declared_columns(connection, specs):
     """A client addon's migration: the columns of ``specs`` (column_spec) that the
     database lacks, with their indexes. A site where the fields were made by hand (the
     site the addon was exported from) has them all: nothing is done there."""
-    inspector = inspect(connection)
-    for spec in specs:
-        field = CustomField(**{key: spec[key] for key in ("model", "name", "kind", "target")},
-                            is_unique=spec["unique"], indexed=spec["indexed"])
-        table = model_class(field.model).__table__.name
-        if column_key(field) not in {c["name"] for c in inspector.get_columns(table)}:
-            connection.exec_driver_sql(
-                f"ALTER TABLE {table} ADD COLUMN {_column_ddl(field, connection)}")
-            _index(connection, table, field)
+    _add_lacking(connection, [
+        CustomField(**{key: spec[key] for key in ("model", "name", "kind", "target")},
+                    is_unique=spec["unique"], indexed=spec["indexed"]) for spec in specs])
 
 
 def adopt(session, addon):

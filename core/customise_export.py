@@ -17,9 +17,9 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import write_po
 from sqlalchemy import select
 
-from core import customise
+from core import customise, layout
 from core.i18n import model_class
-from core.models import CustomField
+from core.models import CustomField, FieldRule
 
 REVISION_TEMPLATE = '''"""{title}
 
@@ -51,11 +51,15 @@ def downgrade():
 
 
 def export(session, registry, folder, name, site_name):
-    """Write (or bring up to date) the addon ``name`` under ``folder``; returns
-    (the addon's folder, its fields, the revision written or None)."""
+    """Write (or bring up to date) the addon ``name`` under ``folder``, with the site's
+    fields and field rules (core.layout); returns (the addon's folder, its fields, the
+    revision written or None)."""
     fields = session.scalars(select(CustomField).where(CustomField.removed_at.is_(None))
                              .order_by(CustomField.model, CustomField.position,
                                        CustomField.id)).all()
+    rules = session.scalars(select(FieldRule).order_by(FieldRule.model, FieldRule.field)).all()
+    owners = _owners(registry, [name for f in [*fields, *rules]
+                                for name in (f.model, getattr(f, "target", None))])
     addon = folder / name
     (addon / "migrations").mkdir(parents=True, exist_ok=True)
     revisions = _revisions(addon / "migrations")
@@ -65,14 +69,15 @@ def export(session, registry, folder, name, site_name):
     if new:
         written = _write_revision(addon / "migrations", name, len(revisions) + 1,
                                   revisions[-1][0] if revisions else None,
-                                  _owners(registry, fields), new)
+                                  owners, new)
     manifest = {
         "name": f"Customisations: {site_name}",
         "version": f"1.0.{len(revisions) + bool(new)}",
         "summary": "Fields added on Settings > Customise (python run.py customisations "
                    "export)",
-        "depends": _owners(registry, fields),
+        "depends": owners,
         "fields": [customise.declaration(f) for f in fields],
+        "layout": [layout.declaration(rule) for rule in rules],
     }
     (addon / "__manifest__.py").write_text(
         "# Written by `python run.py customisations export`.\n"
@@ -108,10 +113,10 @@ def _write_revision(folder, name, number, down, depends, columns):
     return revision
 
 
-def _owners(registry, fields):
+def _owners(registry, model_names):
     """The addons whose models the fields extend or link to: the addon's depends."""
-    tables = {model_class(name).__table__.name for f in fields
-              for name in (f.model, f.target) if name and model_class(name) is not None}
+    tables = {model_class(name).__table__.name for name in model_names
+              if name and model_class(name) is not None}
     return sorted(name for name, addon in registry.addons.items()
                   if tables & set(addon.tables))
 

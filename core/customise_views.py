@@ -1,5 +1,8 @@
 """Settings > Customise: the fields a site adds to its addons' models (core.customise),
-for administrators and the Customiser group."""
+and where each field shows and who sees it (core.layout), for administrators and the
+Customiser group."""
+from functools import partial
+
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _
@@ -7,12 +10,12 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
-from core import customise, permissions, transfer
+from core import customise, layout, permissions, transfer
 from core import record as record_page
 from core.admin import ModelView, deny
 from core.db import db
 from core.i18n import label, model_label
-from core.models import CustomField
+from core.models import ADMIN_GROUP, CustomField, Group
 from core.util import int_ids
 
 TEXTS = ("name", "kind", "target", "label_en", "label_zh", "help_en", "help_zh", "default",
@@ -42,13 +45,21 @@ def section_choices(view):
 def labels_of(view):
     """The labels of the screen's fields in every language, folded as an import's
     header is read (core.transfer): what a new field's label may not be."""
-    names = dict.fromkeys(name for columns in (view._list_columns, view._details_columns,
-                                               view.get_export_columns())
-                          for name, _label in columns)
+    names = dict.fromkeys(view.layout_fields())   # (hidden ones too)
+    names.update(dict.fromkeys(name for name, _label in view.get_export_columns()))
     names.update(dict.fromkeys(view.import_fields()))
     spellings = transfer.in_every_language(
         [record_page.field_label(view, name) for name in names])
     return frozenset(" ".join(text.split()).casefold() for said in spellings for text in said)
+
+
+SAME_PLACE = "="   # a field's section as the screen has it (not a section's key)
+
+
+def groups():
+    """The groups a field may be read-only or hidden for (administrators see all)."""
+    found = db.session.scalars(select(Group).where(Group.code != ADMIN_GROUP)).all()
+    return sorted(found, key=lambda group: str(label(group.name)))
 
 
 class CustomiseView(BaseView):
@@ -78,24 +89,100 @@ class CustomiseView(BaseView):
         if request.method == "POST":
             values = {key: request.form.get(key, "").strip() for key in TEXTS} | {
                 key: bool(request.form.get(key)) for key in FLAGS}
-            try:
-                field = customise.add_field(db.session, view.model, values,
-                                            current_app.extensions["crm"].registry,
-                                            taken=labels_of(view))
-                db.session.commit()
-                flash(_("Field added: %(label)s. Every screen shows it from the next page "
-                        "opened on.", label=customise.field_label(field)), "success")
-                return redirect(url_for(".model_page", model_name=model_name))
-            except customise.FieldRefused as exc:
-                db.session.rollback()
-                errors = exc.problems
-                flash(_("Nothing was saved: correct the fields marked below."), "error")
+            done, errors = self._declare(model_name, lambda: customise.add_field(
+                db.session, view.model, values, current_app.extensions["crm"].registry,
+                taken=labels_of(view)), lambda text: _(
+                    "Field added: %(label)s. Every screen shows it from the next page "
+                    "opened on.", label=text))
+            if done:
+                return done
         fields = db.session.scalars(select(CustomField).where(
             CustomField.model == model_name).order_by(CustomField.position)).all()
         return self.render(
             "core/customise_model.html", view=view, model_name=model_name,
             model_label=model_label, fields=fields, values=values, errors=errors,
             kinds=customise.KINDS, targets=screens(), sections=section_choices(view),
+            field_label=customise.field_label, arranged=self._arranged(view))
+
+    def _arranged(self, view):
+        """[(field, label, section title or None, [(group name, access)], hidden)] of
+        the screen's fields, with their rules as saved."""
+        rules = layout.site_rules(db.session).get(view.model.__name__, {})
+        sections = dict(section_choices(view))
+        names = {group.code: label(group.name) for group in groups()}
+        rows = []
+        for name, text in view.layout_fields().items():
+            rule = rules.get(name, layout.Rule())
+            rows.append((name, text, sections.get(rule.section),
+                         [(names.get(code, code), label(layout.ACCESS[access]))
+                          for code, access in rule.groups.items() if access in layout.ACCESS],
+                         rule.hidden))
+        return rows
+
+    @expose("/<model_name>/layout/<field>/", methods=("GET", "POST"))
+    def field_layout(self, model_name, field):
+        """Where one field shows, and who may see or change it."""
+        view = screens().get(model_name) or abort(404)
+        fields = view.layout_fields()
+        if field not in fields:
+            abort(404)
+        rule = layout.site_rules(db.session).get(model_name, {}).get(field, layout.Rule())
+        known = groups()
+        values = {"section": SAME_PLACE if rule.section is None else rule.section,
+                  "hidden": rule.hidden, "groups": dict(rule.groups)}
+        errors = {}
+        if request.method == "POST":
+            values = {"section": request.form.get("section", SAME_PLACE),
+                      "hidden": bool(request.form.get("hidden")),
+                      "groups": {group.code: request.form.get(f"group-{group.code}", layout.EDIT)
+                                 for group in known}}
+            if values["section"] not in dict(section_choices(view)):
+                values["section"] = SAME_PLACE
+            errors = layout.check_rule(field in view.required_fields(), values["hidden"],
+                                       values["groups"], {group.code for group in known})
+            if not errors:
+                layout.save_rule(db.session, model_name, field,
+                                 None if values["section"] == SAME_PLACE else values["section"],
+                                 values["hidden"], values["groups"],
+                                 current_app.extensions["crm"].registry)
+                db.session.commit()
+                flash(_("Saved: %(label)s. Every screen follows it from the next page opened "
+                        "on.", label=fields[field]), "success")
+                return redirect(url_for(".model_page", model_name=model_name) + "#layout")
+            flash(_("Nothing was saved: correct the fields marked below."), "error")
+        return self.render(
+            "core/customise_layout.html", view=view, model_name=model_name,
+            model_label=model_label, field=field, field_text=fields[field], values=values,
+            errors=errors, groups=known, access=layout.ACCESS, same_place=SAME_PLACE,
+            sections=section_choices(view))
+
+    @expose("/<model_name>/field/<int:field_id>/", methods=("GET", "POST"))
+    def change_field(self, model_name, field_id):
+        """Change a field's labels, help, options and choices; not its name or kind."""
+        view = screens().get(model_name) or abort(404)
+        field = self._field(model_name, str(field_id))
+        if field.removed_at is not None:
+            abort(404)
+        values = {key: getattr(field, key) or "" for key in TEXTS} | {
+            key: getattr(field, key) for key in FLAGS} | {
+            "name": field.name[len(customise.PREFIX):], "options": customise.options_text(field)}
+        errors = {}
+        if request.method == "POST":
+            values = values | {key: request.form.get(key, "").strip() for key in TEXTS
+                               if key not in ("name", "kind", "target")} | {
+                key: bool(request.form.get(key)) for key in FLAGS}
+            own = {" ".join(text.split()).casefold() for text in (field.label_en, field.label_zh)}
+            done, errors = self._declare(model_name, lambda: customise.change_field(
+                db.session, field, values, current_app.extensions["crm"].registry,
+                taken=labels_of(view) - own), lambda text: _(
+                    "Field saved: %(label)s. Every screen shows it so from the next page "
+                    "opened on.", label=text))
+            if done:
+                return done
+        return self.render(
+            "core/customise_field.html", view=view, model_name=model_name, field=field,
+            model_label=model_label, values=values, errors=errors, kinds=customise.KINDS,
+            targets=screens(), sections=section_choices(view),
             field_label=customise.field_label)
 
     @expose("/<model_name>/remove/", methods=("POST",))
@@ -105,7 +192,8 @@ class CustomiseView(BaseView):
 
     @expose("/<model_name>/restore/", methods=("POST",))
     def restore(self, model_name):
-        return self._switch(model_name, customise.restore_field, _("Field restored."))
+        return self._switch(model_name, partial(customise.remove_field, removed=False),
+                            _("Field restored."))
 
     @expose("/<model_name>/purge/", methods=("GET", "POST"))
     def purge(self, model_name):
@@ -131,6 +219,20 @@ class CustomiseView(BaseView):
         return self.render("core/customise_purge.html", field=field, count=count,
                            model_name=model_name, view=screens().get(model_name),
                            model_label=model_label, field_label=customise.field_label)
+
+    def _declare(self, model_name, work, message):
+        """``work`` (adding or changing a field) in one transaction: (the redirect to the
+        type's page, with ``message`` of the field's label flashed, {}), or (None, the
+        problems it was refused for), nothing saved."""
+        try:
+            field = work()
+        except customise.FieldRefused as exc:
+            db.session.rollback()
+            flash(_("Nothing was saved: correct the fields marked below."), "error")
+            return None, exc.problems
+        db.session.commit()
+        flash(message(customise.field_label(field)), "success")
+        return redirect(url_for(".model_page", model_name=model_name)), {}
 
     def _field(self, model_name, field_id):
         return db.session.scalar(select(CustomField).where(

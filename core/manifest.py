@@ -122,6 +122,17 @@ def _check_fields(check, fields):
             check.fail(f"{key}.target", "is required for a link")
 
 
+def _check_layout(check, rules):
+    """A client addon's field rules (core/layout.py; `customisations export` writes them)."""
+    for index, rule in enumerate(check.typed("layout", rules, list)):
+        key = f"layout[{index}]"
+        check.record(key, rule, {"model": str, "field": str},
+                     {"section": str, "hidden": bool, "groups": dict})
+        if any(access not in ("readonly", "hidden")
+               for access in rule.get("groups", {}).values()):
+            check.fail(f"{key}.groups", "each group's access must be readonly or hidden")
+
+
 def _check_rules(check, rules):
     for index, rule in enumerate(check.typed("rules", rules, list)):
         key = f"rules[{index}]"
@@ -296,6 +307,7 @@ SCHEMA = {
     "reports": (False, {}, _check_reports),
     "dashboards": (False, {}, _check_dashboards),
     "fields": (False, [], _check_fields),
+    "layout": (False, [], _check_layout),
 }
 
 

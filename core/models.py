@@ -680,3 +680,23 @@ class CustomField(db.Model):
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     # The client addon that declares it (`customisations export`); None: made here.
     addon = db.Column(db.String(64))
+
+
+class FieldRule(db.Model):
+    """How a screen shows one field of a model (core/layout.py): the record page's section
+    it is moved to, hidden from everyone (a built-in field a client does not use), and
+    read-only or hidden for some groups (``access``: JSON {group code: "readonly" or
+    "hidden"}; by code, so that a client addon can declare it)."""
+
+    __tablename__ = "core_field_rule"
+    __label__ = mark("Field layout")
+    __audit__ = True
+    __table_args__ = (UniqueConstraint("model", "field"),)
+    id = db.Column(db.Integer, primary_key=True)
+    model = db.Column(db.String(64), nullable=False)        # the class's name
+    field = db.Column(db.String(64), nullable=False)        # as the screens name it
+    section = db.Column(db.String(100))                     # None: where the screen puts it
+    hidden = db.Column(db.Boolean, nullable=False, default=False)
+    access = db.Column(db.Text, nullable=False, default="{}")
+    # The client addon that declares it (`customisations export`); None: made here.
+    addon = db.Column(db.String(64))

@@ -26,7 +26,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import Date, DateTime, Enum, Numeric, Text, inspect, select
 from sqlalchemy.orm import joinedload, lazyload
 
-from core import dates, outbox
+from core import dates, layout, outbox
 from core.audit import BOOKKEEPING, SECRET_SUFFIXES
 from core.db import db
 from core.i18n import label, model_class
@@ -64,8 +64,11 @@ class FeedItem:
 def text_of(value, column=None, currency=None):
     """A value as a person reads it: Yes/No, dates without seconds, money with its
     currency, a fixed choice translated."""
-    if value is None or value == "":
+    if value is None or value == "" or value == []:
         return DASH
+    if isinstance(value, list):   # several choices of a site's field
+        choices = column.info.get("choices", {}) if column is not None else {}
+        return ", ".join(str(choices.get(item, item)) for item in value)
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
     if isinstance(value, datetime):
@@ -159,7 +162,7 @@ def field_label(view, name):
 # -- the page --------------------------------------------------------------------------------
 
 def sections(view, record):
-    """[(title, wide, [(label, html)])]: the view's ``details_sections``, or by default
+    """[(title, wide, [(label, html, field)])]: the view's ``details_sections``, or by default
     the short fields in two columns, then each long text under its own heading."""
     shown = [name for name, _label in view._details_columns
              if name not in BOOKKEEPING and name != "id"]
@@ -169,12 +172,14 @@ def sections(view, record):
         long = [n for n in shown if n in columns and isinstance(columns[n].type, Text)]
         declared = [(None, [n for n in shown if n not in long])] + [
             (field_label(view, n), [n]) for n in long]
+    declared = layout.arranged(declared, getattr(view, "field_rules", {}))
     result = []
     for title, names in declared:
-        fields = [(field_label(view, n), display(view, record, n)) for n in names if n in shown]
-        if fields:
-            wide = len(names) == 1 and title is not None
-            result.append((title, wide, [(None, html) for _l, html in fields] if wide
+        fields = [(field_label(view, n), display(view, record, n), n)
+                  for n in names if n in shown]
+        if fields:   # a section headed by its one field's label (a long text): no label
+            wide = len(fields) == 1 and title is not None and str(title) == str(fields[0][0])
+            result.append((title, wide, [(None, html, n) for _l, html, n in fields] if wide
                            else fields))
     return result
 
@@ -324,8 +329,10 @@ def changes(view, record, limit):
                AuditEntry.action.in_(("create", "update")))
         .order_by(AuditEntry.id.desc()).limit(limit)).all()
     updates = [entry for entry in entries if entry.action == "update"]
+    hidden = hidden_keys(view)
     described = dict(zip((entry.id for entry in updates), describe(
-        view.model, [json.loads(entry.changes) for entry in updates],
+        view.model, [{key: change for key, change in json.loads(entry.changes).items()
+                      if key not in hidden} for entry in updates],
         getattr(record, "currency", None))))
     items = []
     for entry in entries:
@@ -336,6 +343,16 @@ def changes(view, record, limit):
             items.append(FeedItem(at=entry.at, kind="change", title=_("Changed"), user=user,
                                   lines=described[entry.id]))
     return items
+
+
+def hidden_keys(view):
+    """The audit keys of the fields hidden from the user on ``view`` (a relation's by
+    its foreign key)."""
+    hidden = view.restricted()[0] if hasattr(view, "restricted") else frozenset()
+    if not hidden:
+        return hidden
+    return hidden | {column.key for relation in inspect(view.model).relationships
+                     if relation.key in hidden for column in relation.local_columns}
 
 
 def describe(model, found_changes, currency=None):
@@ -427,7 +444,7 @@ def _change_text(field_info, value, names, currency):
         return DASH
     if related is not None:
         return names.get((related, value), DASH)   # a record deleted since
-    if isinstance(value, list):
+    if isinstance(value, list) and column is None:   # the names of linked records
         return ", ".join(label(item) for item in value) or DASH
     if column is not None:
         kind = column.type

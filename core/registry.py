@@ -278,6 +278,9 @@ class Registry:
         if addon.manifest["fields"]:
             from core import customise
             customise.adopt(session, addon)
+        if addon.manifest["layout"]:
+            from core import layout
+            layout.adopt(session, addon)
 
     def enable_bridges(self, session):
         """Enable the bridges due (see bridges_due), as enable() would; returns their

@@ -417,6 +417,8 @@ def convert(column, raw):
         if is_required(column):
             raise ValueError(_("is required"))
         return None
+    if hasattr(kind, "from_text"):   # several choices (core.customise.ChoiceSet)
+        return kind.from_text(str(text), column.info.get("choices", {}))
     if isinstance(kind, Boolean):
         word = str(text).strip().lower()
         if word in TRUE:
@@ -666,6 +668,8 @@ def field_value(record, name, target, translated=False):
     value, a related record by its code or else its display value. ``translated``:
     stored words (a state, a default stage name) as the user reads them."""
     value = getattr(record, name)
+    if isinstance(value, list):   # several choices, as an import reads them back
+        return ", ".join(value) or None
     if hasattr(target, "type"):
         return label(value) if translated and value is not None and isinstance(
             target.type, Enum) else value

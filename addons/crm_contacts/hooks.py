@@ -8,7 +8,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 
 from addons.crm_contacts.models import Activity, Contact, Customer
-from core import hooks, permissions
+from core import hooks, layout, permissions
 from core import record as record_page
 from core.record import FeedItem, choice_text
 from core.db import db
@@ -57,10 +57,14 @@ def first_found(query, model, order, limit, *options):
 @hooks.connect("search.quick")
 def search_customers(text, limit):
     """Customers by code, phone, email or any part of the name (Customer.matching)."""
-    query = permissions.apply_rules(select(Customer), Customer).where(Customer.matching(text))
+    hidden = layout.hidden_here(Customer.__name__)
+    query = permissions.apply_rules(select(Customer), Customer).where(
+        Customer.matching(text, hidden))
     found = first_found(query, Customer, Customer.name, limit)
+    shown = [name for name in ("phone", "city") if name not in hidden]
     return {"title": _("Customers"), "order": 10,
-            "items": [{"title": str(c), "detail": " · ".join(filter(None, [c.phone, c.city])),
+            "items": [{"title": str(c), "detail": " · ".join(
+                filter(None, [getattr(c, name) for name in shown])),
                        "link": url_for("customer.details_view", id=c.id)} for c in found]}
 
 

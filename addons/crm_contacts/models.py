@@ -3,7 +3,7 @@ import re
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import DDL, and_, event, or_, select
+from sqlalchemy import DDL, and_, event, false, or_, select
 from sqlalchemy.orm import Session
 
 from addons.crm_contacts import normalise
@@ -142,22 +142,24 @@ class Customer(OwnedMixin, db.Model):
         self.email_key = normalise.email(self.email)
 
     @classmethod
-    def matching(cls, text):
+    def matching(cls, text, hidden=frozenset()):
         """The condition for customers that a search for ``text`` finds: the code, any
         part of the name (every word, in any order, in either width, with or without a
-        company suffix), part of the phone number, or the email."""
+        company suffix), part of the phone number, or the email; not by the ``hidden``
+        fields (core.layout)."""
         text = text.strip()
-        conditions = [cls.code == text.upper()]
+        conditions = [] if "code" in hidden else [cls.code == text.upper()]
         words = [key for key in (normalise.name(word) for word in text.split()) if key]
-        if words:
+        if words and "name" not in hidden:
             conditions.append(and_(*[cls.name_key.contains(key, autoescape=True)
                                      for key in words]))
         digits = normalise.phone(text)
-        if len(digits) >= 5 and not re.search(r"[^\d\s()+.-]", text):
+        if (len(digits) >= 5 and not re.search(r"[^\d\s()+.-]", text)
+                and "phone" not in hidden):
             conditions.append(cls.phone_key.contains(digits, autoescape=True))
-        if "@" in text:
+        if "@" in text and "email" not in hidden:
             conditions.append(cls.email_key == normalise.email(text))
-        return or_(*conditions)
+        return or_(false(), *conditions)
 
     @classmethod
     def import_warnings(cls, records, session):

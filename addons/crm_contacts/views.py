@@ -46,13 +46,17 @@ class CustomerView(LabelActions, ModelView):
     def _apply_search(self, query, count_query, joins, count_joins, search):
         # The list's search box finds what the quick search finds (Customer.matching),
         # through the same indexed keys.
-        condition = self.with_custom_search(Customer.matching(search), search)
+        condition = self.with_custom_search(
+            Customer.matching(search, self.restricted()[0]), search)
         return (query.filter(condition), count_query.filter(condition)
                 if count_query is not None else None, joins, count_joins)
 
     def form_warnings(self, form, record_id):
-        found = duplicates.candidates(db.session, form.name.data, form.phone.data,
-                                      form.email.data, exclude_id=record_id, limit=50)
+        hidden = self.restricted()[0]   # (not found by what the user may not see)
+        found = duplicates.candidates(
+            db.session, *[None if name in hidden else form[name].data
+                          for name in ("name", "phone", "email")],
+            exclude_id=record_id, limit=50)
         if not found:
             return []
         visible = {c.id for c in self.get_query().filter(

@@ -250,7 +250,8 @@ class MoveView(ModelView):
     def create_view(self):
         """Post an adjustment: stock found or lost, with why. A date in the past posts a
         new move with that date; nothing before it is rewritten or revalued."""
-        form = self.adjustment_form()(request.form if request.method == "POST" else None)
+        form = self._restrict_form(   # (fields hidden or read-only for the user: core.layout)
+            self.adjustment_form()(request.form if request.method == "POST" else None), None)
         if request.method == "GET":
             self._prefill(form)
         elif form.validate():

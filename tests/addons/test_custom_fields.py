@@ -51,6 +51,8 @@ KINDS = [
     ("yes_no", {}, "y", "Yes", "1"),
     ("choice", {"options": "gold | Gold | 金牌\nsilver | Silver | 银牌"}, "gold", "Gold",
      "gold"),
+    ("choices", {"options": "wx | WeChat | 微信\nmail | Email | 邮件"}, ["wx", "mail"],
+     "WeChat, Email", "|wx|mail|"),
 ]
 
 
@@ -90,8 +92,9 @@ def test_each_kind_end_to_end(contacts_suite, tmp_path):
         assert f"Field {kind}" in page and shown in page, kind
         assert f"Field {kind}" in listing and shown in listing, kind
         # The list's filter on the field finds the one customer.
-        operation = "contains" if kind in ("text", "long_text") else "equals"
-        wanted = "1" if kind == "yes_no" else typed   # the yes/no filter's options: 1, 0
+        operation = "contains" if kind in ("text", "long_text") else \
+            "includes" if kind == "choices" else "equals"
+        wanted = "1" if kind == "yes_no" else "mail" if kind == "choices" else typed
         arg = f"flt1_field_{kind.replace('_', '')}_{operation}"   # (as the label, "_" gone)
         text = client.get("/admin/customer/?" + urlencode({arg: wanted})).get_data(as_text=True)
         assert "Acme" in text and "Other" not in text, kind
@@ -99,6 +102,9 @@ def test_each_kind_end_to_end(contacts_suite, tmp_path):
         text = client.get("/admin/customer/?" + urlencode({"search": typed})) \
             .get_data(as_text=True)
         assert "Acme" in text and "Other" not in text
+    # Under 3 characters, a trigram index cannot serve it: the fields are not searched.
+    text = client.get("/admin/customer/?search=wx").get_data(as_text=True)
+    assert "Acme" not in text
     # Export, then import the file back as new customers: the same values.
     exported = client.get("/admin/customer/export/csv/").get_data(as_text=True)
     rows = list(csv.reader(io.StringIO(exported.lstrip("\ufeff"))))
@@ -287,6 +293,11 @@ def test_exported_as_an_addon_then_enabled_on_an_empty_site(contacts_suite, tmp_
               options="gold | Gold | 金牌\nsilver | Silver | 银牌", default="silver")
     add_field(client, name="parent", label_en="Parent company", label_zh="母公司",
               kind="link", target="Customer")
+    for field, rule in (("website", {"hidden": "1"}),   # and field rules (core.layout)
+                        ("phone", {"group-contacts_user": "readonly", "section": "-"})):
+        url = f"{PAGE}layout/{field}/"
+        assert client.post_form(url, {"section": "=", **rule}, token_from=url) \
+            .status_code == 302
     result = contacts_suite.run("customisations", "export", str(tmp_path / "client"))
     assert result.exit_code == 0, result.output
     assert "3 fields; new migration client_customisations_0001" in result.output
@@ -305,10 +316,13 @@ def test_exported_as_an_addon_then_enabled_on_an_empty_site(contacts_suite, tmp_
     assert other.sql(f"SELECT {fields} FROM core_custom_field ORDER BY position") == \
         contacts_suite.sql(f"SELECT {fields} FROM core_custom_field ORDER BY position")
     assert {"x_wechat", "x_tier", "x_parent_id"} <= columns(other)
+    rules = "SELECT model, field, section, hidden, access FROM core_field_rule ORDER BY field"
+    assert other.sql(rules) == contacts_suite.sql(rules) and len(other.sql(rules)) == 2
     zh = add_user(other, "li", "contacts_manager")
     other.sql("UPDATE core_user SET language = 'zh_Hans_CN' WHERE username = 'li'")
     form = zh.get(NEW).get_data(as_text=True)
     assert "微信" in form and "金牌" in form and "母公司" in form
+    assert 'name="website"' not in form
     assert create_customer(zh, name="Acme", x_wechat="acme-wx").status_code == 302
     assert other.sql("SELECT x_wechat, x_tier FROM crm_customer") == [("acme-wx", "silver")]
 
@@ -316,6 +330,7 @@ def test_exported_as_an_addon_then_enabled_on_an_empty_site(contacts_suite, tmp_
     assert other.run("upgrade").exit_code == 0
     assert other.run("addons", "disable", "client_customisations").exit_code == 0
     assert "微信" not in zh.get(NEW).get_data(as_text=True)
+    assert 'name="website"' in zh.get(NEW).get_data(as_text=True)
     assert other.run("addons", "enable", "client_customisations").exit_code == 0
     assert "acme-wx" in zh.get("/admin/customer/").get_data(as_text=True)
 
@@ -332,3 +347,76 @@ def test_exported_as_an_addon_then_enabled_on_an_empty_site(contacts_suite, tmp_
     assert origin.run("addons", "enable", "client_customisations").exit_code == 0
     assert {row[0] for row in contacts_suite.sql("SELECT addon FROM core_custom_field")} == \
         {"client_customisations"}
+
+
+def test_changing_a_field(contacts_suite):
+    """Labels, help, choices, required and unique changed on the field's own page; its
+    name and kind stay; a choice records hold cannot be taken away, nor unique made over
+    duplicates; a refusal changes nothing."""
+    client = contacts_suite.admin_client()
+    add_field(client, name="tier", label_en="Tier", label_zh="等级", kind="choice",
+              options="gold | Gold | 金牌\nsilver | Silver | 银牌", in_list="1")
+    add_field(client, name="wechat", label_en="WeChat", label_zh="微信")
+    for name, tier in (("Acme", "gold"), ("Beta", "gold")):
+        assert create_customer(client, name=name, x_tier=tier, x_wechat="same") \
+            .status_code == 302
+    tier, wechat = contacts_suite.sql("SELECT id FROM core_custom_field ORDER BY id")
+    url = f"{PAGE}field/{tier[0]}/"
+    page = client.get(url).get_data(as_text=True)
+    assert 'value="Tier"' in page and "gold | Gold | 金牌" in page
+    # Gold is held by two customers: it stays.
+    response = client.post_form(url, {"label_en": "Level", "label_zh": "级别",
+                                      "options": "silver | Silver | 银牌", "in_list": "1"},
+                                token_from=url)
+    assert response.status_code == 200
+    assert "gold (2)" in response.get_data(as_text=True)
+    assert contacts_suite.sql("SELECT label_en, options FROM core_custom_field WHERE id = :i",
+                              i=tier[0])[0][0] == "Tier"
+    # A label another field has.
+    response = client.post_form(url, {"label_en": "WeChat", "label_zh": "级别",
+                                      "options": "gold | Gold | 金牌"}, token_from=url)
+    assert "choose a label of its own" in response.get_data(as_text=True)
+    # Renamed, a choice added, required (every record has a value): saved, shown at once.
+    response = client.post_form(url, {"label_en": "Level", "label_zh": "级别", "required": "1",
+                                      "options": "gold | Gold+ | 金牌\nbronze | Bronze | 铜牌",
+                                      "in_list": "1", "name": "other", "kind": "text"},
+                                token_from=url)
+    assert response.status_code == 302, response.get_data(as_text=True)[-2000:]
+    (name, kind, label_en, required), = contacts_suite.sql(
+        "SELECT name, kind, label_en, required FROM core_custom_field WHERE id = :i", i=tier[0])
+    assert (name, kind, label_en, bool(required)) == ("x_tier", "choice", "Level", True)
+    listing = client.get("/admin/customer/").get_data(as_text=True)
+    assert "Level" in listing and "Gold+" in listing
+    # Unique over two records holding "same": refused, then accepted once they differ.
+    url = f"{PAGE}field/{wechat[0]}/"
+    values = {"label_en": "WeChat", "label_zh": "微信", "is_unique": "1"}
+    response = client.post_form(url, values, token_from=url)
+    assert "cannot be unique" in response.get_data(as_text=True)
+    contacts_suite.sql("UPDATE crm_customer SET x_wechat = name")
+    assert client.post_form(url, values, token_from=url).status_code == 302
+    response = create_customer(client, name="Gamma", x_tier="gold", x_wechat="Acme")
+    assert response.status_code == 200
+    assert "Gamma" not in [row[0] for row in contacts_suite.sql("SELECT name FROM crm_customer")]
+
+
+def test_several_choices_default_history_and_held_choices(contacts_suite):
+    client = contacts_suite.admin_client()
+    assert create_customer(client, name="Acme").status_code == 302
+    add_field(client, name="channels", label_en="Channels", label_zh="渠道", kind="choices",
+              options="wx | WeChat | 微信\nmail | Email | 邮件\nfax | Fax | 传真",
+              default="wx, mail")
+    assert contacts_suite.sql("SELECT x_channels FROM crm_customer") == [("|wx|mail|",)]
+    response = add_field(client, expect_ok=False, name="other", label_en="Other",
+                         label_zh="其他", kind="choices", options="a | A | 甲", default="a, b")
+    assert "“a, b” is not one of the choices" in response.get_data(as_text=True)
+    acme = contacts_suite.sql("SELECT id FROM crm_customer")[0][0]
+    edit = f"/admin/customer/edit/?id={acme}"
+    assert client.post_form(edit, {"name": "Acme", "kind": "company", "stage": "prospect",
+                                   "x_channels": ["fax"]}, token_from=edit).status_code == 302
+    page = client.get(f"/admin/customer/details/?id={acme}").get_data(as_text=True)
+    assert "Email, WeChat → Fax" in page   # the history, in words
+    field_id = contacts_suite.sql("SELECT id FROM core_custom_field")[0][0]
+    url = f"{PAGE}field/{field_id}/"
+    response = client.post_form(url, {"label_en": "Channels", "label_zh": "渠道",
+                                      "options": "wx | WeChat | 微信"}, token_from=url)
+    assert "fax (1)" in response.get_data(as_text=True)

@@ -27,6 +27,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from flask_login import login_user
+
+from core import record as record_page
 from core import workflow
 from core.admin import ModelView
 from core.db import db
@@ -528,3 +531,83 @@ def test_record_endpoints_for_every_group_and_model(matrix, who):
             checked += 1
     assert checked
     assert not problems, "\n".join(problems)
+
+
+# -- a field hidden for a group (core.layout), on every screen of every addon ---------------
+
+def hideable_field(view):
+    """A field of the screen's own table that a record page shows and no new record
+    needs: the one hidden in the test below."""
+    required = view.required_fields()
+    columns = view.model.__table__.columns
+    return next((name for name in view.layout_fields() if name in columns
+                 and name not in required and not columns[name].primary_key), None)
+
+
+def test_a_field_hidden_for_a_group_is_hidden_on_every_path(matrix):
+    """On each customisable screen, a field hidden (Settings > Customise) for one group
+    that may read it: its members do not get it on the list, the record page, the forms,
+    the export or the import; the administrator still does."""
+    from core.customise_views import screens as customisable
+    suite, dispatcher, codes = matrix
+    admin = suite.client(dispatcher)
+    admin.login(f"u_{ADMIN_GROUP}", PASSWORD)
+    cases = []
+    with dispatcher.app.test_request_context():
+        login_user(suite_user(dispatcher.app, f"u_{ADMIN_GROUP}"))
+        fields = [(view, hideable_field(view)) for view in customisable().values()]
+    for index, (view, field) in enumerate(fields):
+        readers = [code for code in codes if code != ADMIN_GROUP
+                   and "r" in rights_on(dispatcher.app, code, view.permission_model)[0]]
+        if not readers or field is None:
+            continue
+        code = readers[index % len(readers)]
+        url = f"/admin/customise/{view.model.__name__}/layout/{field}/"
+        response = admin.post_form(url, {"section": "=", f"group-{code}": "hidden"},
+                                   token_from=url)
+        assert response.status_code == 302, (url, response.status_code)
+        cases.append((view.endpoint, view.model, field, code))
+    assert len(cases) >= 8
+    app = dispatcher.app   # built again: the rules changed the revision
+    problems = []
+    for endpoint, model, field, code in cases:
+        view = next(v for v in screens(app) if v.endpoint == endpoint)
+        user = suite.client(dispatcher)
+        user.login(f"u_{code}", PASSWORD)
+        letters = letters_of(app, code, view)
+        record_id = fresh_record(app, model, f"u_{code}")
+        pages = [("list", f"{view.url}/", f"col-{field}"),
+                 ("record page", f"{view.url}/details/?id={record_id}", f'data-field="{field}"')]
+        if "c" in letters and view.allow_create:
+            pages.append(("create form", f"{view.url}/new/", f'name="{field}"'))
+        if "w" in letters and view.allow_edit:
+            pages.append(("edit form", f"{view.url}/edit/?id={record_id}", f'name="{field}"'))
+        for what, url, marker in pages:
+            if marker not in part(admin.get(url), what):
+                continue   # not there for anyone: nothing to check
+            if marker in part(user.get(url), what):
+                problems.append(f"{code} sees {field} on the {what} {url}")
+        with app.test_request_context():
+            label = str(record_page.field_label(view, field))
+        if "x" in letters and view.allow_export:
+            header = user.get(f"{view.url}/export/csv/").get_data(as_text=True).split("\n")[0]
+            if label in header.split(","):
+                problems.append(f"{code} exports {field} from {view.url}")
+        with app.test_request_context():
+            login_user(suite_user(app, f"u_{code}"))
+            if field in view.import_fields() or field in view.import_fields(read_only_too=True):
+                problems.append(f"{code} may import {field} on {view.url}")
+    assert not problems, "\n".join(problems)
+
+
+def part(response, what):
+    """The page, or a form page's record form (not a picker above it)."""
+    text = response.get_data(as_text=True)
+    return text.partition('class="admin-form')[2] if "form" in what else text
+
+
+def suite_user(app, username):
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == username))
+        db.session.expunge(user)
+        return user
