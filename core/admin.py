@@ -1125,6 +1125,10 @@ class ModelView(sqla.ModelView):
         if label is not None:
             for flt in filters or []:
                 flt.crm_url_name, flt.name = flt.name, label
+        field = name.split(".")[0] if isinstance(name, str) else None
+        if field in {f.name for f in self.custom_fields}:
+            for flt in filters or []:   # by its key: a site may rename its label
+                flt.crm_url_name = field
         return filters
 
     def search_placeholder(self):

@@ -307,8 +307,7 @@ INCLUDES = mark("includes")
 
 def choice_filters(field, column):
     """A choice field's filters: equals, not equal and empty, offering its choices (as
-    the filters of a fixed list of values do), with links named in English; several
-    choices': includes, and empty."""
+    the filters of a fixed list of values do); several choices': includes, and empty."""
     options = options_of(field)
     found = [FilterEqual(column, field_label(field), options=options),
              FilterNotEqual(column, field_label(field), options=options)] \
@@ -316,7 +315,9 @@ def choice_filters(field, column):
                                                        options=options)]
     found.append(FilterEmpty(column, field_label(field)))
     for flt in found:
-        flt.crm_url_name = field.label_en   # see core.admin.ModelView.get_filter_arg
+        # Its links are named by the field's key, which stays when its label is changed
+        # (a saved filter, a segment keep working): see ModelView.get_filter_arg.
+        flt.crm_url_name = field.name
         flt.crm_field = field.name
     return found
 

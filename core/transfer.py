@@ -669,7 +669,8 @@ def field_value(record, name, target, translated=False):
     stored words (a state, a default stage name) as the user reads them."""
     value = getattr(record, name)
     if isinstance(value, list):   # several choices, as an import reads them back
-        return ", ".join(value) or None
+        choices = getattr(target, "info", {}).get("choices", {}) if translated else {}
+        return ", ".join(str(choices.get(item, item)) for item in value) or None
     if hasattr(target, "type"):
         return label(value) if translated and value is not None and isinstance(
             target.type, Enum) else value

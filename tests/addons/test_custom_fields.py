@@ -95,7 +95,7 @@ def test_each_kind_end_to_end(contacts_suite, tmp_path):
         operation = "contains" if kind in ("text", "long_text") else \
             "includes" if kind == "choices" else "equals"
         wanted = "1" if kind == "yes_no" else "mail" if kind == "choices" else typed
-        arg = f"flt1_field_{kind.replace('_', '')}_{operation}"   # (as the label, "_" gone)
+        arg = f"flt1_x{kind.replace('_', '')}_{operation}"   # (by its key, "_" gone)
         text = client.get("/admin/customer/?" + urlencode({arg: wanted})).get_data(as_text=True)
         assert "Acme" in text and "Other" not in text, kind
     for typed in ("wx-123", "at the fair"):   # the search box finds text fields too
@@ -387,6 +387,11 @@ def test_changing_a_field(contacts_suite):
     assert (name, kind, label_en, bool(required)) == ("x_tier", "choice", "Level", True)
     listing = client.get("/admin/customer/").get_data(as_text=True)
     assert "Level" in listing and "Gold+" in listing
+    # A filter's link names the field by its key: saved with the old label, it still works.
+    filtered = client.get("/admin/customer/?flt1_xtier_equals=gold").get_data(as_text=True)
+    assert "Acme" in filtered
+    assert client.get("/admin/customer/?flt1_xtier_equals=silver").get_data(as_text=True) \
+        .count("Acme") < filtered.count("Acme")
     # Unique over two records holding "same": refused, then accepted once they differ.
     url = f"{PAGE}field/{wechat[0]}/"
     values = {"label_en": "WeChat", "label_zh": "微信", "is_unique": "1"}
