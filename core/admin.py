@@ -33,13 +33,13 @@ from flask_admin.helpers import get_redirect_target
 from flask_admin.model.fields import AjaxSelectField
 from flask_admin.model.form import converts
 from flask_babel import gettext as _
-from flask_babel import ngettext
+from flask_babel import get_locale, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from jinja2 import pass_context
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy import (
     Boolean,
     Date,
@@ -50,12 +50,14 @@ from sqlalchemy import (
     String,
     Text,
     false,
+    func,
     inspect,
+    literal_column,
     or_,
     select,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, selectinload, undefer
+from sqlalchemy.orm import Query, joinedload, selectinload, undefer
 from flask_admin.contrib.sqla.validators import Unique
 from flask_admin.model import BaseModelView
 from flask_admin.model.base import filter_char_re, filter_compact_re
@@ -120,6 +122,28 @@ ACTION_LETTERS = {"delete": "d", "reassign": "w", "merge": "d"}  # others: "w"
 CONFIRM_FIELD = "crm_confirmed"   # "Save anyway" after form warnings
 LIST_COLUMN_LIMIT = 8
 SEARCH_COLUMN_LIMIT = 5
+# A list counts its rows up to here, or to PAGES_PAST pages past the one shown, and
+# then says "10000+": counting every match of a broad search reads the whole table.
+COUNT_LIMIT = 10_000
+PAGES_PAST = 4
+
+
+class AtLeast(int):
+    """A count that stopped at its limit: there are more."""
+
+    def __str__(self):
+        return f"{int(self)}+"
+
+
+class CountUpTo(Query):
+    """A list's count query that stops after ``g.crm_count_limit`` rows (COUNT_LIMIT):
+    scalar() gives the count, or AtLeast(limit) when there are more."""
+
+    def scalar(self):
+        limit = g.get("crm_count_limit", COUNT_LIMIT)
+        rows = self.with_entities(literal_column("1")).limit(limit + 1).subquery()
+        found = self.session.query(func.count()).select_from(rows).scalar()
+        return AtLeast(limit) if found > limit else found
 
 
 class NotShown:
@@ -321,14 +345,21 @@ class ModelView(sqla.ModelView):
                 if self._filter_field(self._filters[idx]) not in hidden]
 
     def _get_filter_groups(self):
-        groups = super()._get_filter_groups()
+        # Flask-Admin turns every filter's lazy texts into strings at every page; they
+        # are made once (with their options) when the view is, so once per language
+        # here (20 custom fields' filters cost a tenth of the list page). Each page gets
+        # its own copies: a screen sets the options it reads per user in them.
+        language = str(get_locale())
+        cache = self.__dict__.setdefault("_crm_filter_groups", {})
+        if language not in cache:
+            cache[language] = super()._get_filter_groups()
+        if not cache[language]:
+            return cache[language]
         hidden = self.restricted()[0]
-        if not hidden or not groups:
-            return groups
-        kept = ((key, [item for item in items
+        kept = ((key, [dict(item) for item in items
                        if self._filter_field(self._filters[item["index"]]) not in hidden])
-                for key, items in groups.items())
-        return type(groups)((key, items) for key, items in kept if items)
+                for key, items in cache[language].items())
+        return type(cache[language])((key, items) for key, items in kept if items)
 
     def create_form(self, obj=None):
         return self._restrict_form(super().create_form(obj), obj)
@@ -417,6 +448,8 @@ class ModelView(sqla.ModelView):
 
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
                  page_size=None):
+        g.crm_count_limit = max(COUNT_LIMIT, ((page or 0) + 1 + PAGES_PAST)
+                                * (page_size or self.page_size))
         count, query = super().get_list(page, sort_column, sort_desc, search, filters,
                                         execute=False, page_size=page_size)
         if not execute:
@@ -434,7 +467,8 @@ class ModelView(sqla.ModelView):
         return count, [by_id[i] for i in ids if i in by_id]
 
     def get_count_query(self):
-        return permissions.apply_rules(super().get_count_query(), self.model)
+        return permissions.apply_rules(
+            CountUpTo([func.count("*")], db.session()).select_from(self.model), self.model)
 
     def get_one(self, id):
         # Through get_query, so whatever narrows the list narrows single records too. A
@@ -578,6 +612,8 @@ class ModelView(sqla.ModelView):
             kwargs["panels"] = self.detail_panels(record)
             feed_page = next(iter(int_ids([request.args.get("feed_page", "1")])), 1)
             kwargs["record_page"] = record_page.page(self, record, feed_page)
+        if template in (self.create_template, self.edit_template) and "form" in kwargs:
+            kwargs["form_sections"] = record_page.form_sections(self, kwargs["form"])
         kwargs["crm_admin_gettext"] = admin_gettext       # see crm_list.html
         kwargs["crm_admin_ngettext"] = admin_ngettext
         return super().render(template, **kwargs)
@@ -1151,6 +1187,14 @@ class ModelView(sqla.ModelView):
     def get_list_value(self, context, model, name):
         value = super().get_list_value(context, model, name)
         return "" if value is None else value   # an empty choice: Flask-Admin says "None"
+
+    @pass_context
+    def list_cells(self, context, row, columns):
+        """The cells of one row of the list (crm_list.html), as Flask-Admin's template
+        makes them, in one call."""
+        return Markup("".join(
+            f'<td class="col-{escape(name)}">{escape(self.get_list_value(context, row, name))}</td>'
+            for name, _label in columns))
 
     def _configure_from_model(self, model):
         """Fill, on this instance, the options the class did not set."""

@@ -161,6 +161,7 @@ def _init_translations(app, state):
     Babel(app, locale_selector=lambda: i18n.select_locale(state.settings.default_language))
     # Stored values (states, stage names) are shown with label(), never with _().
     app.jinja_env.globals["label"] = app.jinja_env.filters["label"] = i18n.label
+    app.jinja_env.globals["lookup_texts"] = i18n.lookup_texts
     dates.init_app(app)   # the date picker's words, for every page
 
 

@@ -51,8 +51,10 @@ def _plain(value):
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
-    if isinstance(value, (list, tuple, set)):
+    if isinstance(value, (set, frozenset)):
         return sorted(str(item) for item in value)
+    if isinstance(value, (list, tuple)):   # in its order: several choices as chosen
+        return [str(item) for item in value]
     return str(value)
 
 

@@ -59,6 +59,7 @@ from core.db import FOREIGN_KEYS_OFF
 from core.i18n import LazyLabel, lazy_label, mark, model_class, model_label
 from core.migrating import one_sqlite_transaction
 from core.models import CustomField, utcnow
+from core.util import folded
 
 PREFIX = "x_"
 CUSTOMISER_GROUP = "customiser"
@@ -92,17 +93,17 @@ class ChoiceSet(TypeDecorator):
         """The values a cell names ("gold, silver", or their labels in either
         language, as an export writes them); ValueError names one that is not a choice."""
         words = {str(value).casefold(): value for value in choices}
-        words.update({" ".join(spelled.split()).casefold(): value
+        words.update({folded(spelled): value
                       for value, said in choices.items()
                       for spelled in (str(said), *getattr(said, "_args", ()))})
         found = []
         for word in (w.strip() for w in re.split(r"[,，;；]", text)):
             if not word:
                 continue
-            if " ".join(word.split()).casefold() not in words:
+            if folded(word) not in words:
                 raise ValueError(_("%(value)s is not one of %(choices)s", value=word,
                                    choices=", ".join(str(said) for said in choices.values())))
-            found.append(words[" ".join(word.split()).casefold()])
+            found.append(words[folded(word)])
         return list(dict.fromkeys(found)) or None
 
 
@@ -337,9 +338,8 @@ def with_sections(sections, fields):
             target.append(field.name)
         else:   # a long text under its own heading, as the record page shows them
             (long if field.kind == "long_text" else more).append(field)
-    if more:   # (a section of one field is headed by the field's label)
-        sections.append((lazy_label(MORE) if len(more) > 1 else field_label(more[0]),
-                         [field.name for field in more]))
+    if more:   # (where core.layout puts the fields moved to "a section of their own")
+        sections.append((lazy_label(MORE), [field.name for field in more]))
     return sections + [(field_label(field), [field.name]) for field in long]
 
 
@@ -387,7 +387,7 @@ def check(session, model, values, existing=None, taken=frozenset()):
         text = values.get(key, "").strip()
         if not text:
             problems[key] = _("Give the label in English and in Chinese.")
-        elif " ".join(text.split()).casefold() in taken:
+        elif folded(text) in taken:
             problems[key] = _("Another field of %(model)s is labelled “%(label)s”; choose "
                               "a label of its own.", model=model_label(model), label=text)
     if kind in CHOOSING:

@@ -16,7 +16,7 @@ from core.admin import ModelView, deny
 from core.db import db
 from core.i18n import label, model_label
 from core.models import ADMIN_GROUP, CustomField, Group
-from core.util import int_ids
+from core.util import folded, int_ids
 
 TEXTS = ("name", "kind", "target", "label_en", "label_zh", "help_en", "help_zh", "default",
          "options", "section")
@@ -50,7 +50,7 @@ def labels_of(view):
     names.update(dict.fromkeys(view.import_fields()))
     spellings = transfer.in_every_language(
         [record_page.field_label(view, name) for name in names])
-    return frozenset(" ".join(text.split()).casefold() for said in spellings for text in said)
+    return frozenset(folded(text) for said in spellings for text in said)
 
 
 SAME_PLACE = "="   # a field's section as the screen has it (not a section's key)
@@ -107,7 +107,7 @@ class CustomiseView(BaseView):
     def _arranged(self, view):
         """[(field, label, section title or None, [(group name, access)], hidden)] of
         the screen's fields, with their rules as saved."""
-        rules = layout.site_rules(db.session).get(view.model.__name__, {})
+        rules = view.field_rules
         sections = dict(section_choices(view))
         names = {group.code: label(group.name) for group in groups()}
         rows = []
@@ -126,7 +126,7 @@ class CustomiseView(BaseView):
         fields = view.layout_fields()
         if field not in fields:
             abort(404)
-        rule = layout.site_rules(db.session).get(model_name, {}).get(field, layout.Rule())
+        rule = view.field_rules.get(field, layout.Rule())
         known = groups()
         values = {"section": SAME_PLACE if rule.section is None else rule.section,
                   "hidden": rule.hidden, "groups": dict(rule.groups)}
@@ -171,7 +171,7 @@ class CustomiseView(BaseView):
             values = values | {key: request.form.get(key, "").strip() for key in TEXTS
                                if key not in ("name", "kind", "target")} | {
                 key: bool(request.form.get(key)) for key in FLAGS}
-            own = {" ".join(text.split()).casefold() for text in (field.label_en, field.label_zh)}
+            own = {folded(field.label_en), folded(field.label_zh)}
             done, errors = self._declare(model_name, lambda: customise.change_field(
                 db.session, field, values, current_app.extensions["crm"].registry,
                 taken=labels_of(view) - own), lambda text: _(

@@ -147,3 +147,13 @@ def compile_catalogs(directories):
                     write_mo(mo_file, catalog)
             except OSError as exc:  # a read-only install: use what is there
                 log.warning("cannot compile %s: %s", po_path, exc)
+
+
+def lookup_texts():
+    """What the look-up boxes (Select2, under Flask-Admin's related-record fields) write,
+    in the user's language: a JSON blob on every page, read by crm.js."""
+    from flask_babel import gettext as _
+    return {"no_matches": _("No matches found"), "searching": _("Searching…"),
+            "load_more": _("Loading more results…"), "failed": _("Loading failed"),
+            # (crm.js puts the number where %d is)
+            "too_short": _("Type %(count)s more characters", count="%d")}

@@ -112,8 +112,8 @@ def arranged(sections, rules):
     sections = [(title, [n for n in names if n not in moves]) for title, names in sections]
     keys = {section_key(title): names for title, names in sections}
     more = []
-    for name, key in moves.items():
-        keys.get(key, more).append(name)
+    for name, key in moves.items():   # (custom fields may have made "More details")
+        keys.get(MORE if key == "-" else key, more).append(name)
     return sections + ([(lazy_label(MORE), more)] if more else [])
 
 

@@ -184,6 +184,31 @@ def sections(view, record):
     return result
 
 
+def form_sections(view, form):
+    """[(title or None, [field])]: the form's fields in the record page's sections, as
+    the customiser arranged them (core.layout), so that a field is found where the page
+    shows it; a field no section names goes at the end of the section of the form's field
+    before it. One section: no title."""
+    declared = layout.arranged(getattr(view, "details_sections", None) or [(None, [])],
+                               getattr(view, "field_rules", {}))
+    fields = [f for f in form if getattr(f.widget, "input_type", None) != "hidden"]
+    placed = {}
+    for index, (_title, names) in enumerate(declared):
+        placed.update({name: index for name in names if name not in placed})
+    grouped = [[] for _section in declared]
+    current = 0
+    for each in fields:
+        current = placed.get(each.short_name, current)
+        grouped[current].append(each)
+    for index, (_title, names) in enumerate(declared):
+        order = {name: position for position, name in enumerate(names)}
+        grouped[index].sort(key=lambda f: order.get(f.short_name, len(order)))
+    found = [(None if len(group) == 1 and str(title) == str(group[0].label.text) else title,
+              group)   # (a section of one field named as the section: its label says it)
+             for (title, _names), group in zip(declared, grouped) if group]
+    return found if len(found) > 1 else [(None, fields)]
+
+
 def statusbar(view, record):
     """The steps of the record's state field, the current one marked; [] if none."""
     name = getattr(view, "state_field", None)

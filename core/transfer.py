@@ -32,7 +32,7 @@ from core.db import DISPLAY_ATTRIBUTES, db, insert_many, one_of
 from core.exporting import unquote
 from core.i18n import DECLARED, LANGUAGES, label
 from core.models import AuditEntry, User, utcnow
-from core.util import collector_paused
+from core.util import collector_paused, folded
 
 FORMATS = ("csv", "xlsx")
 TRUE = {"1", "true", "yes", "y", "是", "对", "x"}
@@ -95,10 +95,6 @@ def _code_column(mapper):
 
 # -- the columns of a file ----------------------------------------------------------------
 
-def _folded(text):
-    return " ".join(str(text).split()).casefold()
-
-
 def in_every_language(texts):
     """[{how each language says it}] for each of ``texts``, labels (lazy) or stored
     words (label()), in their order. (A lazy label's hash changes with the language.)"""
@@ -124,10 +120,10 @@ def header_mapping(header, fields, ignored=None):
     known = {}
     # The later wins: a field over a column left out, a name over any label.
     for target, spellings in zip(targets, said):
-        known.update(dict.fromkeys(map(_folded, spellings), target))
-    known.update(dict.fromkeys(map(_folded, ignored), ""))
-    known.update({_folded(name): name for name in fields})
-    return {column: known.get(_folded(column)) for column in header}
+        known.update(dict.fromkeys(map(folded, spellings), target))
+    known.update(dict.fromkeys(map(folded, ignored), ""))
+    known.update({folded(name): name for name in fields})
+    return {column: known.get(folded(column)) for column in header}
 
 
 # -- reading files --------------------------------------------------------------------
@@ -310,7 +306,7 @@ def check(model, header, rows, mapping=None, session=None, fields=None, visible=
         for name, index in positions.items():
             raw[name] = cell = row[index] if index < len(row) else ""
             if name in choices and isinstance(cell, str):   # a choice as the user reads it
-                cell = choices[name].get(cell) or choices[name].get(_folded(cell), cell)
+                cell = choices[name].get(cell) or choices[name].get(folded(cell), cell)
             try:
                 values[name] = (lookups[name](cell) if name in lookups
                                 else convert(fields[name], cell))
@@ -350,9 +346,9 @@ def _choice_words(column):
     """{a choice as any language says it, case-folded: the stored choice}, and the
     stored choices as they are (found first: most cells hold one)."""
     values = list(column.type.enums)
-    words = {_folded(text): value
+    words = {folded(text): value
              for value, said in zip(values, in_every_language(values)) for text in said}
-    words.update({_folded(value): value for value in values})
+    words.update({folded(value): value for value in values})
     return dict(words, **{value: value for value in values})
 
 
@@ -363,7 +359,7 @@ def _stored_words():
     found = {}
     for word, said in zip(words, in_every_language(words)):
         for text in said:
-            found.setdefault(_folded(text), set()).add(word)
+            found.setdefault(folded(text), set()).add(word)
     return found
 
 
@@ -398,7 +394,7 @@ def _lookup(session, relation, visible=None):
                 if not found:   # a stored name written translated, as an export writes it
                     if not words:
                         words.update(_stored_words())
-                    stored = words.get(_folded(text), set()) - {text}
+                    stored = words.get(folded(text), set()) - {text}
                     if stored:
                         found = query.filter(column.in_(sorted(stored))).limit(2).all()
             if len(found) != 1:
@@ -650,8 +646,8 @@ def rejected_rows(header, rows, problems, mapping=None):
         where = names.get(problem.column, problem.column)
         errors.setdefault(problem.row, []).append(
             f"{where}: {problem.message}" if where else problem.message)
-    said = set(map(_folded, in_every_language([ERROR_COLUMN])[0]))
-    kept = [index for index, column in enumerate(header) if _folded(column) not in said]
+    said = set(map(folded, in_every_language([ERROR_COLUMN])[0]))
+    kept = [index for index, column in enumerate(header) if folded(column) not in said]
 
     def bad():
         for number, row in enumerate(rows, start=2):

@@ -24,3 +24,9 @@ def collector_paused():
     finally:
         if was_enabled:
             gc.enable()
+
+
+def folded(text):
+    """``text`` as compared with what a person may have typed: runs of spaces as one,
+    no case (a column header, a choice's label in a cell)."""
+    return " ".join(str(text).split()).casefold()

@@ -48,7 +48,7 @@ from core.db import db
 from core.i18n import label
 from core.models import utcnow
 from core.record import choice_text
-from core.util import int_ids
+from core.util import folded, int_ids
 
 from . import stock
 from .models import StockLevel, StockTake, StockTakeLine, Warehouse
@@ -335,21 +335,17 @@ def read_sheet(path, limits):
     return rows
 
 
-def _folded(text):
-    return " ".join(str(text).split()).casefold()
-
-
 def count_columns(header):
     """(index of the product code, index of the counted quantity, and the two columns'
     names as the file spells them) in a header row, the columns named as the exported
     sheet names them, in either language."""
     wanted = [_l("Product code"), _l("Counted")]
     spellings = transfer.in_every_language(wanted)
-    folded = [_folded(cell_text(cell)) for cell in header]
+    spelled = [folded(cell_text(cell)) for cell in header]
     found = []
     for names in spellings:
-        names = {_folded(name) for name in names}
-        found.append(next((index for index, cell in enumerate(folded) if cell in names), None))
+        names = {folded(name) for name in names}
+        found.append(next((index for index, cell in enumerate(spelled) if cell in names), None))
     missing = [str(text) for text, index in zip(wanted, found) if index is None]
     if missing:
         raise transfer.ImportRefused(_(

@@ -223,6 +223,8 @@ def test_only_administrators_and_customisers_may_customise(contacts_suite):
     assert add_field(seller, expect_ok=False, token_from="/admin/", name="x", label_en="X",
                      label_zh="X").status_code == 403
     customiser = add_user(contacts_suite, "cora", "customiser")
+    home = customiser.get("/admin/").get_data(as_text=True)   # the way to their page
+    assert f'href="{PAGE[:-9]}"' in home and "You have no screens" not in home
     add_field(customiser, name="wechat", label_en="WeChat", label_zh="微信")
     assert declared(contacts_suite) == ["x_wechat"]
 
@@ -419,9 +421,35 @@ def test_several_choices_default_history_and_held_choices(contacts_suite):
     assert client.post_form(edit, {"name": "Acme", "kind": "company", "stage": "prospect",
                                    "x_channels": ["fax"]}, token_from=edit).status_code == 302
     page = client.get(f"/admin/customer/details/?id={acme}").get_data(as_text=True)
-    assert "Email, WeChat → Fax" in page   # the history, in words
+    assert "WeChat, Email → Fax" in page   # the history, in words, in the options' order
     field_id = contacts_suite.sql("SELECT id FROM core_custom_field")[0][0]
     url = f"{PAGE}field/{field_id}/"
     response = client.post_form(url, {"label_en": "Channels", "label_zh": "渠道",
                                       "options": "wx | WeChat | 微信"}, token_from=url)
     assert "fax (1)" in response.get_data(as_text=True)
+
+
+def test_a_segment_on_a_custom_field_reaches_who_holds_it(marketing_suite):
+    """A segment is the customer list's filters: one on a custom field is saved from
+    the list and counts the customers holding the value when it is read."""
+    import re
+    from html import unescape
+
+    from tests.addons.crm_marketing.mass_mail_helpers import add_people
+    client = marketing_suite.admin_client()
+    add_field(client, name="tier", label_en="Tier", label_zh="等级", kind="choice",
+              options="gold | Gold | 金牌\nsilver | Silver | 银牌")
+    add_people(marketing_suite, 5)
+    marketing_suite.sql("UPDATE crm_customer SET x_tier = 'gold' WHERE id IN "
+                        "(SELECT id FROM crm_customer ORDER BY id LIMIT 2)")
+    query = "flt0_xtier_equals=gold"
+    listed = unescape(client.get("/admin/customer/?" + query).get_data(as_text=True))
+    action = re.search(r'formaction="([^"]+)"', listed).group(1)
+    answer = client.post_form(action, {"name": "Gold", "query": "?" + query},
+                              token_from="/admin/customer/")
+    assert answer.status_code == 302
+    page = unescape(client.get(answer.headers["Location"]).get_data(as_text=True))
+    assert 'data-count="customers">2<' in page and "Tier" in page
+    marketing_suite.sql("UPDATE crm_customer SET x_tier = 'gold'")   # read when used
+    page = unescape(client.get(answer.headers["Location"]).get_data(as_text=True))
+    assert 'data-count="customers">5<' in page

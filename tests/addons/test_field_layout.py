@@ -117,6 +117,16 @@ def test_hidden_from_everyone_and_moved_to_another_section(contacts_suite):
     # Email, alone in a section of its own at the end, headed by the section's title.
     assert page.index('data-field="email"') > page.rindex("crm-section-title")
     assert "More details" in page and 'crm-field-label">Email<' in page   # (labelled)
+    # The forms have the record page's sections, email in its new one, last; a field
+    # no section names (none here) would follow the one before it.
+    for url in (NEW, f"/admin/customer/edit/?id={acme}"):
+        form = admin.get(url).get_data(as_text=True)
+        titles = [form.index(f'crm-form-section-title">{title}<')
+                  for title in ("Contact details", "More details")]
+        # (Notes: a section of one field of that name, its label heads it)
+        assert 'section-title">Notes<' not in form
+        assert form.index('name="name"') < titles[0] < form.index('name="phone"') \
+            < form.index('name="notes"') < titles[1] < form.index('name="email"')
     listing = admin.get("/admin/customise/Customer/").get_data(as_text=True)
     assert "Hidden from everyone" in listing
 

@@ -1,5 +1,5 @@
 """The record page in a real browser: from a deal to its quote (customer carried over),
-Save staying on the saved record, the quote in the deal's Quotes panel, and a note
+Save staying on the saved record, the look-up box in Chinese, the quote in the deal's Quotes panel, and a note
 posted on the feed, in Chinese."""
 from tests.addons.conftest import addon_suite
 from tests.addons.crm_sales.pipeline_helpers import add_opportunity, make_customer, stage_ids
@@ -22,6 +22,12 @@ def test_from_a_deal_to_its_quote_and_a_note_on_the_feed(tmp_path, database_url)
             tab.wait_for_url("**/admin/quote/new/**")
             # The deal's customer came with it.
             expect(tab.locator("#s2id_customer")).to_contain_text("Acme Trading")
+            # Its look-up box speaks the page's language (Select2's own words are English).
+            tab.click("#s2id_customer a")
+            tab.keyboard.type("没有这家")
+            expect(tab.locator(".select2-drop-active .select2-no-results")).to_have_text(
+                "没有找到匹配项")
+            tab.keyboard.press("Escape")
             tab.click("#lines-add")
             tab.fill("#lines-0-description", "Router")
             tab.fill("#lines-0-unit_price", "100")

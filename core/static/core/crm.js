@@ -371,3 +371,23 @@
     if (event.target.type === 'file' && zoneOf(event.target)) { listFiles(event.target); }
   });
 }());
+
+/* The look-up boxes (Select2 3, under Flask-Admin's related-record fields) in the
+   page's language: their words from #crm-lookup-texts, set as defaults before
+   Flask-Admin's form.js makes the boxes (on DOM ready). */
+(function () {
+  'use strict';
+  var element = document.getElementById('crm-lookup-texts');
+  if (!element || !window.jQuery || !jQuery.fn.select2 || !jQuery.fn.select2.defaults) { return; }
+  var texts;
+  try { texts = JSON.parse(element.textContent); } catch (e) { return; }
+  jQuery.extend(jQuery.fn.select2.defaults, {
+    formatNoMatches: function () { return texts.no_matches; },
+    formatSearching: function () { return texts.searching; },
+    formatLoadMore: function () { return texts.load_more; },
+    formatAjaxError: function () { return texts.failed; },
+    formatInputTooShort: function (input, least) {
+      return texts.too_short.replace('%d', String(least - input.length));
+    }
+  });
+}());

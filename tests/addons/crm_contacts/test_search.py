@@ -81,3 +81,21 @@ def test_quick_search_lists_the_first_found_by_name(contacts_suite, tmp_path, mo
     shown = [name for name in ("Acme A", "Acme B", "Acme C", "Acme D", "Acme E") if name in page]
     assert shown == ["Acme A", "Acme B", "Acme C"]
     assert page.index("Acme A") < page.index("Acme B") < page.index("Acme C")
+
+
+def test_a_long_list_counts_up_to_a_limit_and_pages_on(contacts_suite, tmp_path,
+                                                        monkeypatch):
+    # 45 customers, counted up to 20 here (10,000 on a site), or one page past the one
+    # shown: "40+" on the first page, which offers the second; the exact count there.
+    import_customers(contacts_suite, tmp_path, [(f"Acme {n:02d}", "", "", "A")
+                                                for n in range(45)])
+    monkeypatch.setattr("core.admin.COUNT_LIMIT", 20)
+    monkeypatch.setattr("core.admin.PAGES_PAST", 1)
+    client = contacts_suite.admin_client()
+    first = client.get("/admin/customer/").get_data(as_text=True)
+    assert "List (40+)" in first and "page=1" in first
+    assert "List (45)" in client.get("/admin/customer/?page=1").get_data(as_text=True)
+    # A search counts the same way; one of fewer rows is counted exactly.
+    searched = client.get("/admin/customer/?search=acme").get_data(as_text=True)
+    assert "List (40+)" in searched
+    assert "List (1)" in client.get("/admin/customer/?search=acme 07").get_data(as_text=True)
