@@ -89,13 +89,21 @@ class ChoiceSet(TypeDecorator):
         return [item for item in value.split("|") if item] if value else []
 
     @staticmethod
-    def from_text(text, choices):
-        """The values a cell names ("gold, silver", or their labels in either
-        language, as an export writes them); ValueError names one that is not a choice."""
+    def words(choices):
+        """{a choice as a cell may name it, folded: the choice}: its value, or its label
+        in either language."""
         words = {str(value).casefold(): value for value in choices}
         words.update({folded(spelled): value
                       for value, said in choices.items()
                       for spelled in (str(said), *getattr(said, "_args", ()))})
+        return words
+
+    @staticmethod
+    def from_text(text, choices, words=None):
+        """The values a cell names ("gold, silver", or their labels in either
+        language, as an export writes them); ValueError names one that is not a choice.
+        ``words``: ChoiceSet.words(choices), made once for a file's column."""
+        words = words or ChoiceSet.words(choices)
         found = []
         for word in (w.strip() for w in re.split(r"[,，;；]", text)):
             if not word:

@@ -299,6 +299,9 @@ def check(model, header, rows, mapping=None, session=None, fields=None, visible=
                if not hasattr(fields[name], "type")}
     choices = {name: _choice_words(fields[name]) for name in positions
                if isinstance(getattr(fields[name], "type", None), Enum)}
+    several = {name: fields[name].type.words(fields[name].info.get("choices", {}))
+               for name in positions
+               if hasattr(getattr(fields[name], "type", None), "from_text")}
     checked = Checked()
     unique = {name: {} for name in positions if getattr(fields[name], "unique", False)}
     for number, row in enumerate(rows, start=2):
@@ -309,7 +312,7 @@ def check(model, header, rows, mapping=None, session=None, fields=None, visible=
                 cell = choices[name].get(cell) or choices[name].get(folded(cell), cell)
             try:
                 values[name] = (lookups[name](cell) if name in lookups
-                                else convert(fields[name], cell))
+                                else convert(fields[name], cell, several.get(name)))
             except ValueError as exc:
                 checked.problems.append(Problem(number, name, str(exc)))
                 converted = False
@@ -405,8 +408,9 @@ def _lookup(session, relation, visible=None):
     return find
 
 
-def convert(column, raw):
-    """A cell as the column's Python value; ValueError with a message when it is not."""
+def convert(column, raw, words=None):
+    """A cell as the column's Python value; ValueError with a message when it is not.
+    ``words``: a several-choices column's (core.customise.ChoiceSet.words)."""
     kind = column.type
     text = raw.strip() if isinstance(raw, str) else raw
     if text in ("", None):
@@ -414,7 +418,7 @@ def convert(column, raw):
             raise ValueError(_("is required"))
         return None
     if hasattr(kind, "from_text"):   # several choices (core.customise.ChoiceSet)
-        return kind.from_text(str(text), column.info.get("choices", {}))
+        return kind.from_text(str(text), column.info.get("choices", {}), words)
     if isinstance(kind, Boolean):
         word = str(text).strip().lower()
         if word in TRUE:
