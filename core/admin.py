@@ -146,6 +146,36 @@ class CountUpTo(Query):
         return AtLeast(limit) if found > limit else found
 
 
+def restrict_fields(form, record, hidden, readonly):
+    """Leave the ``hidden`` fields out of the page and show the ``readonly`` ones
+    disabled; neither is read from what is posted, nor checked."""
+    for name in (hidden | readonly) & set(form._fields):
+        # Kept in the form, holding the record's value, for the screen's own checks
+        # (a duplicate search reads the phone), but never read from the request.
+        field = form[name]
+        field.data = getattr(record, name, None) if record is not None else None
+        field.flags.required = False
+        field.validate = lambda *_args, **_kwargs: True
+        field.populate_obj = lambda *_args: None
+        if name in hidden:
+            field.widget = NOT_SHOWN
+        else:
+            field.render_kw = {**(field.render_kw or {}), "disabled": True}
+
+
+class RestrictedLines:
+    """The widget of a form's lines whose fields have rules: the blank line that "Add"
+    copies (made as the list is drawn) restricted as the lines are."""
+
+    def __init__(self, widget, hidden, readonly):
+        self.widget, self.hidden, self.readonly = widget, hidden, readonly
+
+    def __call__(self, field, template=None, **kwargs):
+        if template is not None:
+            restrict_fields(template.form, None, self.hidden, self.readonly)
+        return self.widget(field, template=template, **kwargs)
+
+
 class NotShown:
     """The widget of a field hidden from the user: Flask-Admin's form lays out no
     hidden input, and this one writes nothing (no value in the page)."""
@@ -365,24 +395,34 @@ class ModelView(sqla.ModelView):
         return self._restrict_form(super().create_form(obj), obj)
 
     def edit_form(self, obj=None):
-        return self._restrict_form(super().edit_form(obj), obj)
+        form = self._restrict_form(super().edit_form(obj), obj)
+        if obj is not None:   # its look-ups of its own kind do not offer the record
+            for name in self._links_to_itself(form):
+                form[name].render_kw = {**(form[name].render_kw or {}), "data-url": url_for(
+                    ".ajax_lookup", name=name, leave_out=obj.id)}
+        return form
+
+    def _links_to_itself(self, form):
+        """The form's look-ups of records of the screen's own model."""
+        return [name for name, loader in getattr(self, "_form_ajax_refs", {}).items()
+                if loader.model is self.model and name in form]
 
     def _restrict_form(self, form, record):
         """The form with the fields hidden from the user left out of the page and their
-        read-only ones shown disabled: neither is read from what is posted, nor checked."""
-        hidden, readonly = self.restricted()
-        for name in (hidden | readonly) & set(form._fields):
-            # Kept in the form, holding the record's value, for the screen's own checks
-            # (a duplicate search reads the phone), but never read from the request.
-            field = form[name]
-            field.data = getattr(record, name, None) if record is not None else None
-            field.flags.required = False
-            field.validate = lambda *_args, **_kwargs: True
-            field.populate_obj = lambda *_args: None
-            if name in hidden:
-                field.widget = NOT_SHOWN
-            else:
-                field.render_kw = {**(field.render_kw or {}), "disabled": True}
+        read-only ones shown disabled: neither is read from what is posted, nor checked.
+        Its lines (inline models) follow their own screen's rules."""
+        restrict_fields(form, record, *self.restricted())
+        relationships = inspect(self.model).relationships
+        for inline in self.inline_models or ():
+            line_model = self._inline_class(inline)
+            hidden, readonly = layout.restricted_here(line_model.__name__)
+            for name in [r.key for r in relationships
+                         if r.mapper.class_ is line_model and r.key in form]:
+                lines = form[name]
+                for entry in lines.entries:   # the record's lines, and those posted
+                    restrict_fields(entry.form, entry.object_data, hidden, readonly)
+                if hidden or readonly:        # and the blank line "Add" copies
+                    lines.widget = RestrictedLines(lines.widget, hidden, readonly)
         return form
 
     # -- record rules on every query ---------------------------------------------------
@@ -581,7 +621,7 @@ class ModelView(sqla.ModelView):
         return []
 
     def validate_form(self, form):
-        if not super().validate_form(form):
+        if not super().validate_form(form) or not self._not_linked_to_itself(form):
             return False
         saving = request.endpoint in (f"{self.endpoint}.create_view", f"{self.endpoint}.edit_view")
         if saving and request.method == "POST" and not request.form.get(CONFIRM_FIELD):
@@ -591,6 +631,17 @@ class ModelView(sqla.ModelView):
                 g.crm_form_warnings = warnings
                 return False
         return True
+
+    def _not_linked_to_itself(self, form):
+        """A record linked to itself (its own parent company) is a form error."""
+        edited = next(iter(int_ids([request.args.get("id", "")])), None) \
+            if request.endpoint == f"{self.endpoint}.edit_view" else None
+        linked = [] if edited is None else [
+            name for name in self._links_to_itself(form)
+            if getattr(form[name].data, "id", None) == edited]
+        for name in linked:
+            form[name].errors = [*form[name].errors, _("A record cannot link to itself.")]
+        return not linked
 
     # -- the record page: header, fields, panels from any enabled addon, and the feed -------
 
@@ -1279,6 +1330,11 @@ class ModelView(sqla.ModelView):
                 self.column_filters.append(shown[f.name])
         self.column_searchable_list = list(self.column_searchable_list or ()) + [
             f.name for f in customise.searched(self.custom_fields)]
+        # A link is chosen by typing (a look-up), as the built-in ones: a select box of
+        # every record would load a large table's whole.
+        self.form_ajax_refs = {**(self.form_ajax_refs or {}), **{
+            name: {"fields": [column.split(".", 1)[1]], "page_size": 10}
+            for name, column in shown.items()}}
         self.column_labels = {**self.column_labels,
                               **{f.name: customise.field_label(f) for f in self.custom_fields}}
         self.column_descriptions = {**(self.column_descriptions or {}), **{
@@ -1402,7 +1458,13 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
         super().__init__(name, session, related, **options)
 
     def get_query(self):
-        return scoped_query(self.model, self.parent_model)
+        query = scoped_query(self.model, self.parent_model)
+        # The edit form of a record linking to its own kind leaves the record out
+        # (ModelView.edit_form; _not_linked_to_itself refuses it too).
+        left_out = int_ids([request.args.get("leave_out", "")]) if has_request_context() else []
+        if left_out and self.model is self.parent_model:
+            query = query.filter(self.model.id != left_out[0])
+        return query
 
     def format(self, model):
         return None if model is None else (getattr(model, self.pk), shown_name(model))

@@ -24,13 +24,23 @@ FLAGS = ("required", "is_unique", "indexed", "in_list")
 
 
 def screens():
-    """{model name: its first screen} of the enabled addons' models, by label."""
+    """{model name: its first screen} of the enabled addons' models, in menu order."""
     found = {}
     for view in current_app.extensions["admin"][0]._views:
         if isinstance(view, ModelView) and not getattr(view, "core_screen", False) \
                 and view.model.__module__.split(".")[0] != "core":
             found.setdefault(view.model.__name__, view)
-    return dict(sorted(found.items(), key=lambda item: str(model_label(item[1].model))))
+    return found
+
+
+def by_menu(models):
+    """[(menu title, {model name: screen})] of screens(), each under the top menu it is
+    in, as the menu bar orders them: the same order in either language (labels sorted
+    by their Chinese characters would be in no order a reader knows)."""
+    menus = {}
+    for name, view in models.items():
+        menus.setdefault((view.category or "").split("/")[0], {})[name] = view
+    return [(label(menu) if menu else "", found) for menu, found in menus.items()]
 
 
 def section_choices(view):
@@ -77,12 +87,13 @@ class CustomiseView(BaseView):
         for field in current_app.extensions["crm"].custom_fields:
             if field.removed_at is None:
                 counts[field.model] = counts.get(field.model, 0) + 1
-        return self.render("core/customise.html", models=models, counts=counts,
+        return self.render("core/customise.html", menus=by_menu(models), counts=counts,
                            model_label=model_label)
 
     @expose("/<model_name>/", methods=("GET", "POST"))
     def model_page(self, model_name):
-        view = screens().get(model_name) or abort(404)
+        models = screens()
+        view = models.get(model_name) or abort(404)
         values = {key: "" for key in TEXTS} | {key: False for key in FLAGS} | {
             "kind": "text", "section": "-"}
         errors = {}
@@ -101,7 +112,8 @@ class CustomiseView(BaseView):
         return self.render(
             "core/customise_model.html", view=view, model_name=model_name,
             model_label=model_label, fields=fields, values=values, errors=errors,
-            kinds=customise.KINDS, targets=screens(), sections=section_choices(view),
+            kinds=customise.KINDS, targets=models, target_menus=by_menu(models),
+            sections=section_choices(view),
             field_label=customise.field_label, arranged=self._arranged(view))
 
     def _arranged(self, view):
@@ -182,7 +194,7 @@ class CustomiseView(BaseView):
         return self.render(
             "core/customise_field.html", view=view, model_name=model_name, field=field,
             model_label=model_label, values=values, errors=errors, kinds=customise.KINDS,
-            targets=screens(), sections=section_choices(view),
+            target_menus=by_menu(screens()), sections=section_choices(view),
             field_label=customise.field_label)
 
     @expose("/<model_name>/remove/", methods=("POST",))

@@ -6,6 +6,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import current_app, has_app_context, has_request_context, request, session
 from flask_babel import format_decimal, get_translations, refresh
+from flask_babel import gettext as _
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from markupsafe import escape
@@ -152,7 +153,6 @@ def compile_catalogs(directories):
 def lookup_texts():
     """What the look-up boxes (Select2, under Flask-Admin's related-record fields) write,
     in the user's language: a JSON blob on every page, read by crm.js."""
-    from flask_babel import gettext as _
     return {"no_matches": _("No matches found"), "searching": _("Searching…"),
             "load_more": _("Loading more results…"), "failed": _("Loading failed"),
             # (crm.js puts the number where %d is)

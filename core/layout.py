@@ -74,8 +74,14 @@ def restricted(user, model_name, rules):
 def hidden_here(model_name):
     """The fields of ``model_name`` hidden from the signed-in user: what a page outside
     the model's screens (a quick search, say) must not show or search either."""
+    return restricted_here(model_name)[0]
+
+
+def restricted_here(model_name):
+    """(hidden, read-only) fields of ``model_name`` for the signed-in user, by the
+    site's rules: for a page outside the model's own screens (another's form lines)."""
     rules = current_app.extensions["crm"].field_rules.get(model_name)
-    return restricted(current_user, model_name, rules)[0]
+    return restricted(current_user, model_name, rules)
 
 
 def _restricted(user, model_name, rules):

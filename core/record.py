@@ -23,6 +23,7 @@ from flask import current_app, g, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
+from wtforms import FieldList
 from sqlalchemy import Date, DateTime, Enum, Numeric, Text, inspect, select
 from sqlalchemy.orm import joinedload, lazyload
 
@@ -178,7 +179,7 @@ def sections(view, record):
         fields = [(field_label(view, n), display(view, record, n), n)
                   for n in names if n in shown]
         if fields:   # a section headed by its one field's label (a long text): no label
-            wide = len(fields) == 1 and title is not None and str(title) == str(fields[0][0])
+            wide = named_as_its_field(title, [text for text, _html, _name in fields])
             result.append((title, wide, [(None, html, n) for _l, html, n in fields] if wide
                            else fields))
     return result
@@ -188,25 +189,35 @@ def form_sections(view, form):
     """[(title or None, [field])]: the form's fields in the record page's sections, as
     the customiser arranged them (core.layout), so that a field is found where the page
     shows it; a field no section names goes at the end of the section of the form's field
-    before it. One section: no title."""
-    declared = layout.arranged(getattr(view, "details_sections", None) or [(None, [])],
-                               getattr(view, "field_rules", {}))
+    before it, but lines (a supplier's prices), which are no part of it ("Notes"), go in
+    a section of their own after it. One section: no title."""
+    sections = [(title, names, []) for title, names in layout.arranged(
+        getattr(view, "details_sections", None) or [(None, [])],
+        getattr(view, "field_rules", {}))]
+    home = {}
+    for section in sections:
+        home.update({name: section for name in section[1] if name not in home})
+    current = sections[0]
     fields = [f for f in form if getattr(f.widget, "input_type", None) != "hidden"]
-    placed = {}
-    for index, (_title, names) in enumerate(declared):
-        placed.update({name: index for name in names if name not in placed})
-    grouped = [[] for _section in declared]
-    current = 0
     for each in fields:
-        current = placed.get(each.short_name, current)
-        grouped[current].append(each)
-    for index, (_title, names) in enumerate(declared):
+        if each.short_name not in home and isinstance(each, FieldList):
+            after = next(i for i, section in enumerate(sections) if section is current)
+            current = (each.label.text, [each.short_name], [])
+            sections.insert(after + 1, current)
+        current = home.get(each.short_name, current)
+        current[2].append(each)
+    for _title, names, group in sections:
         order = {name: position for position, name in enumerate(names)}
-        grouped[index].sort(key=lambda f: order.get(f.short_name, len(order)))
-    found = [(None if len(group) == 1 and str(title) == str(group[0].label.text) else title,
-              group)   # (a section of one field named as the section: its label says it)
-             for (title, _names), group in zip(declared, grouped) if group]
+        group.sort(key=lambda f: order.get(f.short_name, len(order)))
+    found = [(None if named_as_its_field(title, [f.label.text for f in group]) else title,
+              group) for title, _names, group in sections if group]
     return found if len(found) > 1 else [(None, fields)]
+
+
+def named_as_its_field(title, labels):
+    """Is this a section of one field named as the section ("Notes")? Its field's label
+    says it: the page and the form give it no heading of its own."""
+    return len(labels) == 1 and title is not None and str(title) == str(labels[0])
 
 
 def statusbar(view, record):

@@ -88,10 +88,10 @@ class HomeView(SignedIn, AdminIndexView):
                    if isinstance(v, ModelView) and not isinstance(v, CoreModelView)
                    and v.is_accessible()]
         # (a user whose only group is Customiser has no screens, but that page)
-        customise = next((v for v in self.admin._views if v.endpoint == "customise"
-                          and not screens and v.is_accessible()), None)
+        may_customise = not screens and any(
+            v.endpoint == "customise" and v.is_accessible() for v in self.admin._views)
         return self.render("core/home.html", screens=screens, state=state,
-                           may_customise=customise is not None,
+                           may_customise=may_customise,
                            announcements=notifications.announcements_for(current_user),
                            panels=state.hooks.call("dashboard.panels"),
                            **self.admin_notices())

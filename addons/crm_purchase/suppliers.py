@@ -27,7 +27,7 @@ from addons.crm_contacts.models import Customer
 from addons.crm_contacts.views import prefill_customer
 from addons.crm_sales.lines import LARGEST_AMOUNT, LARGEST_QUANTITY, ActiveProductLoader
 from addons.crm_sales.models import Product
-from core import company, permissions
+from core import company, layout, permissions
 from core.admin import ModelView, ScopedAjaxLoader
 from core.db import db
 from core.models import Group, User
@@ -345,6 +345,7 @@ class SupplierView(ModelView):
                     "crm_purchase/supplier_prices.html", prices=prices[:PRICE_PANEL_ROWS],
                     total=total, more=more, today=date.today(), amount=amount,
                     quantity=quantity, currency=supplier.currency,
+                    hidden=layout.hidden_here(SupplierPrice.__name__),
                     list_url=url_for("supplier_price.index_view", search=supplier.code)))}]
         return own + super().detail_panels(supplier)
 

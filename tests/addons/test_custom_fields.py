@@ -149,6 +149,22 @@ def test_a_link_to_another_record(contacts_suite):
     page = client.get(f"/admin/customer/details/?id={child[0][0]}").get_data(as_text=True)
     assert f'/admin/customer/details/?id={parent}' in page and "Parent Co" in page
 
+    # Chosen by typing, as a built-in link: the form lists no records of its own.
+    form = client.get(NEW).get_data(as_text=True)
+    assert 'data-role="select2-ajax"' in form and "Parent Co" not in form
+    lookup = "/admin/customer/ajax/lookup/?name=x_parent&query=Co"
+    assert [label for _id, label in client.get(lookup).get_json()] == ["Parent Co (C000001)"]
+    # A record's edit form does not offer the record itself, nor saves a link to it.
+    url = f"/admin/customer/edit/?id={parent}"
+    assert f"leave_out={parent}" in client.get(url).get_data(as_text=True)
+    assert client.get(f"{lookup}&leave_out={parent}").get_json() == []
+    response = client.post_form(url, {"name": "Parent Co", "x_parent": str(parent)},
+                                token_from=url)
+    assert response.status_code == 200
+    assert "A record cannot link to itself." in response.get_data(as_text=True)
+    assert contacts_suite.sql(f"SELECT x_parent_id FROM crm_customer WHERE id = {parent}") \
+        == [(None,)]
+
 
 def test_bad_declarations_are_refused_and_change_nothing(contacts_suite):
     client = contacts_suite.admin_client()
@@ -453,3 +469,18 @@ def test_a_segment_on_a_custom_field_reaches_who_holds_it(marketing_suite):
     marketing_suite.sql("UPDATE crm_customer SET x_tier = 'gold'")   # read when used
     page = unescape(client.get(answer.headers["Location"]).get_data(as_text=True))
     assert 'data-count="customers">5<' in page
+
+
+def test_the_record_types_are_under_their_menus_in_menu_order(sales_suite):
+    """The index and a link's target list follow the menu bar in either language
+    (Chinese labels sorted by code point would be in no order a reader knows)."""
+    sales_suite.sql("UPDATE core_user SET language = 'zh_Hans_CN'")
+    client = sales_suite.admin_client()
+    page = client.get(PAGE[:-9]).get_data(as_text=True)
+    body = page[page.index("crm-customisable"):]
+    places = [body.index(text) for text in ("客户</th>", ">客户</a>", ">联系人</a>",
+                                            "销售</th>", ">商机</a>")]
+    assert places == sorted(places), places
+    form = client.get(PAGE).get_data(as_text=True)
+    assert form.index('<optgroup label="客户">') < form.index('value="Customer"') \
+        < form.index('<optgroup label="销售">') < form.index('value="Opportunity"')

@@ -1,7 +1,8 @@
 """bench/customise.py, the custom fields benchmark, end to end at a tiny scale: every
 page is measured without and with the twenty fields, the comparison lands in
-customise-small-latest.json and .md (two rounds: their median), and the run leaves the site without the fields it
-added (so that a kept database is measured again from the same start). Timings are not
+customise-small-latest.json and .md (two rounds: their median), each round on a copy of
+the database, and the run leaves the site without the fields (so that a kept database
+is measured again from the same start). Timings are not
 asserted (bench/ measures them)."""
 import json
 
@@ -36,4 +37,8 @@ def test_every_page_is_measured_with_and_without_the_fields(tmp_path):
                 assert not [c for c in connection.scalars(text(
                     "SELECT column_name FROM information_schema.columns "
                     "WHERE table_name = 'crm_customer'")) if c.startswith("x_")]
+                # (each round's copy, on which the fields were added, is dropped)
+                assert not connection.scalars(text(
+                    "SELECT datname FROM pg_database WHERE datname LIKE :copies"),
+                    {"copies": "crm_bench_customise_test_round%"}).all()
             engine.dispose()

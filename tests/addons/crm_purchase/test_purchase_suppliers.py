@@ -187,3 +187,47 @@ def test_a_buyer_makes_a_supplier_and_picks_a_purchaser(purchase_suite):
     page = text(clerk.get(f"{SUPPLIERS}details/?id={supplier}"))
     assert "S-B" in page and "crm-supplier-prices" not in page
     assert "crm-supplier-prices" in text(buyer.get(f"{SUPPLIERS}details/?id={supplier}"))
+
+
+def test_a_price_field_hidden_for_buyers_is_hidden_on_the_suppliers_form(purchase_suite):
+    """A rule of the prices' own screen (Settings > Customise > Layout) holds where the
+    prices are lines of another form, and on the supplier's page."""
+    admin = purchase_suite.admin_client()
+    buyer, _buyer_id = user(purchase_suite, "buyer", "purchase_user")
+    layout = "/admin/customise/SupplierPrice/layout/{}/"
+    for name, access in (("supplier_product_code", "hidden"), ("sequence", "readonly")):
+        response = admin.post_form(layout.format(name), {
+            "section": "=", "group-purchase_user": access}, token_from=layout.format(name))
+        assert response.status_code == 302, text(response)[-2000:]
+    company = make_company(purchase_suite, "Hidden Codes Ltd")
+    product = make_product(purchase_suite, "P-H", cost="1")
+    response = admin.post_form(NEW_SUPPLIER, supplier_form(company, "S-H", prices=[
+        {"product": product, "price": "3", "supplier_product_code": "SECRET-1",
+         "sequence": "7"}]), token_from=NEW_SUPPLIER)
+    assert response.status_code == 302, flashes(response)
+    supplier, price = last_id(purchase_suite, "pur_supplier"), last_id(purchase_suite,
+                                                                        "pur_supplier_price")
+    edit = f"{SUPPLIERS}edit/?id={supplier}"
+    form = text(buyer.get(edit))
+    # The lines are a section of their own, not part of "Notes" before them: neither has
+    # a heading that its one field's label repeats.
+    assert 'crm-form-section-title">Notes<' not in form
+    assert form.index('name="notes"') < form.index('name="prices-0-price"')
+    # Neither on the price's line nor on the blank line "Add" copies; read-only shown.
+    assert "SECRET-1" not in form and "supplier_product_code" not in form
+    assert 'name="prices-0-sequence"' in form and "disabled" in form[
+        form.index('name="prices-0-sequence"') - 200:form.index('name="prices-0-sequence"') + 200]
+    assert "SECRET-1" in text(admin.get(edit))
+    page = text(buyer.get(f"{SUPPLIERS}details/?id={supplier}"))
+    assert "crm-supplier-prices" in page and "SECRET-1" not in page
+    assert "Supplier&#39;s product code" not in page and "Supplier's product code" not in page
+    # Posted anyway, on the line and on a new line: not written.
+    response = buyer.post_form(edit, supplier_form(company, "S-H", prices=[
+        {"id": price, "product": product, "price": "4", "supplier_product_code": "MINE",
+         "sequence": "1"},
+        {"product": product, "price": "2", "min_quantity": "100",
+         "supplier_product_code": "MINE-2", "sequence": "2"}]), token_from=edit)
+    assert response.status_code == 302, flashes(response)
+    assert purchase_suite.sql("SELECT price, supplier_product_code, sequence FROM "
+                              "pur_supplier_price ORDER BY id") == [
+        (D("4"), "SECRET-1", 7), (D("2"), None, 10)]
