@@ -78,7 +78,7 @@ from core import (approvals, customise, dates, exporting, layout, merge, permiss
 from core import workflow
 from core import record as record_page
 from core.audit import BOOKKEEPING
-from core.db import DISPLAY_ATTRIBUTES, db
+from core.db import DISPLAY_ATTRIBUTES, LINKED_TO_ITSELF, db
 from core.i18n import LazyLabel, label, lazy_label
 from core.models import OwnedMixin, RecordNote, SavedFilter, User
 from core.security import local_path
@@ -640,7 +640,7 @@ class ModelView(sqla.ModelView):
             name for name in self._links_to_itself(form)
             if getattr(form[name].data, "id", None) == edited]
         for name in linked:
-            form[name].errors = [*form[name].errors, _("A record cannot link to itself.")]
+            form[name].errors = [*form[name].errors, str(LINKED_TO_ITSELF)]
         return not linked
 
     # -- the record page: header, fields, panels from any enabled addon, and the feed -------

@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from core import backup, customise, exporting, mailgate, migrating, neutral, outbox, reassign
 from core import transfer
 from core.admin import ModelView, import_limits
-from core.app import Dispatcher, create_app
+from core.app import Dispatcher
 from core.auth import password_problem
 from core.config import ConfigError, load_settings
 from core.db import db
@@ -52,7 +52,7 @@ def app_context():
         yield running
         return
     try:
-        app = create_app(load_settings())
+        app = _site_dispatcher(load_settings()).app
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
     with app.app_context():
@@ -61,6 +61,22 @@ def app_context():
         finally:
             db.session.remove()
             db.engine.dispose()   # a command's connections end with the command
+
+
+# The site of the last command this process ran and its Dispatcher (see below).
+_last_site = {}
+
+
+def _site_dispatcher(settings):
+    """The Dispatcher of the last command this process ran, while the site and its
+    settings are the same: a process that runs several commands (a shell's, the tests')
+    builds one app per addon revision, as a web process does, not one per command."""
+    site = (settings.database_url, str(settings.config_file),
+            repr({name: dict(section) for name, section in settings.raw.items()}))
+    if site not in _last_site:
+        _last_site.clear()
+        _last_site[site] = Dispatcher(settings)
+    return _last_site[site]
 
 
 def is_initialised():
@@ -472,6 +488,11 @@ def restore_command(path, replace, neutralise):
                 replace=replace, neutralise=neutralise, progress=click.echo)
         except (backup.BackupError, migrating.MigrationError) as exc:
             fail(f"{exc}; nothing was restored")
+        # Every process builds its app again: the site restored may have other addons,
+        # fields and field rules under the revision number the processes already have.
+        state = app.extensions["crm"]
+        state.registry.bump_revision(db.session, state.revision or 0)
+        db.session.commit()
         rows = sum(result[1] for result in results)
         click.echo(f"restored {len(results)} tables, {rows} rows; every checksum matches"
                    + (" (neutralised copy)" if neutralise else ""))

@@ -4,9 +4,11 @@ from itertools import chain
 
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.model import Model
-from sqlalchemy import ARRAY, MetaData, any_, bindparam, event, func, literal, select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ARRAY, MetaData, any_, bindparam, event, func, inspect, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import MANYTOONE, Session
 from sqlalchemy.pool import Pool
 
 from core.i18n import model_label
@@ -43,6 +45,44 @@ class CrmModel(Model):
 
 
 db = SQLAlchemy(model_class=CrmModel, metadata=MetaData(naming_convention=NAMING_CONVENTION))
+
+LINKED_TO_ITSELF = _l("A record cannot link to itself.")
+
+
+class LinkedToItself(ValueError):
+    """A record set to link to itself (a customer its own parent company)."""
+
+
+def self_links(model):
+    """(relationship key, its foreign key attributes) of ``model``'s links to records of
+    its own kind."""
+    mapper = inspect(model)
+    return [(relation.key, [mapper.get_property_by_column(c).key for c in relation.local_columns])
+            for relation in mapper.relationships
+            if relation.direction is MANYTOONE and issubclass(model, relation.mapper.class_)]
+
+
+def links_to_itself(record, links):
+    """Whether ``record`` is set to link to itself by one of its ``links`` (self_links).
+    Only what is loaded is looked at: checking reads nothing from the database."""
+    values = inspect(record).dict
+    own_id = values.get("id")
+    return any(values.get(key) is record
+               or (own_id is not None and any(values.get(k) == own_id for k in columns))
+               for key, columns in links)
+
+
+@event.listens_for(Session, "before_flush")
+def _no_link_to_itself(session, _context, _instances):
+    """No record is saved linked to itself, whichever way it was written (a form says so
+    on its field before this; an API, a command or an addon's job meet it here)."""
+    links = {}   # model: its self_links, found once per flush (an import flushes many)
+    for record in chain(session.new, session.dirty):
+        model = type(record)
+        if model not in links:
+            links[model] = self_links(model)
+        if links[model] and links_to_itself(record, links[model]):
+            raise LinkedToItself(str(LINKED_TO_ITSELF))
 
 
 def link_table(name, left, right):

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, delete, func, insert, inspect, literal, select, tuple_, update
 
 from core.audit import acting_user_id
-from core.db import db
+from core.db import db, self_links
 from core.i18n import model_label
 from core.models import AuditEntry, Message, RecordNote, utcnow
 
@@ -104,6 +104,10 @@ def merge(session, model, keep, others):
     commits; an error (a unique constraint, say) leaves the transaction to roll back."""
     other_ids = [other.id for other in others if other.id != keep.id]
     moved = {}
+    # The kept record's link to a merged one would become a link to itself: cleared.
+    for key, columns in self_links(model):
+        if any(getattr(keep, column) in other_ids for column in columns):
+            setattr(keep, key, None)
     session.flush()
     for reference in references(session, model):
         count = _move(session, reference, other_ids, keep.id)
@@ -168,8 +172,12 @@ def _mapped_class(table):
 def _fill_blanks(keep, other):
     """Fields the kept record lacks are taken from a merged one."""
     for attribute in inspect(type(keep)).column_attrs:
-        name = attribute.key
-        if attribute.columns[0].primary_key or attribute.columns[0].unique:
+        name, column = attribute.key, attribute.columns[0]
+        if column.primary_key or column.unique:
             continue
-        if getattr(keep, name) in (None, "") and getattr(other, name) not in (None, ""):
-            setattr(keep, name, getattr(other, name))
+        value = getattr(other, name)
+        if value == keep.id and any(key.column.table is keep.__table__
+                                    for key in column.foreign_keys):
+            continue   # the merged record's link to the kept one: not a link to itself
+        if getattr(keep, name) in (None, "") and value not in (None, ""):
+            setattr(keep, name, value)

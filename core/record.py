@@ -479,7 +479,7 @@ def _change_text(field_info, value, names, currency):
     if value is None or value == "":
         return DASH
     if related is not None:
-        return names.get((related, value), DASH)   # a record deleted since
+        return names.get((related, value)) or _("a deleted record")
     if isinstance(value, list) and column is None:   # the names of linked records
         return ", ".join(label(item) for item in value) or DASH
     if column is not None:

@@ -165,6 +165,33 @@ def test_a_link_to_another_record(contacts_suite):
     assert contacts_suite.sql(f"SELECT x_parent_id FROM crm_customer WHERE id = {parent}") \
         == [(None,)]
 
+    # Whatever writes it (here code, as an API or a job would), a flush refuses it.
+    from core.db import LinkedToItself, db
+    from addons.crm_contacts.models import Customer
+    with contacts_suite.app().app_context():
+        record = db.session.get(Customer, parent)
+        record.x_parent_id = parent
+        with pytest.raises(LinkedToItself):
+            db.session.commit()
+        db.session.rollback()
+        record.x_parent = record
+        with pytest.raises(LinkedToItself):
+            db.session.commit()
+
+    # Merging the parent into its child keeps no link of the child to itself (audited
+    # as cleared); a record linked to the parent now links to the child.
+    create_customer(client, confirm=True, name="Sister", x_parent=str(parent))
+    child, sister = child[0][0], contacts_suite.sql(
+        "SELECT id FROM crm_customer WHERE name = 'Sister'")[0][0]
+    response = client.post_form("/admin/customer/merge/", {"ids": f"{parent},{child}",
+                                                           "keep": str(child)},
+                                token_from=f"/admin/customer/merge/?ids={parent},{child}")
+    assert response.status_code == 302
+    assert contacts_suite.sql("SELECT id, x_parent_id FROM crm_customer ORDER BY id") == [
+        (child, None), (sister, child)]
+    feed = client.get(f"/admin/customer/details/?id={child}").get_data(as_text=True)
+    assert "Parent company</span>: a deleted record → —" in feed
+
 
 def test_bad_declarations_are_refused_and_change_nothing(contacts_suite):
     client = contacts_suite.admin_client()

@@ -112,7 +112,7 @@ def test_service_generate(service_sales_suite):
     from addons.crm_service import sla
     from addons.crm_service.models import Ticket
     from core.db import db
-    app = suite.dispatcher().app
+    app = suite.app()
     with app.app_context():
         running = db.session.scalars(db.select(Ticket).where(
             Ticket.state.in_(("new", "open")))).all()

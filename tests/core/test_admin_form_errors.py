@@ -19,7 +19,7 @@ class LazyForm(AdminForm):
 
 
 def test_lazy_validator_messages_become_text(suite):
-    app = suite.dispatcher().app
+    app = suite.app()
     with app.test_request_context("/", method="POST"):
         form = LazyForm(formdata=MultiDict({"email": "nobody"}))
         assert not form.validate()

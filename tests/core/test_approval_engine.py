@@ -250,7 +250,7 @@ def test_two_approvers_at_the_same_moment_make_one_decision(office):
     ann = signed_in(office, "ann")
     claim = new_claim(ann, 5000)
     press(ann, claim, "submit")
-    app = office.dispatcher().app
+    app = office.app()
     barrier = threading.Barrier(2)
     outcomes = []
 

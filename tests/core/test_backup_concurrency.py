@@ -209,7 +209,7 @@ def test_a_backup_while_the_site_is_written_is_of_one_moment(tmp_path, database_
     group = site.sql("SELECT min(id) FROM core_group")[0][0]
     before = site.sql("SELECT count(*) FROM core_announcement")[0][0]
 
-    app = site.dispatcher().app
+    app = site.app()
     writer = Writer(database_url, customers, group)
     writer.start()
     try:

@@ -61,7 +61,7 @@ def test_the_same_chart_prints_in_a_pdf_with_chinese_labels(tmp_path, database_u
     svg = charts.bar_chart(["一月", "二月"], [("赢单", [1200, 3400])], value_text=money,
                            description="赢单金额")
     try:
-        app = suite.dispatcher().app
+        app = suite.app()
         with app.test_request_context():
             document = pdf.render("report/chart.html", svg=svg)
     finally:

@@ -17,7 +17,7 @@ HOSTILE = '<b data-x="xss">H</b><img src=x onerror=alert(1)>%s%(x)s'
 
 
 def test_label_translates_declared_words_only(suite):
-    app = suite.dispatcher().app
+    app = suite.app()
     with app.test_request_context(), force_locale("zh_Hans_CN"):
         assert label("ok") == "成功"            # core.messaging: mark("ok")
         assert label("Draft plans") == "Draft plans"   # not declared: as it is
@@ -27,7 +27,7 @@ def test_label_translates_declared_words_only(suite):
 
 
 def test_templates_escape_what_label_returns(suite):
-    app = suite.dispatcher().app
+    app = suite.app()
     with app.test_request_context(), force_locale("zh_Hans_CN"):
         page = render_template_string(
             "{{ label(value) }}|{{ value|label }}|{{ _('Only members of %(group)s may move "
@@ -61,7 +61,7 @@ def test_fixed_choices_read_capitalised_in_english_and_translated_in_chinese(sui
     # As the state bar shows them: a list, a filter or a record page says "Waiting",
     # not the stored "waiting".
     column = Column("state", Enum("ok", "waiting", name="label_test_state"))
-    app = suite.dispatcher().app
+    app = suite.app()
     with app.test_request_context():
         with force_locale("en"):
             assert [str(text) for _value, text in translated_choices(column)] == [

@@ -263,7 +263,7 @@ def test_chinese_folder_names_are_written_as_imap_wants():
 
 def test_the_job_is_off_until_a_mailbox_is_set(tmp_path, database_url):
     suite = make_suite(tmp_path, database_url)
-    app = suite.dispatcher().app
+    app = suite.app()
     with app.app_context():
         assert mail_fetch.fetch_job() == "off: no incoming mailbox is set up"
         db.session.remove()

@@ -24,7 +24,7 @@ PARTS = "tw_parts"   # the addon made here
 
 def schema_state(suite, branches=None):
     """(branches behind, drift) as the app sees them, in this process."""
-    app = suite.dispatcher().app
+    app = suite.app()
     with app.app_context():
         registry = app.extensions["crm"].registry
         connection = db.session.connection()

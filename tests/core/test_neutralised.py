@@ -28,7 +28,7 @@ def copy(tmp_path, database_url, new_database, smtp):
     mail = f"[mail]\nhost = 127.0.0.1\nport = {smtp.port}\nsender = crm@example.com\ntimeout = 5\n"
     site = make_suite(tmp_path / "site", database_url, enabled=["fixture_notes"], demo=True,
                       extra=mail)
-    app = site.dispatcher().app
+    app = site.app()
     with app.app_context():
         outbox.send_email(["li.lei@example.com"], "Your quote", "Dear Li Lei")
         db.session.commit()
@@ -55,7 +55,7 @@ def test_a_neutralised_copy_sends_nothing_and_keeps_its_messages(copy, smtp):
     site, test_copy = copy
     result = test_copy.run("run-job", "core.outbox")
     assert "core.outbox: skipped" in result.output
-    app = test_copy.dispatcher().app
+    app = test_copy.app()
     with app.app_context():   # the job's function itself, called directly: paused
         assert neutral.is_neutralised(db.session)
         assert outbox.deliver_due().startswith("paused")
@@ -92,7 +92,7 @@ def test_a_neutralised_copy_runs_no_scheduled_job(copy):
     assert test_copy.sql("SELECT last_status FROM core_job WHERE id = 'core.outbox'") == [
         ("skipped",)]
     # The original runs its jobs.
-    with site.dispatcher().app.app_context():
+    with site.app().app_context():
         assert run_job(spec) == ("ok", "") and called == [1]
         db.session.remove()
 
@@ -118,7 +118,7 @@ def test_neutral_mark_on_a_running_site(suite):
     """neutral.mark on the site's own connection: from the next request on."""
     admin = suite.admin_client()
     assert BANNER not in admin.get("/admin/").get_data(as_text=True)
-    app = suite.dispatcher().app
+    app = suite.app()
     with app.app_context():
         neutral.mark(db.session.connection())
         db.session.commit()

@@ -43,7 +43,7 @@ def site(tmp_path, database_url, addon_folder):
 
 class Site:
     def __init__(self, suite, client_folder):
-        self.app = suite.dispatcher().app
+        self.app = suite.app()
         self.client_folder = client_folder
         client_folder.mkdir(parents=True)
 

@@ -149,7 +149,7 @@ def test_the_job_writes_a_verified_archive_and_removes_old_ones(site, tmp_path):
 
 def test_the_job_is_scheduled_at_the_configured_time(tmp_path, database_url):
     suite = make_suite(tmp_path, database_url, extra="[backup]\ntime = 03:45\n")
-    app = suite.dispatcher().app
+    app = suite.app()
     with app.app_context():
         spec = job_specs(app.extensions["crm"])["core.backup"]
         assert str(spec.make_trigger()).startswith("cron[hour='3', minute='45'")
@@ -196,7 +196,7 @@ def test_a_damaged_archive_is_a_failure_and_is_not_kept(site, tmp_path, monkeypa
         raise backup.BackupError(f"{path}: tables/core_user is damaged (CRC)")
 
     monkeypatch.setattr(backup, "verify", damaged)
-    app = site.dispatcher().app
+    app = site.app()
     with app.app_context():
         status, message = run_job(job_specs(app.extensions["crm"])["core.backup"])
         db.session.remove()
@@ -215,7 +215,7 @@ def test_a_failure_while_writing_leaves_no_partial_file(site, tmp_path, monkeypa
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(backup, "table_text", disk_full)
-    app = site.dispatcher().app
+    app = site.app()
     with app.app_context():
         status, message = run_job(job_specs(app.extensions["crm"])["core.backup"])
         db.session.remove()
@@ -291,7 +291,7 @@ def test_only_listed_archives_can_be_downloaded(site, tmp_path):
 
 def test_one_backup_at_a_time(site):
     admin = site.admin_client()
-    app = site.dispatcher().app
+    app = site.app()
     with app.app_context():
         held = backups.acquire({"task": "backup"})
     try:

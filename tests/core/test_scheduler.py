@@ -79,7 +79,7 @@ def test_running_a_reminder_job_twice_reminds_once(tasks):
 
 def test_failing_job_is_recorded_and_does_not_raise(tasks):
     suite, sql, pat = tasks
-    app = suite.dispatcher().app
+    app = suite.app()
     with app.app_context():
         spec = JobSpec(id="test.broken", func="tests.core.test_scheduler.broken",
                        trigger="interval", args={"minutes": 5})

@@ -90,7 +90,7 @@ def test_no_mail_server_fails_at_once_and_tells_the_sender(office, smtp):
                "--email", "amy@example.com")
     office.sql("UPDATE core_user SET notify_by_email = true, language = 'zh_Hans_CN' "
                "WHERE username = 'amy'")
-    app = office.dispatcher().app
+    app = office.app()
     with app.app_context():
         amy = db.session.scalar(db.select(User).where(User.username == "amy"))
         from flask import g

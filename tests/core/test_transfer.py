@@ -259,7 +259,7 @@ def test_a_failed_write_leaves_nothing_even_if_the_caller_commits(office, monkey
     from core.models import AuditEntry
 
     suite, sql, tmp = office
-    app = suite.dispatcher().app
+    app = suite.app()
     real_insert = transfer.insert_many
 
     def audit_fails(connection, table, rows):
@@ -295,7 +295,7 @@ def test_records_that_listeners_add_for_imported_ones_are_written_too(office):
     from sqlalchemy.orm import Session
 
     suite, sql, tmp = office
-    app = suite.dispatcher().app
+    app = suite.app()
     Task, Project = fixture_model(app, "Task"), fixture_model(app, "Project")
 
     def add_related(session, _context, _instances):

@@ -102,7 +102,7 @@ def schema_state(suite):
     core and the enabled addons, the revisions the database has: those and all they
     build on) as the app sees them. An addon added since the release (not enabled) is
     brought up when it is enabled."""
-    app = suite.dispatcher().app
+    app = suite.app()
     with app.app_context():
         registry = app.extensions["crm"].registry
         connection = db.session.connection()

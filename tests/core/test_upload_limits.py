@@ -103,7 +103,7 @@ def test_abandoned_uploads_are_removed_by_the_clean_up_job(office):
     old = tmp / "site" / "instance" / "uploads" / kept[0]
     os.utime(old, (time.time() - 25 * 3600,) * 2)
     from core.uploads import clean_abandoned
-    with suite.dispatcher().app.app_context():
+    with suite.app().app_context():
         assert clean_abandoned() == "1 abandoned uploads removed"
     assert uploads_left(tmp) == [kept[1]]
     result = suite.run("run-job", "core.clean_uploads")

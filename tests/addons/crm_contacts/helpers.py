@@ -28,8 +28,8 @@ def user(suite, username, *groups):
 
 @contextmanager
 def app_of(suite):
-    """The installation's app, in an application context (a new web process)."""
-    app = suite.dispatcher().app
+    """The installation's app, in an application context."""
+    app = suite.app()
     with app.app_context():
         yield app
 

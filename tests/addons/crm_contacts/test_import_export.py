@@ -144,7 +144,7 @@ def test_an_imported_customer_is_saved_as_by_any_other_way(contacts_suite, tmp_p
     from core.db import db
 
     values = {"name": "ＡＣＭＥ 有限公司", "phone": "+86 138-1234-5678", "email": "Sales@ACME.cn"}
-    app = contacts_suite.dispatcher().app
+    app = contacts_suite.app()
     admin = contacts_suite.sql("SELECT id FROM core_user WHERE username = 'admin'")[0][0]
     with app.app_context():   # saved by the administrator, whom the command line acts as
         g.acting_user_id = admin

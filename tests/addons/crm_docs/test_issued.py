@@ -58,7 +58,7 @@ def test_a_sent_quote_is_kept_as_sent(docs_suite):
 
     # The core's check finds every stored content intact.
     from core import files
-    with docs_suite.dispatcher().app.app_context():
+    with docs_suite.app().app_context():
         assert list(files.check()) == []
 
 
@@ -127,7 +127,7 @@ def test_issued_documents_are_never_changed(docs_suite):
     from addons.crm_docs.issued import Immutable
     from addons.crm_docs.models import IssuedDocument
     from core.db import db
-    with docs_suite.dispatcher().app.app_context():
+    with docs_suite.app().app_context():
         row = db.session.get(IssuedDocument, 1)
         row.recipients = "someone@else.example.com"
         with pytest.raises(Immutable):

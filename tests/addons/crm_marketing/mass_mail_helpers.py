@@ -116,7 +116,7 @@ def queue(suite, mailing_id):
     from addons.crm_marketing.models import Mailing
     from core import workflow
     from core.db import db
-    app = suite.dispatcher().app
+    app = suite.app()
     with app.app_context():
         mailing = db.session.get(Mailing, mailing_id)
         workflow.move(mailing, "send")
@@ -128,7 +128,7 @@ def queue(suite, mailing_id):
 def send_here(suite, now=None, seconds=60):
     """One run of the sender in this process."""
     from addons.crm_marketing import sender
-    app = suite.dispatcher().app
+    app = suite.app()
     with app.app_context():
         return sender.send_due(now=now, seconds=seconds)
 

@@ -141,7 +141,7 @@ def test_only_open_event_campaigns_take_registrations(marketing_suite):
     assert visitor.get(good).status_code == 200
     with app_of(marketing_suite):
         other_salt = "/m/e/" + events.URLSafeSerializer(
-            marketing_suite.dispatcher().app.config["SECRET_KEY"], salt="other").dumps(expo)
+            marketing_suite.app().config["SECRET_KEY"], salt="other").dumps(expo)
     for path in (signed_path(marketing_suite, promotion), signed_path(marketing_suite, done),
                  signed_path(marketing_suite, cancelled), signed_path(marketing_suite, 9999),
                  signed_path(marketing_suite, "1"), good[:-2] + "xx", other_salt,

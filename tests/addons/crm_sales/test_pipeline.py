@@ -179,7 +179,7 @@ def test_any_save_writes_the_stage_history(sales_suite):
     customer = make_customer(admin, sales_suite, "Acme")
     stages = stage_ids(sales_suite)
     admin_id = user_id(sales_suite, "admin")
-    app = sales_suite.dispatcher().app
+    app = sales_suite.app()
     with app.app_context():
         g.acting_user_id = admin_id
         deal = Opportunity(name="Scripted", customer_id=customer,

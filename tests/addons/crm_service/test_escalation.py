@@ -44,7 +44,7 @@ def open_ticket(suite, people, team, created, calendar_id=None):
     """A ticket of ann's opened at ``created`` (UTC), open since."""
     from addons.crm_service.models import Ticket
     from core.db import db
-    app = suite.dispatcher().app
+    app = suite.app()
     with app.app_context():
         ticket = Ticket(subject="Printer jams", channel="phone", owner_id=people["ann"],
                         team_id=team)

@@ -22,7 +22,7 @@ def test_reminders_of_a_batch_in_each_users_language(desk):
     suite, people, team = desk
     suite.sql("UPDATE core_user SET language = 'zh_Hans_CN' WHERE username = 'lea'")
     tickets = [open_ticket(suite, people, team, utc(2026, 3, 2, 9, 0))[1] for _n in range(3)]
-    app = suite.dispatcher().app
+    app = suite.app()
     assert run(app, utc(2026, 3, 2, 9, 50)) == "3 escalated"      # three warnings
     assert len(notices(suite, "ann")) == 3 and notices(suite, "lea") == []
     suite.sql("UPDATE svc_sla_policy SET reassign_to_id = NULL, raise_priority = :f", f=False)

@@ -132,7 +132,7 @@ def ticket_with_history(suite, created, history, **columns):
     """A ticket whose state history is ``history``: (state, local time) pairs."""
     from addons.crm_service.models import Ticket
     from core.db import db
-    app = suite.dispatcher().app
+    app = suite.app()
     with app.app_context():
         ticket = Ticket(subject="Printer jams", channel="phone", kind="inquiry")
         db.session.add(ticket)
@@ -284,7 +284,7 @@ def test_opening_a_ticket_sets_its_policy_and_deadlines(service_suite):
     minutes) on the standard calendar."""
     from addons.crm_service.models import Ticket
     from core.db import db
-    app = service_suite.dispatcher().app
+    app = service_suite.app()
     with app.app_context():
         ticket = Ticket(subject="Where is my order?", channel="email", priority="normal")
         db.session.add(ticket)

@@ -107,7 +107,7 @@ def test_saving_a_calendar_sends_open_tickets_to_the_job(service_suite):
     """Their deadlines are worked out again by the escalation job, on its next run."""
     from addons.crm_service.models import Ticket
     from core.db import db
-    app = service_suite.dispatcher().app
+    app = service_suite.app()
     with app.app_context():
         db.session.add(Ticket(subject="Slow", channel="phone"))
         db.session.commit()
