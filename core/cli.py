@@ -488,11 +488,7 @@ def restore_command(path, replace, neutralise):
                 replace=replace, neutralise=neutralise, progress=click.echo)
         except (backup.BackupError, migrating.MigrationError) as exc:
             fail(f"{exc}; nothing was restored")
-        # Every process builds its app again: the site restored may have other addons,
-        # fields and field rules under the revision number the processes already have.
-        state = app.extensions["crm"]
-        state.registry.bump_revision(db.session, state.revision or 0)
-        db.session.commit()
+        _last_site.clear()   # the next command builds its app for the site restored
         rows = sum(result[1] for result in results)
         click.echo(f"restored {len(results)} tables, {rows} rows; every checksum matches"
                    + (" (neutralised copy)" if neutralise else ""))

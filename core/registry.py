@@ -325,11 +325,9 @@ class Registry:
         self.bump_revision(session)
         return [name] + dependants
 
-    def bump_revision(self, session, past=0):
-        """Tell every process to rebuild its app (and re-read the addon folders): the
-        revision moves on, and past ``past`` (the one apps were built for before a
-        restore put back an older one)."""
-        Sequence.next_value(session, REVISION, max(past - self.revision(session), 0) + 1)
+    def bump_revision(self, session):
+        """Tell every process to rebuild its app (and re-read the addon folders)."""
+        Sequence.next_value(session, REVISION)
 
 
 def run_data_modules(addon, key, session):

@@ -150,7 +150,9 @@ def new_database(tmp_path, request):
         schema = f"test_{os.getpid()}_{uuid.uuid4().hex[:12]}"
         _on_pg(base, f"CREATE SCHEMA {schema}")
         schemas.append((base, schema))
-        return base.update_query_dict({"options": f"-csearch_path={schema},public"}) \
+        # (A test's commits need not wait for the disk: nothing outlives the run.)
+        return base.update_query_dict(
+            {"options": f"-csearch_path={schema},public -csynchronous_commit=off"}) \
             .render_as_string(hide_password=False)
 
     yield make
