@@ -76,9 +76,11 @@ class CrmRule(Rule):
 
 
 class CrmFlask(Flask):
+    """Flask, with what one app built in a process leaves ready for the next: its URL
+    builders, and the compiled code of its templates (its first pages skip compiling
+    them again)."""
+
     url_rule_class = CrmRule
-    # The compiled code of the templates, kept for the next app built in this process:
-    # its first pages then skip compiling them again.
     jinja_options = {**Flask.jinja_options, "bytecode_cache": CompiledTemplates(1024)}
 
 
@@ -98,7 +100,7 @@ def create_app(settings=None, registry=None):
     registry = registry or Registry(settings.addon_paths)
     policy = SessionPolicy.from_settings(settings)
     app = CrmFlask("core", root_path=str(CORE_DIR), instance_path=str(settings.instance_path),
-                static_url_path="/static/core", static_folder="static/core")
+                   static_url_path="/static/core", static_folder="static/core")
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,

@@ -12,6 +12,7 @@ import secrets
 import sys
 from contextlib import contextmanager
 from contextvars import ContextVar
+from pathlib import Path
 
 import click
 from flask import g, has_app_context
@@ -26,6 +27,7 @@ from core.app import Dispatcher
 from core.auth import password_problem
 from core.config import ConfigError, load_settings
 from core.db import db
+from core.manifest import MANIFEST_FILE
 from core.models import ADMIN_GROUP, ADMIN_GROUP_NAME, Group, Sequence, User
 from core.registry import AddonError, Registry, run_data_modules
 from core.scheduler import Scheduler, job_specs, run_job
@@ -68,11 +70,15 @@ _last_site = {}
 
 
 def _site_dispatcher(settings):
-    """The Dispatcher of the last command this process ran, while the site and its
-    settings are the same: a process that runs several commands (a shell's, the tests')
-    builds one app per addon revision, as a web process does, not one per command."""
+    """The Dispatcher of the last command this process ran, while the site, its
+    settings and its addon folders are the same: a process that runs several commands
+    (a shell's, the tests') builds one app per addon revision, as a web process does,
+    not one per command; a command still sees an addon put in a folder since the last."""
     site = (settings.database_url, str(settings.config_file),
-            repr({name: dict(section) for name, section in settings.raw.items()}))
+            repr({name: dict(section) for name, section in settings.raw.items()}),
+            tuple((str(manifest), manifest.stat().st_mtime_ns)
+                  for folder in settings.addon_paths
+                  for manifest in sorted(Path(folder).glob(f"*/{MANIFEST_FILE}"))))
     if site not in _last_site:
         _last_site.clear()
         _last_site[site] = Dispatcher(settings)

@@ -57,7 +57,8 @@ def self_links(model):
     """(relationship key, its foreign key attributes) of ``model``'s links to records of
     its own kind."""
     mapper = inspect(model)
-    return [(relation.key, [mapper.get_property_by_column(c).key for c in relation.local_columns])
+    return [(relation.key,
+             [mapper.get_property_by_column(column).key for column in relation.local_columns])
             for relation in mapper.relationships
             if relation.direction is MANYTOONE and issubclass(model, relation.mapper.class_)]
 

@@ -36,7 +36,7 @@ def store_suite(request, tmp_path, database_url):
 @contextmanager
 def site(suite):
     """The suite's app, in a request context (messages are translated in one)."""
-    app = suite.app()
+    app = suite.dispatcher().app
     with app.test_request_context("/"):
         try:
             yield app

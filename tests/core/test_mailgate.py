@@ -200,7 +200,7 @@ def handlers():
 @pytest.fixture
 def gate(tmp_path, database_url):
     suite = make_suite(tmp_path, database_url, extra=MAIL)
-    app = suite.app()
+    app = suite.dispatcher().app
     with app.app_context():
         yield suite
         db.session.remove()

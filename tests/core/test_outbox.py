@@ -50,7 +50,7 @@ def mail(tmp_path, database_url, smtp_port):
     extra = (f"[mail]\nhost = 127.0.0.1\nport = {smtp_port}\nsender = crm@example.com\n"
              "timeout = 5\n[sms]\nbackend = log\n")
     suite = make_suite(tmp_path, database_url, extra=extra)
-    app = suite.app()
+    app = suite.dispatcher().app
     with app.app_context():
         yield suite, app
         db.session.remove()
@@ -191,7 +191,7 @@ def test_sms_through_an_http_gateway(tmp_path, database_url):
     suite = make_suite(tmp_path, database_url,
                        extra=f"[sms]\nbackend = http\nhttp_url = {url}\n")
     try:
-        app = suite.app()
+        app = suite.dispatcher().app
         with app.app_context():
             [good] = outbox.send_sms(["+8613800000001"], "到货 & ready")
             [bad] = outbox.send_sms(["fail"], "x")

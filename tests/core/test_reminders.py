@@ -18,7 +18,7 @@ def office(tmp_path, database_url):
     for name, group in (("amy", "tasks_user"), ("ben", "tasks_lead")):
         suite.run("create-user", "--username", name, "--password", PASSWORD, "--groups", group,
                   "--email", f"{name}@example.com")
-    app = suite.app()
+    app = suite.dispatcher().app
     def uid(name):
         return suite.sql("SELECT id FROM core_user WHERE username = :n", n=name)[0][0]
     with app.app_context():

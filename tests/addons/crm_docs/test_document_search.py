@@ -83,7 +83,7 @@ def workbook(rows):
 
 @contextmanager
 def app_of(suite):
-    app = suite.app()
+    app = suite.dispatcher().app
     with app.app_context():
         g.acting_user_id = admin_id()
         try:

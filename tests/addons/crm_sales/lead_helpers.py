@@ -10,7 +10,7 @@ NEW_LEAD = "/admin/lead/new/"
 @contextmanager
 def app_session(suite):
     """The ORM session of an app of the suite, for unit tests on real tables."""
-    app = suite.app()
+    app = suite.dispatcher().app
     with app.app_context():
         try:
             yield db.session

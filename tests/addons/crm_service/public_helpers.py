@@ -19,7 +19,7 @@ def app_context(suite, commit=True):
     """The models in an app context of the suite's own (a request context, for
     templates and url building), committed at the end."""
     from core.db import db
-    app = suite.app()
+    app = suite.dispatcher().app
     with app.test_request_context("/"):
         try:
             yield db.session
