@@ -232,11 +232,13 @@ class ModelView(sqla.ModelView):
     allow_merge = False   # a screen for records that may have duplicates sets it
     list_template = "admin/crm_list.html"
 
-    def __init__(self, model, session=None, custom_fields=(), field_rules=None, **kwargs):
+    def __init__(self, model, session=None, custom_fields=(), field_rules=None,
+                 sections_as_tabs=False, **kwargs):
         # The site's fields of this model (core.customise), removed ones left out, and
-        # its rules of who sees which field where (core.layout).
+        # its rules of who sees which field where, and whether on tabs (core.layout).
         self.custom_fields = [f for f in custom_fields if f.removed_at is None]
         self.field_rules = field_rules or {}
+        self.sections_as_tabs = sections_as_tabs
         self._configure_from_model(model)
         super().__init__(model, session or db, **kwargs)
         offered = set(form_field_names(self._create_form_class)) | set(
@@ -664,7 +666,7 @@ class ModelView(sqla.ModelView):
             feed_page = next(iter(int_ids([request.args.get("feed_page", "1")])), 1)
             kwargs["record_page"] = record_page.page(self, record, feed_page)
         if template in (self.create_template, self.edit_template) and "form" in kwargs:
-            kwargs["form_sections"] = record_page.form_sections(self, kwargs["form"])
+            kwargs["form_page"] = record_page.form_page(self, kwargs["form"])
         kwargs["crm_admin_gettext"] = admin_gettext       # see crm_list.html
         kwargs["crm_admin_ngettext"] = admin_ngettext
         return super().render(template, **kwargs)
@@ -1713,6 +1715,7 @@ def add_addon_views(admin, state):
             model, db, custom_fields=[f for f in state.custom_fields
                                       if f.model == model.__name__],
             field_rules=state.field_rules.get(model.__name__),
+            sections_as_tabs=model.__name__ in state.tabbed,
             name=lazy_label(label), category="/".join(path), endpoint=endpoint,
             url=f"/admin/{endpoint.replace('_', '-')}",
             menu_icon_type="fa" if view.get("icon") else None,

@@ -55,6 +55,7 @@ class CrmState:
     custom_fields: list = field(default_factory=list)   # core.customise, removed ones too
     custom_defaults: dict = field(default_factory=dict)   # their defaults, per model
     field_rules: dict = field(default_factory=dict)   # core.layout, {model: {field: Rule}}
+    tabbed: frozenset = frozenset()   # core.layout, the models whose sections show as tabs
 
 
 class CrmRule(Rule):
@@ -118,11 +119,13 @@ def create_app(settings=None, registry=None):
         revision, enabled = read_state(registry)
         fields = customise.site_fields(db.session, enabled) if revision is not None else []
         rules = layout.site_rules(db.session, enabled) if revision is not None else {}
+        tabbed = layout.site_tabs(db.session, enabled) if revision is not None else frozenset()
         db.session.remove()
     state = CrmState(settings=settings, registry=registry, enabled=enabled, revision=revision,
                      hooks=Hooks(enabled), throttle=LoginThrottle.from_settings(settings),
                      sessions=policy, custom_fields=fields,
-                     custom_defaults=customise.defaults_of(fields), field_rules=rules)
+                     custom_defaults=customise.defaults_of(fields), field_rules=rules,
+                     tabbed=tabbed)
     customise.map_fields(fields)
     app.extensions["crm"] = state
 

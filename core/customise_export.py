@@ -52,14 +52,15 @@ def downgrade():
 
 def export(session, registry, folder, name, site_name):
     """Write (or bring up to date) the addon ``name`` under ``folder``, with the site's
-    fields and field rules (core.layout); returns (the addon's folder, its fields, the
+    fields, field rules and models shown in tabs (core.layout); returns (the addon's folder, its fields, the
     revision written or None)."""
     fields = session.scalars(select(CustomField).where(CustomField.removed_at.is_(None))
                              .order_by(CustomField.model, CustomField.position,
                                        CustomField.id)).all()
     rules = session.scalars(select(FieldRule).order_by(FieldRule.model, FieldRule.field)).all()
+    tabbed = sorted(layout.site_tabs(session))
     owners = _owners(registry, [name for f in [*fields, *rules]
-                                for name in (f.model, getattr(f, "target", None))])
+                                for name in (f.model, getattr(f, "target", None))] + tabbed)
     addon = folder / name
     (addon / "migrations").mkdir(parents=True, exist_ok=True)
     revisions = _revisions(addon / "migrations")
@@ -78,6 +79,7 @@ def export(session, registry, folder, name, site_name):
         "depends": owners,
         "fields": [customise.declaration(f) for f in fields],
         "layout": [layout.declaration(rule) for rule in rules],
+        "tabs": tabbed,
     }
     (addon / "__manifest__.py").write_text(
         "# Written by `python run.py customisations export`.\n"

@@ -168,6 +168,17 @@ class CustomiseView(BaseView):
             errors=errors, groups=known, access=layout.ACCESS, same_place=SAME_PLACE,
             sections=section_choices(view))
 
+    @expose("/<model_name>/tabs/", methods=("POST",))
+    def tabs(self, model_name):
+        """Show the model's sections as tabs, or one under the other."""
+        screens().get(model_name) or abort(404)
+        tabs = bool(request.form.get("tabs"))
+        layout.save_tabs(db.session, model_name, tabs, current_app.extensions["crm"].registry)
+        db.session.commit()
+        flash(_("Saved: the sections after the first show as tabs.") if tabs else
+              _("Saved: the sections show one under the other."), "success")
+        return redirect(url_for(".model_page", model_name=model_name) + "#layout")
+
     @expose("/<model_name>/field/<int:field_id>/", methods=("GET", "POST"))
     def change_field(self, model_name, field_id):
         """Change a field's labels, help, options and choices; not its name or kind."""

@@ -1,7 +1,9 @@
 """Where a screen shows each field of a model, and who sees it (Settings > Customise >
 Layout): one rule per field (core_field_rule) moves it to another section of the record
 page, hides it from everyone (a built-in field a client does not use), or makes it
-read-only or hidden for some groups.
+read-only or hidden for some groups. A model's sections may be shown as tabs
+(core_screen_layout): the first section above them, each other one on a tab of its own,
+on the record page and the form alike.
 
 A user's access to a field is the widest among their groups that may read the model, as
 with access letters (core.permissions): hidden for one group and not for another the user
@@ -23,7 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from core.customise import MORE, section_key
 from core.db import db
 from core.i18n import lazy_label, mark
-from core.models import Access, FieldRule, Group
+from core.models import Access, FieldRule, Group, ScreenLayout
 
 EDIT, READONLY, HIDDEN = "edit", "readonly", "hidden"
 ACCESS = {EDIT: mark("Can edit"), READONLY: mark("Read-only"), HIDDEN: mark("Hidden")}
@@ -45,18 +47,27 @@ def rule_of(row):
 def site_rules(session, enabled=None):
     """{model name: {field: Rule}} of the site, but those of client addons not
     ``enabled`` (None: all); {} on a database whose upgrade is pending."""
-    query = select(FieldRule)
-    if enabled is not None:
-        query = query.where(or_(FieldRule.addon.is_(None), FieldRule.addon.in_(enabled)))
-    try:
-        rows = session.scalars(query).all()
-    except DBAPIError:
-        session.rollback()
-        return {}
     found = {}
-    for row in rows:
+    for row in _site_rows(session, FieldRule, enabled):
         found.setdefault(row.model, {})[row.field] = rule_of(row)
     return found
+
+
+def site_tabs(session, enabled=None):
+    """The names of the models whose sections show as tabs, as site_rules."""
+    return frozenset(row.model for row in _site_rows(session, ScreenLayout, enabled)
+                     if row.tabs)
+
+
+def _site_rows(session, model, enabled):
+    query = select(model)
+    if enabled is not None:
+        query = query.where(or_(model.addon.is_(None), model.addon.in_(enabled)))
+    try:
+        return session.scalars(query).all()
+    except DBAPIError:
+        session.rollback()
+        return []
 
 
 def restricted(user, model_name, rules):
@@ -139,6 +150,17 @@ def save_rule(session, model_name, name, section, hidden, groups, registry):
     registry.bump_revision(session)
 
 
+def save_tabs(session, model_name, tabs, registry):
+    """Show the model's sections as tabs, or one under the other (no row left)."""
+    row = session.scalar(select(ScreenLayout).where(ScreenLayout.model == model_name))
+    if not tabs:
+        if row is not None:
+            session.delete(row)
+    else:
+        session.add(row or ScreenLayout(model=model_name, tabs=True))
+    registry.bump_revision(session)
+
+
 def check_rule(required, hidden, groups, known_groups):
     """{form field: message} of what is wrong with a field's rule; {} when it may be
     saved. ``required``: whether a new record needs the field (so no one may lose it)."""
@@ -166,7 +188,14 @@ def declaration(row):
 
 def adopt(session, addon):
     """The rules an enabled client addon declares, as rows it owns: made where missing,
-    taken over and brought to the declaration where the site made them by hand."""
+    taken over and brought to the declaration where the site made them by hand; and the
+    models it shows in tabs (key ``tabs``)."""
+    for model_name in addon.manifest["tabs"]:
+        row = session.scalar(select(ScreenLayout).where(ScreenLayout.model == model_name))
+        if row is None:
+            row = ScreenLayout(model=model_name)
+            session.add(row)
+        row.tabs, row.addon = True, addon.name
     for declared in addon.manifest["layout"]:
         row = session.scalar(select(FieldRule).where(FieldRule.model == declared["model"],
                                                      FieldRule.field == declared["field"]))

@@ -308,6 +308,8 @@ SCHEMA = {
     "dashboards": (False, {}, _check_dashboards),
     "fields": (False, [], _check_fields),
     "layout": (False, [], _check_layout),
+    # Models whose record page and form show their sections as tabs (core.layout).
+    "tabs": (False, [], lambda c, v: c.text_list("tabs", v)),
 }
 
 

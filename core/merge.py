@@ -104,8 +104,9 @@ def merge(session, model, keep, others):
     commits; an error (a unique constraint, say) leaves the transaction to roll back."""
     other_ids = [other.id for other in others if other.id != keep.id]
     moved = {}
+    links = self_links(model)
     # The kept record's link to a merged one would become a link to itself: cleared.
-    for key, columns in self_links(model):
+    for key, columns in links:
         if any(getattr(keep, column) in other_ids for column in columns):
             setattr(keep, key, None)
     session.flush()
@@ -117,7 +118,7 @@ def merge(session, model, keep, others):
     keep = session.get(model, keep.id)
     merged = []
     for other in (session.get(model, other_id) for other_id in other_ids):
-        _fill_blanks(keep, other)
+        _fill_blanks(keep, other, {column for _key, columns in links for column in columns})
         merged.append(str(other))
         session.delete(other)
     session.flush()
@@ -169,15 +170,15 @@ def _mapped_class(table):
     return None
 
 
-def _fill_blanks(keep, other):
-    """Fields the kept record lacks are taken from a merged one."""
+def _fill_blanks(keep, other, own_links):
+    """Fields the kept record lacks are taken from a merged one, except a link of
+    ``own_links`` (attributes linking to the model itself) to the kept record."""
     for attribute in inspect(type(keep)).column_attrs:
         name, column = attribute.key, attribute.columns[0]
         if column.primary_key or column.unique:
             continue
         value = getattr(other, name)
-        if value == keep.id and any(key.column.table is keep.__table__
-                                    for key in column.foreign_keys):
+        if name in own_links and value == keep.id:
             continue   # the merged record's link to the kept one: not a link to itself
         if getattr(keep, name) in (None, "") and value not in (None, ""):
             setattr(keep, name, value)

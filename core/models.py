@@ -700,3 +700,17 @@ class FieldRule(db.Model):
     access = db.Column(db.Text, nullable=False, default="{}")
     # The client addon that declares it (`customisations export`); None: made here.
     addon = db.Column(db.String(64))
+
+
+class ScreenLayout(db.Model):
+    """How a model's record page and form show their sections (core/layout.py): with
+    ``tabs``, the first section above and each other section on a tab of its own."""
+
+    __tablename__ = "core_screen_layout"
+    __label__ = mark("Screen layout")
+    __audit__ = True
+    id = db.Column(db.Integer, primary_key=True)
+    model = db.Column(db.String(64), nullable=False, unique=True)   # the class's name
+    tabs = db.Column(db.Boolean, nullable=False, default=False)
+    # The client addon that declares it (`customisations export`); None: made here.
+    addon = db.Column(db.String(64))

@@ -186,11 +186,12 @@ def sections(view, record):
 
 
 def form_sections(view, form):
-    """[(title or None, [field])]: the form's fields in the record page's sections, as
+    """[(title, headed, [field])]: the form's fields in the record page's sections, as
     the customiser arranged them (core.layout), so that a field is found where the page
     shows it; a field no section names goes at the end of the section of the form's field
     before it, but lines (a supplier's prices), which are no part of it ("Notes"), go in
-    a section of their own after it. One section: no title."""
+    a section of their own after it. A section of one field named as it is not
+    ``headed`` (its field's label says it); nor is the form's only section."""
     sections = [(title, names, []) for title, names in layout.arranged(
         getattr(view, "details_sections", None) or [(None, [])],
         getattr(view, "field_rules", {}))]
@@ -209,9 +210,29 @@ def form_sections(view, form):
     for _title, names, group in sections:
         order = {name: position for position, name in enumerate(names)}
         group.sort(key=lambda f: order.get(f.short_name, len(order)))
-    found = [(None if named_as_its_field(title, [f.label.text for f in group]) else title,
-              group) for title, _names, group in sections if group]
-    return found if len(found) > 1 else [(None, fields)]
+    found = [(title, title is not None and not named_as_its_field(
+        title, [f.label.text for f in group]), group) for title, _names, group in sections
+        if group]
+    return found if len(found) > 1 else [(None, False, fields)]
+
+
+def form_page(view, form):
+    """What a form's page shows of it: its sections above, those on tabs (each
+    (title, headed, [field])), and the tab opened first: the first with a field that
+    did not pass, so that the message is seen (the others marked)."""
+    above, tabs = in_tabs(view, form_sections(view, form))
+    failed = [i for i, (_title, _headed, fields) in enumerate(tabs)
+              if any(field.errors for field in fields)]
+    return {"sections": above, "tabs": tabs, "open_tab": (failed or [0])[0],
+            "failed_tabs": failed}
+
+
+def in_tabs(view, sections):
+    """(above, on tabs): a page's sections as the customiser shows them (core.layout):
+    all above; or, for a model shown in tabs, the first above and each other on a tab."""
+    if getattr(view, "sections_as_tabs", False):
+        return sections[:1], sections[1:]
+    return sections, []
 
 
 def named_as_its_field(title, labels):
@@ -261,8 +282,9 @@ def header_facts(record):
 
 def page(view, record, feed_page=1):
     """What the record page shows besides the buttons and panels."""
+    above, tabs = in_tabs(view, sections(view, record))
     return {"title": label(record), "statusbar": statusbar(view, record),
-            "sections": sections(view, record), "facts": header_facts(record),
+            "sections": above, "tabs": tabs, "facts": header_facts(record),
             "feed": feed(view, record, feed_page), "note_limit": NOTE_MAX_CHARACTERS}
 
 

@@ -278,7 +278,7 @@ class Registry:
         if addon.manifest["fields"]:
             from core import customise
             customise.adopt(session, addon)
-        if addon.manifest["layout"]:
+        if addon.manifest["layout"] or addon.manifest["tabs"]:
             from core import layout
             layout.adopt(session, addon)
 

@@ -343,6 +343,7 @@ def test_exported_as_an_addon_then_enabled_on_an_empty_site(contacts_suite, tmp_
         url = f"{PAGE}layout/{field}/"
         assert client.post_form(url, {"section": "=", **rule}, token_from=url) \
             .status_code == 302
+    assert client.post_form(f"{PAGE}tabs/", {"tabs": "1"}, token_from=PAGE).status_code == 302
     result = contacts_suite.run("customisations", "export", str(tmp_path / "client"))
     assert result.exit_code == 0, result.output
     assert "3 fields; new migration client_customisations_0001" in result.output
@@ -367,7 +368,9 @@ def test_exported_as_an_addon_then_enabled_on_an_empty_site(contacts_suite, tmp_
     other.sql("UPDATE core_user SET language = 'zh_Hans_CN' WHERE username = 'li'")
     form = zh.get(NEW).get_data(as_text=True)
     assert "微信" in form and "金牌" in form and "母公司" in form
-    assert 'name="website"' not in form
+    assert 'name="website"' not in form and "crm-tabs" in form
+    assert other.sql("SELECT model, addon FROM core_screen_layout") == [
+        ("Customer", "client_customisations")]
     assert create_customer(zh, name="Acme", x_wechat="acme-wx").status_code == 302
     assert other.sql("SELECT x_wechat, x_tier FROM crm_customer") == [("acme-wx", "silver")]
 
@@ -375,6 +378,7 @@ def test_exported_as_an_addon_then_enabled_on_an_empty_site(contacts_suite, tmp_
     assert other.run("upgrade").exit_code == 0
     assert other.run("addons", "disable", "client_customisations").exit_code == 0
     assert "微信" not in zh.get(NEW).get_data(as_text=True)
+    assert "crm-tabs" not in zh.get(NEW).get_data(as_text=True)
     assert 'name="website"' in zh.get(NEW).get_data(as_text=True)
     assert other.run("addons", "enable", "client_customisations").exit_code == 0
     assert "acme-wx" in zh.get("/admin/customer/").get_data(as_text=True)

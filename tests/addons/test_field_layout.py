@@ -2,6 +2,7 @@
 moved to another section, hidden from everyone, hidden or read-only for a group, each
 enforced on the server on every path; refusals change nothing."""
 import csv
+import re
 import io
 from urllib.parse import urlencode
 
@@ -144,3 +145,53 @@ def test_bad_rules_are_refused_and_change_nothing(contacts_suite):
     # Only administrators and customisers.
     sam = add_user(contacts_suite, "sam", "contacts_manager")
     assert sam.get(LAYOUT.format("phone")).status_code in (302, 403)
+
+
+def test_sections_as_tabs_on_the_record_page_and_the_form(contacts_suite):
+    admin = contacts_suite.admin_client()
+    assert create_customer(admin, name="Acme", phone="021-5550001", notes="Met at a fair") \
+        .status_code == 302
+    acme = customer(contacts_suite, "Acme")[0]
+    details, edit = f"/admin/customer/details/?id={acme}", f"/admin/customer/edit/?id={acme}"
+    assert "crm-tabs" not in admin.get(details).get_data(as_text=True)
+    url = "/admin/customise/Customer/tabs/"
+    response = admin.post_form(url, {"tabs": "1"}, token_from="/admin/customise/Customer/")
+    assert response.status_code == 302
+    assert "checked" in re.search(r'<input[^>]*id="tabs"[^>]*>', admin.get(
+        "/admin/customise/Customer/").get_data(as_text=True)).group(0)
+
+    # The record page: the first section on top, each other one on a tab, the first open.
+    page = admin.get(details).get_data(as_text=True)
+    tabs = page.index('crm-tabs')
+    assert page.index('data-field="name"') < tabs < page.index('data-field="phone"') \
+        < page.index("Met at a fair")
+    assert re.findall(r'data-toggle="tab"[^>]*>([^<]+)<', page) == ["Contact details", "Notes"]
+    assert re.search(r'class="tab-pane show active"[^>]*>\s*<dl[^>]*>\s*<dt[^>]*>Phone<', page)
+    # The form likewise; a field that did not pass opens its tab.
+    form = admin.get(edit).get_data(as_text=True)
+    assert form.index('name="name"') < form.index('crm-tabs') < form.index('name="phone"')
+    assert "crm-form-section-title" not in form[:form.index('name="name"')]   # (untitled)
+    response = admin.post_form(edit, {"name": "Acme", "kind": "company", "stage": "prospect",
+                                      "phone": "1" * 41, "notes": "Changed"},
+                               token_from=edit)
+    failed = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert re.search(r'class="nav-link active text-danger crm-tab-failed"[^>]*>'
+                     r'<i[^>]*></i> Contact details<', failed)
+    opened = next(pane for pane in failed.split('class="tab-pane')[1:]
+                  if pane.startswith(' show active"'))
+    assert 'name="phone"' in opened and "invalid-feedback" in opened
+    assert contacts_suite.sql("SELECT notes FROM crm_customer")[0][0] == "Met at a fair"
+
+    # In Chinese, the tabs' titles too.
+    li = add_user(contacts_suite, "li", "contacts_manager")
+    contacts_suite.sql("UPDATE core_user SET language = 'zh_Hans_CN' WHERE username = 'li'")
+    titles = re.findall(r'data-toggle="tab"[^>]*>([^<]+)<', li.get(details).get_data(
+        as_text=True))
+    assert titles == ["联系方式", "备注"]
+    # Only administrators and customisers choose; unticked, one under the other again.
+    assert li.post_form(url, {}, token_from=details).status_code in (302, 403)
+    assert "crm-tabs" in li.get(details).get_data(as_text=True)
+    assert admin.post_form(url, {}, token_from="/admin/customise/Customer/").status_code == 302
+    assert "crm-tabs" not in admin.get(details).get_data(as_text=True)
+    assert not contacts_suite.sql("SELECT id FROM core_screen_layout")
