@@ -57,7 +57,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Query, joinedload, selectinload, undefer
+from sqlalchemy.orm import Query, aliased, joinedload, selectinload, undefer
 from flask_admin.contrib.sqla.validators import Unique
 from flask_admin.model import BaseModelView
 from flask_admin.model.base import filter_char_re, filter_compact_re
@@ -78,7 +78,7 @@ from core import (approvals, customise, dates, exporting, layout, merge, permiss
 from core import workflow
 from core import record as record_page
 from core.audit import BOOKKEEPING
-from core.db import DISPLAY_ATTRIBUTES, LINKED_TO_ITSELF, db
+from core.db import DISPLAY_ATTRIBUTES, LINKED_TO_ITSELF, among, db
 from core.i18n import LazyLabel, label, lazy_label
 from core.models import OwnedMixin, RecordNote, SavedFilter, User
 from core.security import local_path
@@ -440,15 +440,19 @@ class ModelView(sqla.ModelView):
 
     def with_custom_search(self, condition, text):
         """A screen's own search ``condition`` widened to the site's text fields (the
-        other screens search them with their searchable columns)."""
+        other screens search them with their searchable columns): the records whose
+        fields hold the text are found through the fields' own indexes (db.among)."""
         hidden = self.restricted()[0]
-        fields = [getattr(self.model, f.name) for f in customise.searched(self.custom_fields)
+        found = aliased(self.model)   # (not the list's own table: no correlation)
+        fields = [getattr(found, f.name) for f in customise.searched(self.custom_fields)
                   if f.name not in hidden]
         if not fields or len(text.strip()) < customise.SEARCHED_LENGTH:
             return condition
         pattern = "%" + "".join("\\" + c if c in "%_\\" else c for c in text.strip()) + "%"
         # ILIKE on PostgreSQL, which its trigram index serves (icontains would not: lower())
-        return or_(condition, *[field.ilike(pattern, escape="\\") for field in fields])
+        holding = select(found.id).where(or_(*[field.ilike(pattern, escape="\\")
+                                              for field in fields]))
+        return or_(condition, among(db.session, self.model.id, holding))
 
     def _with_custom_fields(self, query, listed_only=False):
         """The query reading the site's fields too (deferred: see core.customise): all

@@ -134,6 +134,18 @@ def one_of(session, column, values):
     return [column.in_(values[start:start + 1000]) for start in range(0, len(values), 1000)]
 
 
+def among(session, column, query):
+    """The condition "column is among the values ``query`` selects (one column)". On
+    PostgreSQL = ANY(ARRAY(query)): the query runs once before the rest (an InitPlan),
+    through its own indexes, and the condition can be an arm of a bitmap OR. An IN
+    (query) there, or the query's conditions written into an OR, would be checked row by
+    row whenever the planner scans in another index's order (a list's newest first):
+    four ILIKEs on custom fields per row made a customer search twice as slow."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(func.array(query.scalar_subquery()))
+    return column.in_(query)
+
+
 def insert_many(connection, table, rows):
     """INSERT ``rows`` (dicts with the same keys; any iterable) into ``table`` in the
     connection's transaction, for thousands of rows: COPY on PostgreSQL, half the time
