@@ -1041,9 +1041,10 @@ class ModelView(sqla.ModelView):
             db.session.rollback()
             flash(_("The records cannot be merged: %(error)s", error=exc.orig), "error")
             return redirect(self.get_url(".index_view"))
-        flash(ngettext("%(num)d record merged into %(record)s; %(rows)d related rows moved.",
-                       "%(num)d records merged into %(record)s; %(rows)d related rows moved.",
-                       len(others), record=keep, rows=sum(moved.values())), "success")
+        flash(ngettext("%(num)d record merged into %(record)s.",
+                       "%(num)d records merged into %(record)s.", len(others), record=keep)
+              + " " + ngettext("%(num)d related row moved.", "%(num)d related rows moved.",
+                               sum(moved.values())), "success")
         return redirect(self.get_url(".details_view", id=keep.id))
 
     # -- import: upload, map columns, check, then write all or nothing -------------------

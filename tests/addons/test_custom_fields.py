@@ -191,6 +191,7 @@ def test_a_link_to_another_record(contacts_suite):
         (child, None), (sister, child)]
     feed = client.get(f"/admin/customer/details/?id={child}").get_data(as_text=True)
     assert "Parent company</span>: a deleted record → —" in feed
+    assert "1 record merged into Child" in feed and "). 1 related row moved." in feed
 
 
 def test_bad_declarations_are_refused_and_change_nothing(contacts_suite):

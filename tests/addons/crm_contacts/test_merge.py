@@ -1,6 +1,7 @@
 """Merging duplicate customers: every row that points at the merged ones moves to the
 kept one, in every addon (a fixture addon's too), audited, in one transaction."""
 import json
+import re
 
 import pytest
 
@@ -48,6 +49,8 @@ def test_merge_moves_every_related_row_and_deletes_the_others(deals_suite):
     response = client.post_form("/admin/customer/merge/", {"ids": "1,2,3", "keep": "1"},
                                 token_from="/admin/customer/merge/?ids=1,2,3")
     assert response.status_code == 302 and "details/?id=1" in response.headers["Location"]
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert re.search(r"2 records merged into .*?\(C\d+\)\. \d\d? related rows moved\.", page)
     sql = deals_suite.sql
     assert sql("SELECT id FROM crm_customer") == [(1,)]
     assert sql("SELECT count(*) FROM crm_contact WHERE customer_id = 1") == [(4,)]
