@@ -52,8 +52,8 @@ def downgrade():
 
 def export(session, registry, folder, name, site_name):
     """Write (or bring up to date) the addon ``name`` under ``folder``, with the site's
-    fields, field rules and models shown in tabs (core.layout); returns (the addon's folder, its fields, the
-    revision written or None)."""
+    fields, field rules and models shown in tabs (core.layout); returns (the addon's
+    folder, its fields, the revision written or None)."""
     fields = session.scalars(select(CustomField).where(CustomField.removed_at.is_(None))
                              .order_by(CustomField.model, CustomField.position,
                                        CustomField.id)).all()
