@@ -137,27 +137,31 @@ def arranged(sections, rules):
 def save_rule(session, model_name, name, section, hidden, groups, registry):
     """Write the rule of one field (none left when it says nothing) and have every
     process read it on its next request."""
-    row = session.scalar(select(FieldRule).where(FieldRule.model == model_name,
-                                                 FieldRule.field == name))
+    row = _row(session, FieldRule, model=model_name, field=name)
     groups = {code: access for code, access in sorted(groups.items()) if access != EDIT}
     if section is None and not hidden and not groups:
-        if row is not None:
+        if row.id is not None:
             session.delete(row)
     else:
-        row = row or FieldRule(model=model_name, field=name)
         row.section, row.hidden, row.access = section, hidden, json.dumps(groups)
         session.add(row)
     registry.bump_revision(session)
 
 
+def _row(session, table, /, **key):
+    """The row of ``table`` (a model class) with ``key``, or a new one, not yet added."""
+    return session.scalar(select(table).filter_by(**key)) or table(**key)
+
+
 def save_tabs(session, model_name, tabs, registry):
     """Show the model's sections as tabs, or one under the other (no row left)."""
-    row = session.scalar(select(ScreenLayout).where(ScreenLayout.model == model_name))
+    row = _row(session, ScreenLayout, model=model_name)
     if not tabs:
-        if row is not None:
+        if row.id is not None:
             session.delete(row)
     else:
-        session.add(row or ScreenLayout(model=model_name, tabs=True))
+        row.tabs = True
+        session.add(row)
     registry.bump_revision(session)
 
 
@@ -191,16 +195,11 @@ def adopt(session, addon):
     taken over and brought to the declaration where the site made them by hand; and the
     models it shows in tabs (key ``tabs``)."""
     for model_name in addon.manifest["tabs"]:
-        row = session.scalar(select(ScreenLayout).where(ScreenLayout.model == model_name))
-        if row is None:
-            row = ScreenLayout(model=model_name)
-            session.add(row)
+        row = _row(session, ScreenLayout, model=model_name)
         row.tabs, row.addon = True, addon.name
+        session.add(row)
     for declared in addon.manifest["layout"]:
-        row = session.scalar(select(FieldRule).where(FieldRule.model == declared["model"],
-                                                     FieldRule.field == declared["field"]))
-        if row is None:
-            row = FieldRule(model=declared["model"], field=declared["field"])
-            session.add(row)
+        row = _row(session, FieldRule, model=declared["model"], field=declared["field"])
+        session.add(row)
         row.section, row.hidden = declared.get("section"), declared.get("hidden", False)
         row.access, row.addon = json.dumps(declared.get("groups", {}), sort_keys=True), addon.name
