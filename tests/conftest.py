@@ -5,7 +5,6 @@ import os
 import re
 import shutil
 import sqlite3
-import subprocess
 import tempfile
 import uuid
 from contextlib import closing
@@ -21,6 +20,7 @@ from werkzeug.test import Client
 from core.app import Dispatcher
 from core.cli import cli
 from core.config import load_settings, normalise_database_url
+from tests.pg_schemas import SchemaDump, drop_spares, give_back, on_pg
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_ADDONS = ROOT / "tests" / "fixtures" / "addons"
@@ -114,7 +114,8 @@ def pg_base_url():
                 except DBAPIError:
                     pass
     engine.dispose()
-    return url
+    yield url
+    drop_spares(url)
 
 
 def _process_alive(pid):
@@ -148,7 +149,7 @@ def new_database(tmp_path, request):
             return f"sqlite:///{tmp_path / files[-1]}"
         base = request.getfixturevalue("pg_base_url")
         schema = f"test_{os.getpid()}_{uuid.uuid4().hex[:12]}"
-        _on_pg(base, f"CREATE SCHEMA {schema}")
+        on_pg(base, f"CREATE SCHEMA {schema}")
         schemas.append((base, schema))
         # (A test's commits need not wait for the disk: nothing outlives the run.)
         return base.update_query_dict(
@@ -157,22 +158,14 @@ def new_database(tmp_path, request):
 
     yield make
     for base, schema in schemas:
+        if give_back(base, schema):
+            continue
         try:
             # A connection a failed test left open may hold locks: then leave the schema
             # to the next run's clean-up rather than wait.
-            _on_pg(base, "SET LOCAL lock_timeout = '5s'", f"DROP SCHEMA {schema} CASCADE")
+            on_pg(base, "SET LOCAL lock_timeout = '5s'", f"DROP SCHEMA {schema} CASCADE")
         except OperationalError:
             pass
-
-
-def _on_pg(url, *statements):
-    engine = create_engine(url)
-    try:
-        with engine.begin() as connection:
-            for statement in statements:
-                connection.execute(text(statement))
-    finally:
-        engine.dispose()
 
 
 def write_config(folder, addon_paths, enabled=(), extra=""):
@@ -295,8 +288,7 @@ class WebClient(Client):
 
 # Databases as `init` and `create-admin` leave them, per installation shape, kept by
 # each test process: a test of the same shape starts from a copy (init takes most of a
-# test's set-up). SQLite: a copy of the file; PostgreSQL: the schema's pg_dump, replayed
-# into the test's schema under its name.
+# test's set-up). SQLite: a copy of the file; PostgreSQL: see SchemaDump.
 _initialised = {}
 PG_TOOLS = shutil.which("pg_dump") and shutil.which("psql")
 
@@ -317,7 +309,7 @@ def make_suite(tmp_path, database_url, addon_paths=(FIXTURE_ADDONS,), enabled=()
         if sqlite_file:
             _copy_sqlite(_initialised[shape], sqlite_file)
         else:
-            _replay_schema(*_initialised[shape], database_url)
+            _initialised[shape].lend(database_url)
         return suite
     result = suite.run("init", *(["--demo"] if demo else []))
     assert result.exit_code == 0, result.output
@@ -330,33 +322,8 @@ def make_suite(tmp_path, database_url, addon_paths=(FIXTURE_ADDONS,), enabled=()
         _copy_sqlite(sqlite_file, kept)
         _initialised[shape] = kept
     elif copies:
-        _initialised[shape] = _dump_schema(database_url)
+        _initialised[shape] = SchemaDump(database_url)
     return suite
-
-
-def _pg_schema(database_url):
-    """The plain libpq URL and the schema of a test's database URL."""
-    url = make_url(database_url)
-    schema = re.search(r"search_path=([^,]+)", url.query["options"]).group(1)
-    plain = url.difference_update_query(["options"]).set(drivername="postgresql")
-    return plain.render_as_string(hide_password=False), schema
-
-
-def _dump_schema(database_url):
-    plain, schema = _pg_schema(database_url)
-    dump = subprocess.run(["pg_dump", "--schema", schema, "--no-owner", "--no-privileges",
-                           plain], check=True, capture_output=True, text=True).stdout
-    return dump, schema
-
-
-def _replay_schema(dump, dumped_schema, database_url):
-    """The dumped schema again, under the test's schema name (a random name, so no other
-    text of the dump contains it)."""
-    plain, schema = _pg_schema(database_url)
-    # One transaction: one commit to wait for, not one per statement.
-    subprocess.run(["psql", "-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-f", "-", plain],
-                   input=f"DROP SCHEMA {schema};\n" + dump.replace(dumped_schema, schema),
-                   check=True, capture_output=True, text=True)
 
 
 def _copy_sqlite(source, target):
