@@ -306,6 +306,12 @@ class ModelView(sqla.ModelView):
         """(hidden, read-only) field names for the current user."""
         return layout.restricted(current_user, self.model.__name__, self.field_rules)
 
+    def grouped_by_fields(self):
+        """The site's fields the current user may group this model's records by."""
+        hidden = set(self.restricted()[0])
+        return [field for field in self.custom_fields
+                if field.kind in customise.GROUPED and field.name not in hidden]
+
     def _visible(self, columns):
         hidden = self.restricted()[0]
         return [column for column in columns if column[0] not in hidden] if hidden else columns

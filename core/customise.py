@@ -38,6 +38,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    case,
     event,
     func,
     inspect,
@@ -710,6 +711,28 @@ def searched(fields):
     """The fields a list's search box looks in: indexed text fields (an unindexed one
     would make every search read the whole table; its filter "contains" remains)."""
     return [field for field in fields if field.kind in SEARCHED and field.indexed]
+
+
+GROUPED = ("choice", "yes_no")   # kinds a grouped list can group by: one of a few values
+
+
+def grouping(field):
+    """How a list groups its records by ``field``: (its column, the groups' order: the
+    options' own order, or yes before no, the records without a value last; a group's
+    title from its value)."""
+    column = getattr(model_class(field.model), field.name)
+    if field.kind == "yes_no":
+        order = [column.is_(None), column.desc()]
+        titles = {True: _("Yes"), False: _("No")}
+    else:
+        options = options_of(field)
+        order = [column.is_(None), case({value: place for place, (value, _label)
+                                          in enumerate(options)},
+                                         value=column, else_=len(options)), column]
+        titles = dict(options)
+    # (A value whose option was removed since is shown as it is held.)
+    return column, order, lambda value: _("Not set") if value is None else titles.get(
+        value, value)
 
 
 def remove_field(session, field, registry, removed=True):

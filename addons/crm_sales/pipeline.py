@@ -19,13 +19,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import Integer, cast, event, extract, func, inspect, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, undefer
 from wtforms.validators import NumberRange, Optional, ValidationError
 
 from addons.crm_contacts.models import Customer
 from addons.crm_contacts.views import prefill_customer
 from addons.crm_sales.models import LostReason, Opportunity, Stage, StageChange
-from core import permissions, workflow
+from core import customise, permissions, workflow
 from core.admin import ModelView, scoped_query
 from core.audit import acting_user_id
 from core.db import db
@@ -274,27 +274,36 @@ class OpportunityView(ModelView):
 
     @expose("/grouped/")
     def grouped_view(self):
-        grouping = request.args.get("group") if request.args.get("group") in GROUPINGS \
-            else "stage"
+        # Stage, owner, close month, and the site's fields of a few values (a choice,
+        # yes/no) that the user may see, by their names.
+        fields = {field.name: field for field in self.grouped_by_fields()}
+        groupings = {**GROUPINGS, **{name: customise.field_label(field)
+                                     for name, field in fields.items()}}
+        grouping = request.args.get("group")
+        grouping = grouping if grouping in groupings else "stage"
+        field = fields.get(grouping)
         text = request.args.get("search", "").strip()[:100]
         page = max(0, next(iter(int_ids([request.args.get("page", "")])), 0))
-        groups = self.group_totals(grouping, text)
+        groups = self.group_totals(grouping, field, text)
         total = sum(group["count"] for group in groups)
-        rows = self.grouped_rows(grouping, text, page) if total else []
+        rows = self.grouped_rows(grouping, field, text, page) if total else []
         pages = max(1, -(-total // self.page_size))
 
         def page_url(number):
             return url_for(".grouped_view", group=grouping, search=text or None, page=number)
 
         return self.render("crm_sales/opportunity_grouped.html", grouping=grouping,
-                           groupings=GROUPINGS, text=text, groups=groups,
+                           groupings=groupings, text=text, groups=groups,
                            by_key={group["key"]: group for group in groups},
-                           rows=rows, key_of=lambda row: self.group_key(grouping, row),
+                           rows=rows, key_of=lambda row: self.group_key(grouping, field, row),
                            total=total, amount=sum(g["amount"] for g in groups),
                            page=page, pages=pages, page_url=page_url, money=money_text)
 
-    def grouping_columns(self, grouping):
+    def grouping_columns(self, grouping, field):
         """(group-by columns, order, joins) of a grouping, for the totals and the rows."""
+        if field is not None:
+            column, order, _title = customise.grouping(field)
+            return [column], order, []
         if grouping == "stage":
             return ([Opportunity.stage_id, Stage.sequence, Stage.name],
                     [Stage.sequence, Opportunity.stage_id],
@@ -307,9 +316,9 @@ class OpportunityView(ModelView):
         month = cast(extract("month", Opportunity.expected_close), Integer)
         return [year, month], [year.is_(None), year, month], []
 
-    def group_totals(self, grouping, text):
+    def group_totals(self, grouping, field, text):
         """Count and amount of every group, by one GROUP BY within the record rules."""
-        columns, order, joins = self.grouping_columns(grouping)
+        columns, order, joins = self.grouping_columns(grouping, field)
         statement = select(*columns, func.count(Opportunity.id),
                            func.coalesce(func.sum(Opportunity.amount), 0)).select_from(
             Opportunity)
@@ -319,8 +328,11 @@ class OpportunityView(ModelView):
             statement = statement.where(search_condition(text))
         statement = permissions.apply_rules(statement, Opportunity)
         groups = []
+        title_of = customise.grouping(field)[2] if field is not None else None
         for row in db.session.execute(statement.group_by(*columns).order_by(*order)):
-            if grouping == "stage":
+            if title_of is not None:
+                key, title = row[0], title_of(row[0])
+            elif grouping == "stage":
                 key, title = row[0], label(row[2])
             elif grouping == "owner":
                 key, title = row[0], row[2] or row[1] or _("No owner")
@@ -330,10 +342,12 @@ class OpportunityView(ModelView):
                            "amount": Decimal(row[-1] or 0)})
         return groups
 
-    def grouped_rows(self, grouping, text, page):
+    def grouped_rows(self, grouping, field, text, page):
         """One page of rows, in the order of the groups."""
-        _columns, order, joins = self.grouping_columns(grouping)
+        _columns, order, joins = self.grouping_columns(grouping, field)
         query = self.get_query()
+        if field is not None:
+            query = query.options(undefer(customise.grouping(field)[0]))
         for target, on in joins:
             query = query.outerjoin(target, on)
         if text:
@@ -344,7 +358,9 @@ class OpportunityView(ModelView):
             .offset(page * self.page_size).limit(self.page_size).all()
 
     @staticmethod
-    def group_key(grouping, row):
+    def group_key(grouping, field, row):
+        if field is not None:
+            return getattr(row, field.name)
         if grouping == "stage":
             return row.stage_id
         if grouping == "owner":

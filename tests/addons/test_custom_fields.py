@@ -4,6 +4,7 @@ import back), seen by a second web process at once, and the bad declarations ref
 with nothing changed."""
 import csv
 import io
+import re
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -516,3 +517,54 @@ def test_the_record_types_are_under_their_menus_in_menu_order(sales_suite):
     form = client.get(PAGE).get_data(as_text=True)
     assert form.index('<optgroup label="客户">') < form.index('value="Customer"') \
         < form.index('<optgroup label="销售">') < form.index('value="Opportunity"')
+
+
+def test_the_grouped_deals_group_by_a_choice_or_a_yes_no_field(sales_suite):
+    """A choice and a yes/no field of opportunities are groupings of the grouped list:
+    groups in the options' order, empty last, each counted and summed in SQL; a field
+    hidden for a group is no grouping for its users (asked for anyway: by stage)."""
+    from tests.addons.crm_contacts.helpers import user_id
+    from tests.addons.crm_sales.pipeline_helpers import (insert_opportunities, make_customer,
+                                                         stage_ids)
+    from tests.addons.crm_sales.test_pipeline import group_rows
+    admin = sales_suite.admin_client()
+    page = "/admin/customise/Opportunity/"
+    for values in ({"name": "region", "kind": "choice", "label_en": "Region",
+                    "label_zh": "区域", "options": "north | North | 华北\nsouth | South | 华南"},
+                   {"name": "tender", "kind": "yes_no", "label_en": "Tender",
+                    "label_zh": "招标"}):
+        response = admin.post_form(page, {"section": "-", **values}, token_from=page)
+        assert response.status_code == 302, response.get_data(as_text=True)[-2000:]
+    customer, stage = make_customer(admin, sales_suite, "Acme"), stage_ids(sales_suite)["Proposal"]
+    insert_opportunities(sales_suite, 4, customer, stage, user_id(sales_suite, "admin"))
+    sales_suite.sql("UPDATE sale_opportunity SET x_region = 'south', x_tender = :t "
+                    "WHERE name IN ('Deal 0', 'Deal 1')", t=True)
+    sales_suite.sql("UPDATE sale_opportunity SET x_region = 'north', x_tender = :f, "
+                    "amount = 50 WHERE name = 'Deal 2'", f=False)
+
+    grouped = "/admin/opportunity/grouped/?group={}"
+    response = admin.get(grouped.format("x_region"))
+    assert group_rows(response) == [("North", 1, "50.00"), ("South", 2, "200.00"),
+                                    ("Not set", 1, "100.00")]
+    text = response.get_data(as_text=True)
+    assert re.search(r'class="btn btn-outline-secondary active" href="[^"]*x_region[^"]*">'
+                     r'Region<', text)
+    assert "<th>Region</th>" in text   # (the table of all groups)
+    assert group_rows(admin.get(grouped.format("x_tender"))) == [
+        ("Yes", 2, "200.00"), ("No", 1, "50.00"), ("Not set", 1, "100.00")]
+    sales_suite.sql("UPDATE core_user SET language = 'zh_Hans_CN' WHERE username = 'admin'")
+    response = admin.get(grouped.format("x_region"))
+    assert [row[0] for row in group_rows(response)] == ["华北", "华南", "未设置"]
+    assert ">区域<" in response.get_data(as_text=True)
+
+    # Hidden for sales users: not offered to them, and not applied when asked for.
+    url = "/admin/customise/Opportunity/layout/x_region/"
+    response = admin.post_form(url, {"section": "=", "group-sales_user": "hidden"},
+                               token_from=url)
+    assert response.status_code == 302, response.get_data(as_text=True)[-2000:]
+    ann = add_user(sales_suite, "ann", "sales_user", "contacts_user")
+    sales_suite.sql("UPDATE sale_opportunity SET owner_id = :u", u=user_id(sales_suite, "ann"))
+    response = ann.get(grouped.format("x_region"))
+    assert ">Region<" not in response.get_data(as_text=True)
+    assert group_rows(response) == [("Proposal", 4, "350.00")]
+    assert "Tender" in ann.get(grouped.format("x_tender")).get_data(as_text=True)
