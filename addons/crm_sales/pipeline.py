@@ -344,10 +344,10 @@ class OpportunityView(ModelView):
 
     def grouped_rows(self, grouping, field, text, page):
         """One page of rows, in the order of the groups."""
-        _columns, order, joins = self.grouping_columns(grouping, field)
+        columns, order, joins = self.grouping_columns(grouping, field)
         query = self.get_query()
-        if field is not None:
-            query = query.options(undefer(customise.grouping(field)[0]))
+        if field is not None:   # (its column, read with the rows, not once per row)
+            query = query.options(undefer(columns[0]))
         for target, on in joins:
             query = query.outerjoin(target, on)
         if text:
