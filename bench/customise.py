@@ -191,11 +191,15 @@ def pin_database_processes(urls):
         return
     pids = [pid for (pid,) in sql(urls[0], "SELECT pid FROM pg_stat_activity "
                                            "WHERE datname = ANY(:names)", names=names)]
-    try:
-        for pid in pids:
+    for pid in pids:
+        try:
             os.sched_setaffinity(pid, {os.cpu_count() - 1})
-    except (PermissionError, ProcessLookupError) as exc:
-        print(f"the database's processes could not be pinned to a core: {exc}", flush=True)
+        except ProcessLookupError:   # (ended since it was listed: a parallel worker)
+            continue
+        except PermissionError as exc:
+            print(f"the database's processes could not be pinned to a core: {exc}",
+                  flush=True)
+            return
 
 
 def interleaved(urls, runs):

@@ -125,6 +125,10 @@ SEARCH_COLUMN_LIMIT = 5
 # A list counts its rows up to here, or to PAGES_PAST pages past the one shown, and
 # then says "10000+": counting every match of a broad search reads the whole table.
 COUNT_LIMIT = 10_000
+# A searched or filtered list counts to here ("1000+"): its matches are found by reading
+# the rows in turn (a search inside names has no index under three characters), and
+# whoever meets more than a thousand narrows the search rather than pages through them.
+NARROWED_COUNT_LIMIT = 1_000
 PAGES_PAST = 4
 
 
@@ -504,7 +508,8 @@ class ModelView(sqla.ModelView):
 
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
                  page_size=None):
-        g.crm_count_limit = max(COUNT_LIMIT, ((page or 0) + 1 + PAGES_PAST)
+        limit = NARROWED_COUNT_LIMIT if search or filters else COUNT_LIMIT
+        g.crm_count_limit = max(limit, ((page or 0) + 1 + PAGES_PAST)
                                 * (page_size or self.page_size))
         count, query = super().get_list(page, sort_column, sort_desc, search, filters,
                                         execute=False, page_size=page_size)
@@ -1256,13 +1261,51 @@ class ModelView(sqla.ModelView):
         value = super().get_list_value(context, model, name)
         return "" if value is None else value   # an empty choice: Flask-Admin says "None"
 
+    def _get_list_value(self, context, model, name, column_formatters,
+                        column_type_formatters, choices=None):
+        # Flask-Admin's, with two look-ups made once instead of at every cell: a choice's
+        # text in the reader's language (a lazy text, translated again each time it was
+        # read: twice a cell), and the formatter of a type of value (it tried each).
+        formatter = column_formatters.get(name)
+        value = formatter(self, context, model, name) if formatter is not None \
+            else self._get_field_value(model, name)
+        shown = (self._choices_shown() if choices is None else choices).get(name)
+        if shown:
+            return shown.get(value) or value
+        type_formatter = self._formatter_of(type(value), column_type_formatters)
+        return value if type_formatter is None else type_formatter(self, value, name)
+
+    def _choices_shown(self):
+        """{column: {stored value: its text in the reader's language}}, made once per
+        language from Flask-Admin's map of lazy texts."""
+        language = str(get_locale())
+        cache = self.__dict__.setdefault("_crm_choices_shown", {})
+        if language not in cache:
+            cache[language] = {name: {value: str(text) for value, text in choices.items()}
+                               for name, choices in self._column_choices_map.items()}
+        return cache[language]
+
+    def _formatter_of(self, kind, formatters):
+        """The first of ``formatters`` ({type: formatter}, in order) for values of
+        ``kind``, or None."""
+        cache = self.__dict__.setdefault("_crm_formatter_of", {})
+        key = (id(formatters), kind)
+        if key not in cache:
+            cache[key] = next((formatter for typeobj, formatter in formatters.items()
+                               if issubclass(kind, typeobj)), None)
+        return cache[key]
+
     @pass_context
     def list_cells(self, context, row, columns):
-        """The cells of one row of the list (crm_list.html), as Flask-Admin's template
-        makes them, in one call."""
+        """The cells of one row of the list (crm_list.html), as get_list_value makes
+        them, in one call, with the choices' texts looked up once for the row."""
+        choices, formatters = self._choices_shown(), self.column_formatters
+        type_formatters = self.column_type_formatters
+        cells = ((name, self._get_list_value(context, row, name, formatters, type_formatters,
+                                             choices)) for name, _label in columns)
         return Markup("".join(
-            f'<td class="col-{escape(name)}">{escape(self.get_list_value(context, row, name))}</td>'
-            for name, _label in columns))
+            f'<td class="col-{escape(name)}">{"" if value is None else escape(value)}</td>'
+            for name, value in cells))
 
     def _configure_from_model(self, model):
         """Fill, on this instance, the options the class did not set."""

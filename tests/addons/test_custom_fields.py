@@ -568,3 +568,21 @@ def test_the_grouped_deals_group_by_a_choice_or_a_yes_no_field(sales_suite):
     assert ">Region<" not in response.get_data(as_text=True)
     assert group_rows(response) == [("Proposal", 4, "350.00")]
     assert "Tender" in ann.get(grouped.format("x_tender")).get_data(as_text=True)
+
+
+def test_the_list_shows_choices_in_each_readers_language(contacts_suite):
+    """A built-in and a custom choice in the list's cells, in the language of each reader,
+    served in turns by one process (the choices' texts are looked up once per language)."""
+    client = contacts_suite.admin_client()
+    add_field(client, name="tier", label_en="Tier", label_zh="等级", kind="choice",
+              options="gold | Gold | 金牌\nsilver | Silver | 银牌", in_list="1")
+    assert create_customer(client, name="Acme", x_tier="gold").status_code == 302
+    zh = add_user(contacts_suite, "li", "contacts_manager")
+    contacts_suite.sql("UPDATE core_user SET language = 'zh_Hans_CN' WHERE username = 'li'")
+    for _turn in range(2):
+        english = client.get("/admin/customer/").get_data(as_text=True)
+        chinese = zh.get("/admin/customer/").get_data(as_text=True)
+        assert '<td class="col-x_tier">Gold</td>' in english
+        assert '<td class="col-stage">Prospect</td>' in english
+        assert '<td class="col-x_tier">金牌</td>' in chinese
+        assert '<td class="col-stage">潜在</td>' in chinese

@@ -83,19 +83,36 @@ def test_quick_search_lists_the_first_found_by_name(contacts_suite, tmp_path, mo
     assert page.index("Acme A") < page.index("Acme B") < page.index("Acme C")
 
 
+def counted_acmes(suite, tmp_path, monkeypatch, **limits):
+    """45 customers "Acme 00" to "Acme 44", and the list's count limits set (core.admin's
+    COUNT_LIMIT, NARROWED_COUNT_LIMIT, PAGES_PAST): an administrator's client."""
+    import_customers(suite, tmp_path, [(f"Acme {n:02d}", "", "", "A") for n in range(45)])
+    for name, value in limits.items():
+        monkeypatch.setattr(f"core.admin.{name}", value)
+    return suite.admin_client()
+
+
 def test_a_long_list_counts_up_to_a_limit_and_pages_on(contacts_suite, tmp_path,
                                                         monkeypatch):
     # 45 customers, counted up to 20 here (10,000 on a site), or one page past the one
     # shown: "40+" on the first page, which offers the second; the exact count there.
-    import_customers(contacts_suite, tmp_path, [(f"Acme {n:02d}", "", "", "A")
-                                                for n in range(45)])
-    monkeypatch.setattr("core.admin.COUNT_LIMIT", 20)
-    monkeypatch.setattr("core.admin.PAGES_PAST", 1)
-    client = contacts_suite.admin_client()
+    client = counted_acmes(contacts_suite, tmp_path, monkeypatch, COUNT_LIMIT=20,
+                           PAGES_PAST=1)
     first = client.get("/admin/customer/").get_data(as_text=True)
     assert "List (40+)" in first and "page=1" in first
     assert "List (45)" in client.get("/admin/customer/?page=1").get_data(as_text=True)
-    # A search counts the same way; one of fewer rows is counted exactly.
-    searched = client.get("/admin/customer/?search=acme").get_data(as_text=True)
-    assert "List (40+)" in searched
+
+
+def test_a_searched_or_filtered_list_counts_to_a_lower_limit(contacts_suite, tmp_path,
+                                                             monkeypatch):
+    # The whole list of 45 is counted (limit 50); searched or filtered, the same 45 are
+    # counted to 20 (a site's 1,000 against 10,000), and exactly on a page past that.
+    client = counted_acmes(contacts_suite, tmp_path, monkeypatch, COUNT_LIMIT=50,
+                           NARROWED_COUNT_LIMIT=20, PAGES_PAST=0)
+    assert "List (45)" in client.get("/admin/customer/").get_data(as_text=True)
+    assert "List (20+)" in client.get("/admin/customer/?search=acme").get_data(as_text=True)
+    assert "List (20+)" in client.get(
+        "/admin/customer/?flt0_grade_equals=A").get_data(as_text=True)
+    assert "List (45)" in client.get(
+        "/admin/customer/?search=acme&page=2").get_data(as_text=True)
     assert "List (1)" in client.get("/admin/customer/?search=acme 07").get_data(as_text=True)
