@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.routing import Rule
 
 from core import audit, auth, dates, i18n, migrating, notifications, security  # noqa: F401  (audit: hooks)
-from core import approval_links, customise, layout
+from core import api, approval_links, customise, layout
 from core.admin import add_addon_views
 from core.config import PROJECT_ROOT, load_settings
 from core.db import db
@@ -56,6 +56,7 @@ class CrmState:
     custom_defaults: dict = field(default_factory=dict)   # their defaults, per model
     field_rules: dict = field(default_factory=dict)   # core.layout, {model: {field: Rule}}
     tabbed: frozenset = frozenset()   # core.layout, the models whose sections show as tabs
+    api_screens: dict = field(default_factory=dict)   # core.api, {name in the URL: screen}
 
 
 class CrmRule(Rule):
@@ -146,6 +147,7 @@ def create_app(settings=None, registry=None):
     add_addon_views(admin, state)
     add_core_views(admin, state)
     add_messaging_settings(admin)
+    api.init_app(app, admin, csrf)
     security.init_app(app, settings)
     _add_pages(app, state)
     return app
@@ -228,6 +230,8 @@ def _add_pages(app, state):
                        ), 200 if status == "ok" else 503
 
     def error_page(code, message):
+        if api.is_api_request():   # a program reads it: a problem document
+            return api.problem(code, message)
         return render_template("core/error.html", code=code, message=message), code
 
     app.register_error_handler(CSRFError, lambda error: error_page(400, _(
@@ -237,6 +241,8 @@ def _add_pages(app, state):
         "You do not have permission to do this.")))
     app.register_error_handler(404, lambda error: error_page(404, _(
         "This page does not exist, or its addon is not enabled.")))
+    app.register_error_handler(405, lambda error: error_page(405, _(
+        "This address does not take that method.")))
     app.register_error_handler(413, lambda error: error_page(413, _(
         "What you sent is larger than %(size)s MB, the most this site accepts; nothing "
         "was saved.", size=(app.config["MAX_CONTENT_LENGTH"] or 0) // 2 ** 20)))

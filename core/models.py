@@ -144,6 +144,29 @@ class UserSession(db.Model):
     user_agent = db.Column(db.String(200), nullable=False, default="")
 
 
+class ApiToken(db.Model):
+    """A key to the REST API (core.api) that a user made on their account page. It acts
+    as that user, narrowed to reading when it may not write, and to the screens it names
+    (their endpoints, comma-separated; empty: every screen). The key is shown once; only
+    its SHA-256 is kept, found by the key's first characters (``prefix``)."""
+
+    __tablename__ = "core_api_token"
+    __label__ = mark("API token")
+    id = db.Column(db.Integer, primary_key=True)
+    user_id = db.Column(db.ForeignKey("core_user.id", ondelete="CASCADE"), nullable=False,
+                        index=True)
+    user = db.relationship(User)
+    name = db.Column(db.String(100), nullable=False)
+    prefix = db.Column(db.String(16), nullable=False, unique=True)
+    digest = db.Column(db.String(64), nullable=False)
+    writes = db.Column(db.Boolean, nullable=False, default=False)
+    models = db.Column(db.String(2000), nullable=False, default="")
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    expires_at = db.Column(db.DateTime)
+    revoked_at = db.Column(db.DateTime)
+    last_used_at = db.Column(db.DateTime)
+
+
 class LoginFailure(db.Model):
     """One wrong password, at sign-in or at the current-password check (core.throttle).
     Rows, not counters in memory, so every worker and host sees the same counts and an

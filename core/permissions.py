@@ -60,9 +60,22 @@ def rights(user):
 def permits(user, model_name, letter):
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
+    if not token_allows(model_name, letter):
+        return False
     if user.is_admin:
         return True
     return letter in rights(user).get(model_name, ("", "own"))[0]
+
+
+def token_allows(model_name, letter):
+    """A request through the API (core.api) goes no further than its token: reading
+    only, unless the token may write, and only the models it names (all when none)."""
+    token = g.get("crm_api_token") if has_request_context() else None
+    if token is None:
+        return True
+    if letter != "r" and not token.writes:
+        return False
+    return not token.models or model_name in token.models.split(",")
 
 
 def scope(user, model_name):

@@ -3,7 +3,7 @@ log and data reassignment. Apart from the home page they are for administrators 
 whatever a manifest grants."""
 import json
 
-from flask import abort, current_app, flash, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, request, send_file, session, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -14,7 +14,7 @@ from sqlalchemy import select
 from wtforms import PasswordField, SelectField
 from wtforms.validators import ValidationError
 
-from core import hooks, notifications, options, reassign, sessions
+from core import api, hooks, notifications, options, permissions, reassign, sessions
 from core import approvals, backups, company, files, migrating, neutral, outbox
 from core import record as record_page
 from core.company import CompanyView, MailServerView
@@ -26,8 +26,8 @@ from core.db import db
 from core.i18n import (LANGUAGES, label, lazy_label, lazy_model_label, mark, model_class,
                        model_label)
 from core.manifest import ACCESS_LETTERS
-from core.models import (ADMIN_GROUP, Access, AuditEntry, Group, JobState, OwnedMixin, Team,
-                         User)
+from core.models import (ADMIN_GROUP, Access, ApiToken, AuditEntry, Group, JobState, OwnedMixin,
+                         Team, User, utcnow)
 from core.permissions import SCOPES
 from core.registry import AddonError
 from core.scheduler import job_specs, run_job
@@ -56,7 +56,9 @@ class AdminOnly(SignedIn):
 
 class CoreModelView(AdminOnly, ModelView):
     def permits(self, letter):
-        return current_user.is_authenticated and current_user.is_admin
+        # Administrators only; through the core's check still (an API token narrows it).
+        return current_user.is_authenticated and current_user.is_admin and \
+            permissions.permits(current_user, self.permission_model, letter)
 
 
 class ReadOnlyView(CoreModelView):
@@ -361,16 +363,70 @@ class AddonSettingsView(AdminOnly, BaseView):
                            errors=errors, addons=state.registry.addons)
 
 
+NEW_KEY = "crm_new_api_key"   # the session's key of a token just made, until it is shown
+
+
 class AccountView(SignedIn, BaseView):
-    """The signed-in user's own sessions, and "sign out everywhere"."""
+    """The signed-in user's own sessions and "sign out everywhere", their reminders, and
+    their API tokens (core.api)."""
 
     def is_visible(self):
         return False   # reached from the user menu in the top bar
 
     @expose("/")
     def index(self):
+        return self._page(new_key=session.pop(NEW_KEY, None))
+
+    def _page(self, new_key=None, errors=None, status=200):
+        tokens = db.session.scalars(select(ApiToken).where(
+            ApiToken.user_id == current_user.id).order_by(ApiToken.id.desc())).all()
         return self.render("core/account.html", sessions=sessions.active(current_user.id),
-                           current_id=sessions.current_id())
+                           current_id=sessions.current_id(), tokens=tokens,
+                           token_models=self._token_models(), expiry_days=api.EXPIRY_DAYS,
+                           new_key=new_key, errors=errors or {}, now=utcnow()), status
+
+    @staticmethod
+    def _token_models():
+        """{model name: its screen's name} of what the user may read: a token's choice."""
+        screens = current_app.extensions["crm"].api_screens.values()
+        found = {view.permission_model: label(view.name) for view in screens if view.permits("r")}
+        return dict(sorted(found.items(), key=lambda item: item[1]))
+
+    @expose("/tokens", methods=("POST",))
+    def new_token(self):
+        """A new API token, its key shown on the page that answers, and never again."""
+        name = request.form.get("name", "").strip()
+        models = request.form.getlist("models")
+        days = request.form.get("days", "")
+        errors = {}
+        if not name or len(name) > 100:
+            errors["name"] = _("Give the token a name of at most 100 characters, to know "
+                               "it by later.")
+        if set(models) - set(self._token_models()):
+            errors["models"] = _("Choose among the records listed.")
+        if days != "never" and days not in map(str, api.EXPIRY_DAYS):
+            errors["days"] = _("Choose when the token expires.")
+        if errors:
+            return self._page(errors=errors, status=400)
+        _token, key = api.make_token(current_user, name, models,
+                                     None if days == "never" else int(days))
+        db.session.commit()
+        # Shown by the page the browser is sent to, once (a reload makes no second token).
+        session[NEW_KEY] = key
+        return redirect(url_for(".index", _anchor="api-tokens"))
+
+    @expose("/tokens/<int:token_id>/revoke", methods=("POST",))
+    def revoke_token(self, token_id):
+        token = db.session.scalar(select(ApiToken).where(
+            ApiToken.id == token_id, ApiToken.user_id == current_user.id))
+        if token is None:
+            abort(404)
+        if token.revoked_at is None:
+            token.revoked_at = utcnow()
+            db.session.commit()
+        flash(_("The token “%(name)s” is revoked: it opens nothing any more.",
+                name=token.name), "success")
+        return redirect(url_for(".index"))
 
     @expose("/reminders", methods=("POST",))
     def reminders(self):
@@ -502,7 +558,7 @@ class ReassignView(AdminOnly, BaseView):
 def add_core_views(admin, state):
     views = [
         SearchView(name=mark("Search"), endpoint="search", url="/admin/search"),
-        AccountView(name=mark("Your sessions"), endpoint="account", url="/admin/account"),
+        AccountView(name=mark("Your account"), endpoint="account", url="/admin/account"),
         UserView(User, db, name=mark("Users"), category=SETTINGS, endpoint="users",
                  url="/admin/users"),
         GroupView(Group, db, name=mark("Groups"), category=SETTINGS, endpoint="groups",

@@ -264,9 +264,10 @@ class WebClient(Client):
         assert response.status_code == 302, response.get_data(as_text=True)[:2000]
         return response
 
-    def queries(self, path):
-        """The SQL statements one GET of ``path`` runs, after a warm-up request."""
-        assert self.get(path).status_code == 200
+    def queries(self, path, **kwargs):
+        """The SQL statements one GET of ``path`` (with ``kwargs``: headers) runs, after
+        a warm-up request."""
+        assert self.get(path, **kwargs).status_code == 200
         engine = self.application._engine
         statements = []
 
@@ -275,7 +276,7 @@ class WebClient(Client):
 
         event.listen(engine, "before_cursor_execute", listener)
         try:
-            assert self.get(path).status_code == 200
+            assert self.get(path, **kwargs).status_code == 200
         finally:
             event.remove(engine, "before_cursor_execute", listener)
         return statements
