@@ -5,6 +5,8 @@ screen's names; every refusal a problem document."""
 import re
 from urllib.parse import urlencode
 
+import pytest
+
 from tests.addons.crm_contacts.helpers import add_user, create_customer, import_customers
 from tests.addons.test_custom_fields import add_field
 from tests.addons.test_field_layout import set_layout
@@ -189,6 +191,7 @@ def test_what_is_not_there_answers_a_problem(contacts_suite):
                               "WHERE last_used_at IS NULL") == [(0,)]
 
 
+@pytest.mark.own_process   # (a field added is mapped for the whole process)
 def test_a_page_of_records_with_custom_fields_takes_the_same_statements(contacts_suite,
                                                                         tmp_path):
     """Custom fields come with the records (one column of each, read with the rest), and
