@@ -26,7 +26,9 @@ from sqlalchemy import and_, inspect, or_, select
 from core import customise
 from core.db import db
 from core.i18n import label
+from core.audit import _plain
 from core.models import ApiToken, User, utcnow
+from core.sessions import _digest
 
 PREFIX = "/api/v1"
 KEY_START = "crm_"
@@ -38,10 +40,6 @@ blueprint = Blueprint("api", __name__, url_prefix=PREFIX)
 
 
 # -- tokens ----------------------------------------------------------------------------
-
-def _digest(key):
-    return hashlib.sha256(key.encode()).hexdigest()
-
 
 def make_token(user, name, models=(), days=None):
     """A new token of ``user`` (added to the session, not committed) and its key, the only
@@ -165,13 +163,11 @@ def record_fields(view):
 
 
 def json_value(value):
-    if isinstance(value, Decimal):
-        return str(value)   # exact: an amount is not a float
+    """As the audit trail keeps a value (amounts as exact strings, dates ISO), but a
+    time as UTC with a "Z": it is stored in UTC."""
     if isinstance(value, datetime):
-        return value.isoformat(timespec="seconds") + "Z"   # stored in UTC
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
+        return value.isoformat(timespec="seconds") + "Z"
+    return _plain(value)
 
 
 def record_json(record, fields):
@@ -286,7 +282,7 @@ def records(name):
     column, descending = sort_of(fields)
     size = page_size()
     cursor = request.args.get("cursor")
-    query = filtered(view, view._with_custom_fields(view.get_query()))
+    query = filtered(view, screen_query(view))
     query = page_after(query, view.model, column, descending,
                        decode_cursor(cursor, column) if cursor else None)
     rows = query.limit(size + 1).all()
@@ -297,6 +293,12 @@ def records(name):
         last = getattr(rows[-1], column.key)
         following = encode_cursor([last is None, json_value(last), rows[-1].id])
     return {"data": [record_json(row, shown) for row in rows], "next": following}
+
+
+def screen_query(view):
+    """The records the screen lists to this user, with its custom fields loaded at once
+    (not a statement per record)."""
+    return view._with_custom_fields(view.get_query())
 
 
 def filtered(view, query):
@@ -339,8 +341,7 @@ def record(name, record_id):
     """One record the user may read (404 for one they may not: its existence is not
     told), with its ETag."""
     view = screen_for(name)
-    found = view._with_custom_fields(view.get_query()).filter(
-        view.model.id == record_id).first()
+    found = screen_query(view).filter(view.model.id == record_id).first()
     if found is None:
         raise Refused(404, _("There is no such record, or you may not read it."))
     body = json.dumps(record_json(found, chosen_fields(record_fields(view))),
