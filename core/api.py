@@ -16,12 +16,17 @@ import hashlib
 import hmac
 import json
 import secrets
-from datetime import date, datetime, timedelta
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 from flask import Blueprint, Response, current_app, g, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import and_, inspect, or_, select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (BigInteger, Boolean, DateTime, Float, Integer, Numeric, and_, inspect,
+                        or_, select)
+from sqlalchemy.exc import IntegrityError
+from wtforms.validators import ValidationError
 
 from core import customise
 from core.db import db
@@ -41,13 +46,13 @@ blueprint = Blueprint("api", __name__, url_prefix=PREFIX)
 
 # -- tokens ----------------------------------------------------------------------------
 
-def make_token(user, name, models=(), days=None):
+def make_token(user, name, models=(), days=None, writes=False):
     """A new token of ``user`` (added to the session, not committed) and its key, the only
-    time the key exists: crm_<prefix>_<secret>."""
+    time the key exists: crm_<prefix>_<secret>. It reads only, unless ``writes``."""
     prefix = secrets.token_hex(4)
     key = f"{KEY_START}{prefix}_{secrets.token_urlsafe(32)}"
     token = ApiToken(user_id=user.id, name=name, prefix=prefix, digest=_digest(key),
-                     models=",".join(models), created_at=utcnow(),
+                     models=",".join(models), writes=writes, created_at=utcnow(),
                      expires_at=utcnow() + timedelta(days=days) if days else None)
     db.session.add(token)
     return token, key
@@ -341,14 +346,261 @@ def record(name, record_id):
     """One record the user may read (404 for one they may not: its existence is not
     told), with its ETag."""
     view = screen_for(name)
+    return record_response(view, found_record(view, record_id))
+
+
+def found_record(view, record_id):
     found = screen_query(view).filter(view.model.id == record_id).first()
     if found is None:
         raise Refused(404, _("There is no such record, or you may not read it."))
-    body = json.dumps(record_json(found, chosen_fields(record_fields(view))),
-                      ensure_ascii=False, sort_keys=True)
-    response = Response(body, mimetype="application/json")
-    response.set_etag(hashlib.sha256(body.encode()).hexdigest()[:32])
+    return found
+
+
+def etag_of(record, fields):
+    """The record's version as this user reads it: a hash of all its fields they see
+    (whatever ``fields=`` a request asks for)."""
+    text = json.dumps(record_json(record, fields), ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def record_response(view, record, status=200):
+    fields = record_fields(view)
+    response = Response(json.dumps(record_json(record, chosen_fields(fields)),
+                                   ensure_ascii=False), status=status,
+                        mimetype="application/json")
+    response.set_etag(etag_of(record, fields))
     return response
+
+
+# -- writing ---------------------------------------------------------------------------
+# Every write goes through the screen's own checks (core.admin.ModelView.create_records,
+# change_record, delete_record): its form's validators, the workflow, approvals, the
+# owner, the fields hidden or read-only for the user's groups. Nothing is checked here
+# but the shape of the request.
+
+WRITES = {   # letter: (the screen's allow_/can_ name, its page, what a refusal says)
+    "c": ("create", "create_view", _l("These records cannot be created through the API.")),
+    "w": ("edit", "edit_view", _l("These records cannot be changed through the API.")),
+    "d": ("delete", "delete_view", _l("These records cannot be deleted through the API.")),
+}
+
+
+def writable(name, letter):
+    """The screen named ``name``, if the token's user may make this kind of write
+    through it: 405 where the screen makes none, or makes it on a page of its own (a
+    receipt from an order's lines) rather than its form; records are created as its
+    import creates them, so only where it imports. 403 where the user or the token may
+    not."""
+    from core.admin import ModelView
+    view = screen_for(name)
+    kind, page, refusal = WRITES[letter]
+    own_page = getattr(type(view), page) is not getattr(ModelView, page)
+    if not getattr(view, "allow_" + kind) or own_page or (letter == "c" and not view.allow_import):
+        raise Refused(405, str(refusal), detail=_(
+            "This kind of record is made and changed on its own screen."))
+    if not getattr(view, "can_" + kind):
+        raise Refused(403, _("This token may not do that to these records."), detail=name)
+    return view
+
+
+def json_body():
+    """The request's JSON (amounts as exact decimals), or a problem."""
+    if not request.is_json:
+        raise Refused(415, _("Send the record as JSON (Content-Type: application/json)."))
+    try:
+        return json.loads(request.get_data(cache=False), parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Refused(400, _("The body is not valid JSON."), detail=str(exc)) from None
+
+
+def write_fields(view, editing=False):
+    """{name in JSON: (the field the screen's form sets, its column or relation)}: the
+    names a record is read with (a link by its id column, ``customer_id``)."""
+    found = {}
+    for name, target in view.import_fields(editing=editing).items():
+        if hasattr(target, "type"):
+            found[name] = (name, target)
+        elif not target.uselist and len(target.local_columns) == 1:
+            found[next(iter(target.local_columns)).key] = (name, target)
+    return found
+
+
+def kind_refusal(target, value):
+    """Why ``value`` (as JSON gives it) cannot be the field's, or None; the field's own
+    conversion (core.transfer) then checks the value itself."""
+    kind = getattr(target, "type", None)
+    number = isinstance(value, (int, Decimal)) and not isinstance(value, bool)
+    if value is None:
+        return None
+    if kind is None:
+        return None if isinstance(value, int) and not isinstance(value, bool) else _(
+            "Give the linked record's id, a whole number.")
+    if hasattr(kind, "from_text"):
+        return None if isinstance(value, list) and all(isinstance(v, str) for v in value) \
+            else _("Give a list of choices.")
+    if isinstance(kind, Boolean):
+        return None if isinstance(value, bool) else _("Give true or false.")
+    if isinstance(kind, (Integer, BigInteger)):
+        return None if number else _("Give a whole number.")
+    if isinstance(kind, (Numeric, Float)):
+        return None if number or isinstance(value, str) else _("Give a number.")
+    return None if isinstance(value, str) else _("Give text.")
+
+
+def cell_of(target, value):
+    """A JSON value as the field's conversion takes it."""
+    kind = getattr(target, "type", None)
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(value)
+    if isinstance(kind, DateTime) and isinstance(value, str):
+        try:   # the API's times are UTC ("Z"); one with another offset is moved to UTC
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value   # (the conversion says what is wrong with it)
+        return moment if moment.tzinfo is None else \
+            moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def values_of(item, fields, index=None):
+    """``item`` as {field: cell} for the screen; its problems named by field."""
+    if not isinstance(item, dict):
+        return {}, [error("", _("Each record must be a JSON object."), index)]
+    values, problems = {}, []
+    for key, value in item.items():
+        if key not in fields:
+            problems.append(error(key, _("No such field, or not one you may set."), index))
+            continue
+        name, target = fields[key]
+        refusal = kind_refusal(target, value)
+        if refusal:
+            problems.append(error(key, refusal, index))
+        else:
+            values[name] = cell_of(target, value)
+    return values, problems
+
+
+@contextmanager
+def committed(clash=None, refusal=None):
+    """The request's write, committed; or rolled back, and refused with a problem: 409
+    with ``clash`` when the database refuses it (a unique value, a link), or with
+    ``refusal`` and the screen's words when the screen's own check does."""
+    try:
+        yield
+        db.session.commit()
+    except Refused:
+        db.session.rollback()
+        raise
+    except ValidationError as exc:
+        db.session.rollback()
+        raise Refused(409, str(refusal or _("The record was not saved.")), detail=str(exc)) \
+            from None
+    except IntegrityError:
+        db.session.rollback()
+        raise Refused(409, str(clash or _(
+            "The record was not saved: it clashes with one already saved (a value that "
+            "must be unique, or a link)."))) from None
+
+
+def error(field, message, index=None):
+    found = {"field": field, "message": str(message)}
+    if index is not None:
+        found["index"] = index
+    return found
+
+
+def invalid(problems):
+    return Refused(422, _("The record was not saved: some fields are not right."),
+                   errors=problems)
+
+
+def json_name(fields, name):
+    """A field of the screen's form by its name in JSON."""
+    return next((key for key, (field, _target) in fields.items() if field == name), name)
+
+
+@blueprint.route("/<name>", methods=["POST"])
+def create(name):
+    """A new record from a JSON object, or several from an array (all saved, or none):
+    201 with the record (or {"data": [...]})."""
+    view = writable(name, "c")
+    body = json_body()
+    several = isinstance(body, list)
+    items = body if several else [body]
+    if several and not 1 <= len(items) <= MAX_PAGE_SIZE:
+        raise Refused(400, _("Send from 1 to %(most)d records at a time.", most=MAX_PAGE_SIZE))
+    fields = write_fields(view)
+    converted, problems = [], []
+    for index, item in enumerate(items):
+        values, found = values_of(item, fields, index if several else None)
+        converted.append(values)
+        problems += found
+    if problems:
+        raise invalid(problems)
+    with committed():
+        records, found = view.create_records(converted)
+        if found:
+            raise invalid([error(json_name(fields, field), message, index if several else None)
+                           for index, field, message in found])
+        # Answered from the records as saved, before the commit expires them (read
+        # again, each would take a statement).
+        if several:
+            shown = chosen_fields(record_fields(view))
+            response = Response(json.dumps({"data": [record_json(record, shown)
+                                                     for record in records]},
+                                           ensure_ascii=False),
+                                status=201, mimetype="application/json")
+        else:
+            response = record_response(view, records[0], status=201)
+            response.headers["Location"] = url_for(".record", name=name,
+                                                   record_id=records[0].id)
+    return response
+
+
+def checked_version(view, record):
+    """The request's If-Match must be the record's ETag: 428 without one, 412 when the
+    record has changed since the client read it (no lost update)."""
+    if not request.if_match:
+        raise Refused(428, _("Send If-Match with the record's ETag, from reading it."))
+    if not request.if_match.contains(etag_of(record, record_fields(view))):
+        raise Refused(412, _("The record has changed since you read it: read it again."))
+
+
+@blueprint.route("/<name>/<int:record_id>", methods=["PATCH"])
+def update(name, record_id):
+    """The fields a JSON object gives, changed (If-Match required): 200 with the record."""
+    view = writable(name, "w")
+    record = found_record(view, record_id)
+    checked_version(view, record)
+    refusal = view.edit_refusal(record)
+    if refusal:
+        raise Refused(409, _("The record cannot be changed now."), detail=refusal)
+    body = json_body()
+    fields = write_fields(view, editing=True)
+    values, problems = values_of(body, fields)
+    if problems:
+        raise invalid(problems)
+    with committed():
+        found = view.change_record(record, values)
+        if found:
+            raise invalid([error(json_name(fields, field), message) for field, message in found])
+    view.after_model_change(None, record, False)
+    return record_response(view, found_record(view, record_id))
+
+
+@blueprint.route("/<name>/<int:record_id>", methods=["DELETE"])
+def delete(name, record_id):
+    """The record deleted (If-Match required), as its screen's Delete would: 204."""
+    view = writable(name, "d")
+    record = found_record(view, record_id)
+    checked_version(view, record)
+    with committed(_("The record was not deleted: other records still use it."),
+                   _("The record was not deleted.")):
+        view.delete_record(record)
+    view.after_model_delete(record)
+    return Response(status=204)
 
 
 def init_app(app, admin, csrf):

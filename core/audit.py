@@ -27,6 +27,12 @@ EMPTY = (None, "", [])   # no value, whichever way a field holds none
 JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
 
 
+def acting_token():
+    """The name of the API token the request came with (core.api), or None."""
+    token = g.get("crm_api_token") if has_request_context() else None
+    return token.name if token is not None else None
+
+
 def acting_user_id():
     """The signed-in user, or the user a command or job acts for (g.acting_user_id).
 
@@ -151,7 +157,7 @@ def entry(obj, action, user_id, now):
     if action == "update" and not changes:
         return None
     return {"at": now, "user_id": user_id, "model": type(obj).__name__, "record_id": obj.id,
-            "action": action, "changes": JSON.encode(changes)}
+            "action": action, "changes": JSON.encode(changes), "api_token": acting_token()}
 
 
 @event.listens_for(Session, "after_flush")

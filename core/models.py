@@ -240,6 +240,8 @@ class AuditEntry(db.Model):
     record_id = db.Column(db.Integer, nullable=False, info={"label": _l("Record")})
     action = db.Column(db.String(8), nullable=False, info={"label": _l("Action")})
     changes = db.Column(db.Text, nullable=False, default="{}", info={"label": _l("Changes")})
+    # The name of the API token the change came through (core.api), as it was then.
+    api_token = db.Column(db.String(100), info={"label": _l("API token")})
 
 
 class RecordNote(db.Model):

@@ -395,6 +395,8 @@ def changes(view, record, limit):
     items = []
     for entry in entries:
         user = user_name(entry.user)
+        if entry.api_token:
+            user = _("%(user)s, through the API (%(token)s)", user=user, token=entry.api_token)
         if entry.action == "create":
             items.append(FeedItem(at=entry.at, kind="create", title=_("Created"), user=user))
         elif described[entry.id]:

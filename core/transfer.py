@@ -13,6 +13,7 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from pathlib import Path
 
 from flask import g
@@ -295,24 +296,15 @@ def check(model, header, rows, mapping=None, session=None, fields=None, visible=
                and name not in positions]
     if missing:
         raise ImportRefused(_("Required column missing: %(columns)s.", columns=", ".join(missing)))
-    lookups = {name: _lookup(session, fields[name], visible) for name in positions
-               if not hasattr(fields[name], "type")}
-    choices = {name: _choice_words(fields[name]) for name in positions
-               if isinstance(getattr(fields[name], "type", None), Enum)}
-    several = {name: fields[name].type.words(fields[name].info.get("choices", {}))
-               for name in positions
-               if hasattr(getattr(fields[name], "type", None), "from_text")}
+    converting = converters(session, fields, positions, visible)
     checked = Checked()
     unique = {name: {} for name in positions if getattr(fields[name], "unique", False)}
     for number, row in enumerate(rows, start=2):
         values, raw, converted = {}, {}, True
         for name, index in positions.items():
             raw[name] = cell = row[index] if index < len(row) else ""
-            if name in choices and isinstance(cell, str):   # a choice as the user reads it
-                cell = choices[name].get(cell) or choices[name].get(folded(cell), cell)
             try:
-                values[name] = (lookups[name](cell) if name in lookups
-                                else convert(fields[name], cell, several.get(name)))
+                values[name] = converting[name](cell)
             except ValueError as exc:
                 checked.problems.append(Problem(number, name, str(exc)))
                 converted = False
@@ -343,6 +335,30 @@ def check(model, header, rows, mapping=None, session=None, fields=None, visible=
                                    for index, column, message in warn(checked.records, session)),
                                   key=lambda warning: warning.row)
     return checked
+
+
+def converters(session, fields, names, visible=None):
+    """{name: a function from a cell to the field's value, raising ValueError with a
+    message} for the fields ``names`` of ``fields`` (fields_of): a relation finds its
+    record among those ``visible`` offers, a choice takes its label in either language."""
+    found = {}
+    for name in names:
+        target = fields[name]
+        kind = getattr(target, "type", None)
+        if kind is None:
+            found[name] = _lookup(session, target, visible)
+        else:
+            found[name] = partial(
+                _converted, target, _choice_words(target) if isinstance(kind, Enum) else None,
+                kind.words(target.info.get("choices", {})) if hasattr(kind, "from_text")
+                else None)
+    return found
+
+
+def _converted(column, choices, several, cell):
+    if choices is not None and isinstance(cell, str):   # a choice as the user reads it
+        cell = choices.get(cell) or choices.get(folded(cell), cell)
+    return convert(column, cell, several)
 
 
 def _choice_words(column):
@@ -384,6 +400,14 @@ def _lookup(session, relation, visible=None):
     words = {}   # _stored_words(), made at the first name not found
 
     def find(raw):
+        if isinstance(raw, int) and not isinstance(raw, bool):   # by its id (the API)
+            if raw not in cache:
+                with session.no_autoflush:
+                    cache[raw] = query.filter(
+                        relation.mapper.primary_key[0] == raw).one_or_none()
+            if cache[raw] is None:
+                raise ValueError(_("%(value)s was not found", value=raw))
+            return cache[raw]
         text = "" if raw is None else str(raw).strip()
         if not text:
             if is_required(relation):

@@ -260,7 +260,7 @@ def _format_changes(view, context, entry, name):
 class AuditView(ReadOnlyView):
     """Nobody may change or delete the trail."""
 
-    column_list = ["at", "user", "model", "record_id", "action", "changes"]
+    column_list = ["at", "user", "api_token", "model", "record_id", "action", "changes"]
     column_filters = ["model", "record_id", "action", "at", "user.username"]
     column_searchable_list = ["model"]
     column_formatters = {"changes": _format_changes}
@@ -398,6 +398,7 @@ class AccountView(SignedIn, BaseView):
         name = request.form.get("name", "").strip()
         models = request.form.getlist("models")
         days = request.form.get("days", "")
+        access = request.form.get("access", "read")
         errors = {}
         if not name or len(name) > 100:
             errors["name"] = _("Give the token a name of at most 100 characters, to know "
@@ -406,10 +407,13 @@ class AccountView(SignedIn, BaseView):
             errors["models"] = _("Choose among the records listed.")
         if days != "never" and days not in map(str, api.EXPIRY_DAYS):
             errors["days"] = _("Choose when the token expires.")
+        if access not in ("read", "write"):
+            errors["access"] = _("Choose what the token may do.")
         if errors:
             return self._page(errors=errors, status=400)
         _token, key = api.make_token(current_user, name, models,
-                                     None if days == "never" else int(days))
+                                     None if days == "never" else int(days),
+                                     writes=access == "write")
         db.session.commit()
         # Shown by the page the browser is sent to, once (a reload makes no second token).
         session[NEW_KEY] = key

@@ -457,16 +457,6 @@ class DocumentView(ModelView):
                                   "%(new)s.", number=version.number, new=document.version),
                         "#versions")
 
-    @expose("/edit/", methods=("GET", "POST"))
-    def edit_view(self):
-        """Name, folder, tags and description; not while someone else has it checked out."""
-        document = self._document()
-        refusal = self.edit_refusal(document)
-        if refusal:
-            flash(refusal, "error")
-            return self._back(document)
-        return super().edit_view()
-
     def on_model_delete(self, document):
         if not documents.may_write(document, current_user):
             raise ValidationError(_("You may not remove this file."))

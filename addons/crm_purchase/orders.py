@@ -384,14 +384,11 @@ class PurchaseOrderView(SendByEmail, LinesFormMixin, ModelView):
             raise ValidationError(_("Only a draft purchase order can be deleted: cancel it "
                                     "instead."))
 
-    @expose("/edit/", methods=("GET", "POST"))
-    def edit_view(self):
-        order = self.get_one(request.args.get("id", ""))
+    def edit_refusal(self, order):
         if order.state not in EDITABLE:
-            flash(_("Purchase order %(number)s is %(state)s and can no longer be changed.",
-                    number=order.number, state=label(order.state)), "error")
-            return redirect(self.get_url(".details_view", id=order.id))
-        return super().edit_view()
+            return _("Purchase order %(number)s is %(state)s and can no longer be changed.",
+                     number=order.number, state=label(order.state))
+        return None
 
     @expose("/line-price/")
     def line_price(self):

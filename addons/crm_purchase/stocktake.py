@@ -582,14 +582,11 @@ class StockTakeView(ModelView):
 
     # -- the record page ----------------------------------------------------------------------
 
-    @expose("/edit/", methods=("GET", "POST"))
-    def edit_view(self):
-        take = self.get_one(request.args.get("id", ""))
+    def edit_refusal(self, take):
         if take.state != COUNTABLE:
-            flash(_("Stock-take %(number)s is %(state)s and can no longer be changed.",
-                    number=take.number, state=label(take.state)), "error")
-            return redirect(self.get_url(".details_view", id=take.id))
-        return super().edit_view()
+            return _("Stock-take %(number)s is %(state)s and can no longer be changed.",
+                     number=take.number, state=label(take.state))
+        return None
 
     def on_model_delete(self, take):
         if take.state not in (COUNTABLE, "cancelled"):

@@ -7,7 +7,7 @@ Submitted and approved expenses are no longer edited; a refused one may be corre
 and submitted again."""
 from datetime import date
 
-from flask import abort, flash, g, has_request_context, redirect, request, send_file
+from flask import abort, g, has_request_context, request, send_file
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -138,14 +138,11 @@ class ExpenseView(ModelView):
 
     # -- editing: not once submitted; the receipt kept under a random name ------------------
 
-    @expose("/edit/", methods=("GET", "POST"))
-    def edit_view(self):
-        expense = self.get_one(request.args.get("id", ""))
+    def edit_refusal(self, expense):
         if expense.state in LOCKED:
-            flash(_("This expense is %(state)s: it can no longer be changed.",
-                    state=label(expense.state)), "error")
-            return redirect(self.get_url(".details_view", id=expense.id))
-        return super().edit_view()
+            return _("This expense is %(state)s: it can no longer be changed.",
+                     state=label(expense.state))
+        return None
 
     def on_model_change(self, form, model, is_created):
         file = receipt_file()

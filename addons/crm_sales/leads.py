@@ -186,15 +186,9 @@ class LeadView(ModelView):
             model.owner = current_user._get_current_object()
         super().on_model_change(form, model, is_created)
 
-    @expose("/edit/", methods=("GET", "POST"))
-    def edit_view(self):
+    def edit_refusal(self, lead):
         """A converted lead is history: its customer and opportunity carry on."""
-        ids = int_ids([request.args.get("id", "")])
-        if ids and self.get_query().filter(Lead.id == ids[0],
-                                           Lead.status == "converted").first() is not None:
-            flash(_("A converted lead cannot be changed."), "error")
-            return redirect(self.get_url(".details_view", id=ids[0]))
-        return super().edit_view()
+        return _("A converted lead cannot be changed.") if lead.status == "converted" else None
 
     def on_model_delete(self, model):
         if model.status == "converted" or db.session.scalar(

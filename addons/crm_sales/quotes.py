@@ -354,16 +354,12 @@ class QuoteView(SendByEmail, LinesFormMixin, ModelView):
         if quote.state != "draft":
             raise ValidationError(_("Only a draft quote can be deleted."))
 
-    @expose("/edit/", methods=("GET", "POST"))
-    def edit_view(self):
+    def edit_refusal(self, quote):
         """Only a draft may be changed; a sent quote is revised into a new version."""
-        quote = self.get_one(request.args.get("id", ""))
         if quote.state != "draft":
-            flash(_("Quote %(quote)s is %(state)s and can no longer be changed: revise it "
-                    "to make a new version.", quote=quote.title, state=label(quote.state)),
-                  "error")
-            return redirect(self.get_url(".details_view", id=quote.id))
-        return super().edit_view()
+            return _("Quote %(quote)s is %(state)s and can no longer be changed: revise it "
+                     "to make a new version.", quote=quote.title, state=label(quote.state))
+        return None
 
     # -- the detail page -------------------------------------------------------------------
 

@@ -89,14 +89,11 @@ class ServiceRecordView(ModelView):
                 db.session.query(Ticket).filter(Ticket.id == ids[0]), Ticket).one_or_none()
         return form
 
-    @expose("/edit/", methods=("GET", "POST"))
-    def edit_view(self):
-        record = self.get_one(request.args.get("id", ""))
+    def edit_refusal(self, record):
         if record.billed_at is not None:
-            flash(_("This fee is billed on %(reference)s: it can no longer be changed.",
-                    reference=record.billed_reference), "error")
-            return redirect(self.get_url(".details_view", id=record.id))
-        return super().edit_view()
+            return _("This fee is billed on %(reference)s: it can no longer be changed.",
+                     reference=record.billed_reference)
+        return None
 
     def on_model_change(self, form, model, is_created):
         if not is_created and model.billed_at is not None:

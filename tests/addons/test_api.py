@@ -184,8 +184,10 @@ def test_what_is_not_there_answers_a_problem(contacts_suite):
     assert [m["name"] for m in api(browser, narrow, "").get_json()["models"]] == ["customer"]
     refused(api(browser, key, "customer/999999"), 404)
     refused(api(browser, key, "customer/abc"), 404)
-    refused(browser.post("/api/v1/customer", headers={"Authorization": f"Bearer {key}"}),
+    refused(browser.put("/api/v1/customer/1", headers={"Authorization": f"Bearer {key}"}),
             405)
+    refused(browser.post("/api/v1/customer", headers={"Authorization": f"Bearer {key}"},
+                         json={"name": "Acme"}), 403)   # (a token that reads only)
     # The key is kept nowhere but in the caller's hands; the use is noted.
     assert contacts_suite.sql("SELECT count(*) FROM core_api_token "
                               "WHERE last_used_at IS NULL") == [(0,)]

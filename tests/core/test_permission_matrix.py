@@ -271,11 +271,46 @@ def test_every_screen_for_every_group(matrix, who):
 # -- the REST API: every screen's records, as each group may read them ------------------
 
 def api_key(client):
-    """A token made on the user's account page, naming no model (all they may read)."""
-    client.post_form("/admin/account/tokens", {"name": "matrix", "days": "30"},
+    """A token made on the user's account page, naming no model (all they may read),
+    that may write (as far as the user may)."""
+    client.post_form("/admin/account/tokens", {"name": "matrix", "days": "30",
+                                               "access": "write"},
                      token_from="/admin/account/")
     page = client.get("/admin/account/").get_data(as_text=True)
     return re.search(r'value="(crm_[0-9a-f]{8}_[\w-]+)"', page).group(1)
+
+
+# letter: (method, the screen's allow_<kind>, what answers when it may)
+API_WRITES = {"c": ("POST", "create", {201, 409, 422}), "w": ("PATCH", "edit", {200, 409, 422}),
+              "d": ("DELETE", "delete", {204, 409})}
+
+
+def api_write_problems(client, headers, view, letters, code, record_id):
+    """An empty POST, an empty PATCH and a DELETE (with the record's ETag) of a record
+    made for the user: 403 without read access or the letter, 405 where the screen does
+    not make that write from values, otherwise an answer, never a server error."""
+    problems = []
+    for letter, (method, kind, done) in API_WRITES.items():
+        page = f"{kind}_view"
+        makes = (getattr(view, f"allow_{kind}")
+                 and getattr(type(view), page) is getattr(ModelView, page)
+                 and (letter != "c" or view.allow_import))
+        wanted = {403} if "r" not in letters else {405} if not makes \
+            else {403} if letter not in letters else done
+        path = f"/api/v1/{view.endpoint}" + ("" if letter == "c" else f"/{record_id}")
+        version = {}
+        if letter != "c" and "r" in letters:
+            read = client.get(path, headers=headers)
+            if read.status_code == 404:   # (a screen of some records only: see below)
+                continue
+            version = {"If-Match": read.headers["ETag"]}
+        response = client.open(path, method=method, headers={**headers, **version},
+                               data=None if letter == "d" else "{}",
+                               content_type="application/json")
+        if response.status_code not in wanted:
+            problems.append(f"{code} {method} {path}: {response.status_code}, expected "
+                            f"{sorted(wanted)}: {response.get_data(as_text=True)[:300]}")
+    return problems
 
 
 @pytest.mark.parametrize("who", ["nogroup", ADMIN_GROUP, "each group"])
@@ -283,7 +318,7 @@ def test_the_api_reads_every_screen_as_each_group_may(matrix, who):
     """/api/v1/<screen>, and /api/v1/<screen>/<id> of the first record it lists (of a
     record made for the user, when it lists none): 200 with read access, 403 without, for
     every screen of every enabled addon (core.api reads through the screen, so its checks
-    are the screen's)."""
+    are the screen's). Then the writes, as api_write_problems expects them."""
     suite, dispatcher, codes = matrix
     app = dispatcher.app
     views = screens(app)
@@ -298,8 +333,9 @@ def test_the_api_reads_every_screen_as_each_group_may(matrix, who):
         client.login(f"u_{code}", PASSWORD)
         headers = {"Authorization": f"Bearer {api_key(client)}"}
         for view in cases:
-            want = 200 if "r" in letters_of(app, code, view) else 403
-            record_id = fresh_record(app, view.model, f"u_{code}")
+            letters = letters_of(app, code, view)
+            want = 200 if "r" in letters else 403
+            record_id = made = fresh_record(app, view.model, f"u_{code}")
             listed = client.get(f"/api/v1/{view.endpoint}", headers=headers)
             rows = listed.get_json().get("data") if listed.status_code == 200 else None
             # A screen of some records only (complaints among tickets) may not list the
@@ -312,6 +348,7 @@ def test_the_api_reads_every_screen_as_each_group_may(matrix, who):
                 if response.status_code != wanted:
                     problems.append(f"{code} /api/v1/{url}: {response.status_code}, "
                                     f"expected {wanted}")
+            problems += api_write_problems(client, headers, view, letters, code, made)
     assert not problems, "\n".join(problems)
 
 

@@ -1,0 +1,183 @@
+"""Writing through the REST API (core/api.py): records created, changed and deleted with
+a read-and-write token, through the screen's own checks (its form, record rules, fields
+hidden or read-only for the user's groups, the owner, a state that locks a record);
+If-Match against lost updates; every refusal a problem document naming the field, with
+nothing written; the audit trail naming the token."""
+import json
+
+from tests.addons.crm_contacts.helpers import add_user, create_customer, user_id
+from tests.addons.test_api import make_token, refused
+from tests.addons.test_field_layout import set_layout
+
+
+def send(client, key, method, path, body=None, raw=None, **headers):
+    """A JSON request to /api/v1/<path> with the token ``key``."""
+    headers = {"Authorization": f"Bearer {key}", **headers}
+    data = raw if raw is not None else None if body is None else json.dumps(body)
+    return client.open(f"/api/v1/{path}", method=method, data=data, headers=headers,
+                       content_type="application/json")
+
+
+def created(response):
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def fields_refused(response, status=422):
+    """[(field, message)] of a refused write."""
+    return [(error["field"], error["message"]) for error in refused(response, status)["errors"]]
+
+
+def count(suite, table="crm_customer"):
+    return suite.sql(f"SELECT count(*) FROM {table}")[0][0]
+
+
+def test_a_record_is_created_changed_and_deleted_as_its_screen_would(contacts_suite):
+    sam = add_user(contacts_suite, "sam", "contacts_user")
+    key = make_token(sam, name="Web shop", access="write", models=["Customer", "Contact"])
+    browser = contacts_suite.client()   # the key alone, no cookie
+
+    response = send(browser, key, "POST", "customer", {
+        "name": "Acme", "kind": "company", "stage": "prospect", "credit_limit": "1234.50",
+        "grade": "A", "is_key": True})
+    acme = created(response)
+    assert response.headers["Location"].endswith(f"/api/v1/customer/{acme['id']}")
+    assert (acme["name"], acme["credit_limit"], acme["is_key"], acme["owner_id"]) == \
+        ("Acme", "1234.50", True, user_id(contacts_suite, "sam"))   # the owner, as on a form
+    assert acme["code"]   # numbered as any new customer
+    assert contacts_suite.sql("SELECT action, api_token FROM core_audit WHERE model = "
+                              "'Customer'") == [("create", "Web shop")]
+    page = sam.get(f"/admin/customer/details/?id={acme['id']}").get_data(as_text=True)
+    assert "through the API (Web shop)" in page   # the record's history says so
+
+    # A link by its id, among the records the user may read.
+    contact = created(send(browser, key, "POST", "contact",
+                           {"name": "Wang", "customer_id": acme["id"]}))
+    assert contact["customer_id"] == acme["id"]
+
+    # A change needs the version read (If-Match): none, 428; an old one, 412.
+    path = f"customer/{acme['id']}"
+    etag = send(browser, key, "GET", path).headers["ETag"]
+    refused(send(browser, key, "PATCH", path, {"phone": "021-1"}), 428)
+    refused(send(browser, key, "PATCH", path, {"phone": "021-1"}, **{"If-Match": '"old"'}), 412)
+    changed = send(browser, key, "PATCH", path, {"phone": "021-1"}, **{"If-Match": etag})
+    assert changed.status_code == 200 and changed.get_json()["phone"] == "021-1"
+    assert changed.headers["ETag"] != etag
+    # A second client that read before the change cannot overwrite it (no lost update).
+    refused(send(browser, key, "PATCH", path, {"phone": "021-2"}, **{"If-Match": etag}), 412)
+    assert contacts_suite.sql("SELECT phone FROM crm_customer")[0][0] == "021-1"
+    assert contacts_suite.sql("SELECT api_token FROM core_audit WHERE action = 'update' "
+                              "AND model = 'Customer'") == [("Web shop",)]
+
+    # Several at once: all saved, or none.
+    many = created(send(browser, key, "POST", "customer", [
+        {"name": f"Bulk {n}", "kind": "company", "stage": "prospect"} for n in range(3)]))
+    assert [row["name"] for row in many["data"]] == ["Bulk 0", "Bulk 1", "Bulk 2"]
+    before = count(contacts_suite)
+    problems = fields_refused(send(browser, key, "POST", "customer", [
+        {"name": "Fine", "kind": "company", "stage": "prospect"},
+        {"name": "Bad", "kind": "company", "stage": "nowhere"}]))
+    assert [field for field, _message in problems] == ["stage"]
+    assert refused(send(browser, key, "POST", "customer", [{}, {"name": 5}]), 422)[
+        "errors"][0]["index"] == 1
+    assert count(contacts_suite) == before
+
+    # sam may not delete customers (contacts_user: rwcx); a manager may, with If-Match.
+    refused(send(browser, key, "DELETE", path, **{"If-Match": changed.headers["ETag"]}), 403)
+    manager = add_user(contacts_suite, "max", "contacts_manager")
+    manager_key = make_token(manager, access="write")
+    etag = send(browser, manager_key, "GET", path).headers["ETag"]
+    refused(send(browser, manager_key, "DELETE", path), 428)
+    refused(send(browser, manager_key, "DELETE", path, **{"If-Match": '"old"'}), 412)
+    gone = send(browser, manager_key, "DELETE", f"contact/{contact['id']}",
+                **{"If-Match": send(browser, manager_key, "GET",
+                                    f"contact/{contact['id']}").headers["ETag"]})
+    assert gone.status_code == 204
+    assert send(browser, manager_key, "DELETE", path, **{"If-Match": etag}).status_code == 204
+    refused(send(browser, manager_key, "GET", path), 404)
+    assert ("delete", "Shop") in contacts_suite.sql(
+        "SELECT action, api_token FROM core_audit WHERE model = 'Customer'")
+
+
+def test_bad_writes_are_refused_by_field_and_change_nothing(contacts_suite):
+    admin = contacts_suite.admin_client()
+    sam = add_user(contacts_suite, "sam", "contacts_user")
+    ann = add_user(contacts_suite, "ann", "contacts_user")
+    assert create_customer(ann, name="Ann's").status_code == 302
+    anns = contacts_suite.sql("SELECT id FROM crm_customer")[0][0]
+    key = make_token(sam, access="write")
+    browser = contacts_suite.client()
+    post = lambda body, **kw: send(browser, key, "POST", "customer", body, **kw)  # noqa: E731
+    good = {"name": "Acme", "kind": "company", "stage": "prospect"}
+
+    assert refused(post(None, raw="{not json"), 400)["detail"]
+    refused(browser.post("/api/v1/customer", data="name=Acme",
+                         headers={"Authorization": f"Bearer {key}"}), 415)
+    assert fields_refused(post({**good, "credit_limit": True, "is_key": "yes", "name": 5})) == [
+        ("name", "Give text."), ("credit_limit", "Give a number."),
+        ("is_key", "Give true or false.")]
+    assert fields_refused(post({**good, "nothing": 1})) == [
+        ("nothing", "No such field, or not one you may set.")]
+    assert fields_refused(post({"kind": "company", "stage": "prospect"})) == [
+        ("name", "is required")]
+    assert fields_refused(post({**good, "credit_limit": "lots"})) == [
+        ("credit_limit", "lots is not a number")]
+    # A body over the site's upload limit (20 MB): 413, read no further.
+    assert refused(post(None, raw="[" + " " * (21 * 2 ** 20) + "]"), 413)["title"]
+    # A link to a record the user may not read is not found, as one that does not exist.
+    assert fields_refused(send(browser, key, "POST", "contact",
+                               {"name": "Li", "customer_id": anns})) == [
+        ("customer_id", f"{anns} was not found")]
+    # Another user's record (the rule "own"): 404, as on the screen.
+    refused(send(browser, key, "PATCH", f"customer/{anns}", {"name": "Mine"},
+                 **{"If-Match": '"x"'}), 404)
+    # A field hidden or read-only for the user's group is not set.
+    set_layout(admin, "phone", contacts_user="hidden")
+    set_layout(admin, "grade", contacts_user="readonly")
+    assert fields_refused(post({**good, "phone": "1", "grade": "A"})) == [
+        ("phone", "No such field, or not one you may set."),
+        ("grade", "No such field, or not one you may set.")]
+    assert count(contacts_suite) == 1 and contacts_suite.sql(
+        "SELECT count(*) FROM core_audit WHERE model = 'Customer'")[0][0] == 1
+
+    # A read-only token, and one for other records, may not write.
+    reader = make_token(sam)
+    refused(send(browser, reader, "POST", "customer", good), 403)
+    other = make_token(sam, access="write", models=["Contact"])
+    refused(send(browser, other, "POST", "customer", good), 403)
+    assert count(contacts_suite) == 1
+    page = make_token(sam, expect_ok=False, access="everything")
+    assert "Choose what the token may do." in page
+    assert "Read and write" in sam.get("/admin/account/").get_data(as_text=True)
+
+
+def test_the_screens_own_refusals_hold_through_the_api(sales_suite):
+    """A converted lead can be neither changed nor deleted; a screen whose records are
+    made on a page of their own takes no POST; a workflow's state is not set by a PATCH
+    against its transitions."""
+    admin = sales_suite.admin_client()
+    key = make_token(admin, access="write")
+    browser = sales_suite.client()
+    lead = created(send(browser, key, "POST", "lead", {"name": "Wang", "company": "Acme"}))
+    path = f"lead/{lead['id']}"
+    sales_suite.sql("UPDATE sale_lead SET status = 'converted'")
+    etag = send(browser, key, "GET", path).headers["ETag"]
+    problem = refused(send(browser, key, "PATCH", path, {"company": "Other"},
+                           **{"If-Match": etag}), 409)
+    assert problem["detail"] == "A converted lead cannot be changed."
+    problem = refused(send(browser, key, "DELETE", path, **{"If-Match": etag}), 409)
+    assert problem["detail"] == "A converted lead is kept with its opportunity."
+    assert sales_suite.sql("SELECT company FROM sale_lead") == [("Acme",)]
+    # A state moves by its transitions, not by a PATCH; a delivery is made on its order's
+    # page, not from values.
+    other = created(send(browser, key, "POST", "lead", {"name": "Li"}))
+    etag = send(browser, key, "GET", f"lead/{other['id']}").headers["ETag"]
+    assert fields_refused(send(browser, key, "PATCH", f"lead/{other['id']}",
+                               {"status": "converted"}, **{"If-Match": etag})) == [
+        ("status", "No such field, or not one you may set.")]
+    assert refused(send(browser, key, "POST", "delivery", {"notes": "x"}), 405)["detail"]
+    # The edit screen says the same, from the same place.
+    response = admin.get(f"/admin/lead/edit/?id={lead['id']}")
+    assert response.status_code == 302
+    assert "A converted lead cannot be changed." in admin.get(
+        response.headers["Location"]).get_data(as_text=True)
