@@ -23,8 +23,8 @@ from decimal import Decimal
 from flask import Blueprint, Response, current_app, g, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import (BigInteger, Boolean, DateTime, Float, Integer, Numeric, and_, inspect,
-                        or_, select)
+from sqlalchemy import (BigInteger, Boolean, DateTime, Float, Integer, Numeric, and_, delete,
+                        inspect, or_, select)
 from sqlalchemy.exc import IntegrityError
 from wtforms.validators import ValidationError
 
@@ -32,7 +32,7 @@ from core import customise
 from core.db import db
 from core.i18n import label
 from core.audit import _plain
-from core.models import ApiToken, User, utcnow
+from core.models import ApiIdempotency, ApiToken, User, utcnow
 from core.sessions import _digest
 
 PREFIX = "/api/v1"
@@ -40,6 +40,8 @@ KEY_START = "crm_"
 PAGE_SIZE, MAX_PAGE_SIZE = 50, 500
 TOUCH_EVERY = timedelta(minutes=1)   # a token's last use is written at most this often
 EXPIRY_DAYS = (30, 90, 365)          # offered on the account page, and "never"
+IDEMPOTENCY_KEY_LENGTH = 200
+IDEMPOTENCY_KEPT = timedelta(days=1)  # a POST's answer, for its retries
 
 blueprint = Blueprint("api", __name__, url_prefix=PREFIX)
 
@@ -276,6 +278,13 @@ def index():
     return {"models": found}
 
 
+@blueprint.route("/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 document of what this token may read and write."""
+    from core.api_schema import document
+    return document(screens())
+
+
 @blueprint.route("/<name>")
 def records(name):
     """A page of the records the user may read, newest first unless ``sort`` says,
@@ -385,17 +394,24 @@ WRITES = {   # letter: (the screen's allow_/can_ name, its page, what a refusal 
 }
 
 
+def makes(view, letter):
+    """Does the screen make this kind of write from values? Not where it makes none, or
+    makes it on a page of its own (a receipt from an order's lines) rather than its
+    form; and it creates records as its import does, so only where it imports."""
+    from core.admin import ModelView
+    kind, page, _refusal = WRITES[letter]
+    return (getattr(view, "allow_" + kind)
+            and getattr(type(view), page) is getattr(ModelView, page)
+            and (letter != "c" or view.allow_import))
+
+
 def writable(name, letter):
     """The screen named ``name``, if the token's user may make this kind of write
-    through it: 405 where the screen makes none, or makes it on a page of its own (a
-    receipt from an order's lines) rather than its form; records are created as its
-    import creates them, so only where it imports. 403 where the user or the token may
-    not."""
-    from core.admin import ModelView
+    through it: 405 where the screen does not (makes), 403 where the user or the token
+    may not."""
     view = screen_for(name)
-    kind, page, refusal = WRITES[letter]
-    own_page = getattr(type(view), page) is not getattr(ModelView, page)
-    if not getattr(view, "allow_" + kind) or own_page or (letter == "c" and not view.allow_import):
+    kind, _page, refusal = WRITES[letter]
+    if not makes(view, letter):
         raise Refused(405, str(refusal), detail=_(
             "This kind of record is made and changed on its own screen."))
     if not getattr(view, "can_" + kind):
@@ -408,7 +424,7 @@ def json_body():
     if not request.is_json:
         raise Refused(415, _("Send the record as JSON (Content-Type: application/json)."))
     try:
-        return json.loads(request.get_data(cache=False), parse_float=Decimal)
+        return json.loads(request.get_data(), parse_float=Decimal)
     except (ValueError, UnicodeDecodeError) as exc:
         raise Refused(400, _("The body is not valid JSON."), detail=str(exc)) from None
 
@@ -540,6 +556,9 @@ def create(name):
     if problems:
         raise invalid(problems)
     with committed():
+        claimed = claim(request.headers.get("Idempotency-Key"))
+        if isinstance(claimed, Response):
+            return claimed   # the answer to the same request, made before
         records, found = view.create_records(converted)
         if found:
             raise invalid([error(json_name(fields, field), message, index if several else None)
@@ -556,6 +575,52 @@ def create(name):
             response = record_response(view, records[0], status=201)
             response.headers["Location"] = url_for(".record", name=name,
                                                    record_id=records[0].id)
+        if claimed is not None:   # kept with the records, in their transaction
+            claimed.status, claimed.body = response.status_code, response.get_data(as_text=True)
+            claimed.location = response.headers.get("Location")
+            claimed.etag = response.get_etag()[0]
+    return response
+
+
+def claim(key):
+    """For a POST with an Idempotency-Key: its row, new in the transaction, when the key
+    is new; the kept answer (a Response) when the same request came before with it; a
+    problem when another request did. Of two identical requests at once, the second
+    waits at the row's unique key until the first commits, then answers as it did."""
+    if key is None:
+        return None
+    if not key.strip() or len(key) > IDEMPOTENCY_KEY_LENGTH:
+        raise Refused(400, _("An Idempotency-Key is 1 to %(most)d characters.",
+                             most=IDEMPOTENCY_KEY_LENGTH),
+                      errors=[{"field": "Idempotency-Key", "message": _("Not a valid key.")}])
+    token_id = g.crm_api_token.id
+    digest = hashlib.sha256(f"{request.method} {request.path}\n".encode()
+                            + request.get_data()).hexdigest()
+    db.session.execute(delete(ApiIdempotency).where(
+        ApiIdempotency.created_at < utcnow() - IDEMPOTENCY_KEPT))
+    kept = select(ApiIdempotency).where(ApiIdempotency.token_id == token_id,
+                                        ApiIdempotency.key == key)
+    found = db.session.scalar(kept)
+    if found is None:
+        row = ApiIdempotency(token_id=token_id, key=key, request_digest=digest,
+                             created_at=utcnow())
+        db.session.add(row)
+        try:
+            db.session.flush()
+            return row
+        except IntegrityError:   # the same key, committed by a request at the same time
+            db.session.rollback()
+            found = db.session.scalar(kept)
+    if found is None or found.request_digest != digest:
+        raise Refused(422, _("This Idempotency-Key was sent before with another request."),
+                      errors=[{"field": "Idempotency-Key", "message": _(
+                          "Use a new key for each new request.")}])
+    response = Response(found.body, status=found.status, mimetype="application/json")
+    if found.location:
+        response.headers["Location"] = found.location
+    if found.etag:
+        response.set_etag(found.etag)
+    response.headers["Idempotent-Replayed"] = "true"
     return response
 
 
@@ -591,7 +656,7 @@ def update(name, record_id):
 
 
 @blueprint.route("/<name>/<int:record_id>", methods=["DELETE"])
-def delete(name, record_id):
+def remove(name, record_id):
     """The record deleted (If-Match required), as its screen's Delete would: 204."""
     view = writable(name, "d")
     record = found_record(view, record_id)

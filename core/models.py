@@ -167,6 +167,26 @@ class ApiToken(db.Model):
     last_used_at = db.Column(db.DateTime)
 
 
+class ApiIdempotency(db.Model):
+    """The answer to a POST through the API that carried an Idempotency-Key (core.api),
+    kept a day, so that a retry of it gets the same answer and creates nothing more. The
+    row is written in the same transaction as the records: of two identical requests at
+    once, the second waits on the unique key, then answers from this row."""
+
+    __tablename__ = "core_api_idempotency"
+    __table_args__ = (UniqueConstraint("token_id", "key"),)
+    id = db.Column(db.Integer, primary_key=True)
+    token_id = db.Column(db.ForeignKey("core_api_token.id", ondelete="CASCADE"),
+                         nullable=False)   # (the unique key's first column serves it)
+    key = db.Column(db.String(200), nullable=False)
+    request_digest = db.Column(db.String(64), nullable=False)
+    status = db.Column(db.Integer, nullable=False, default=0)
+    body = db.Column(db.Text, nullable=False, default="")
+    location = db.Column(db.String(500))
+    etag = db.Column(db.String(100))
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow, index=True)
+
+
 class LoginFailure(db.Model):
     """One wrong password, at sign-in or at the current-password check (core.throttle).
     Rows, not counters in memory, so every worker and host sees the same counts and an
@@ -256,7 +276,7 @@ class RecordNote(db.Model):
     user_id = db.Column(db.ForeignKey("core_user.id"), index=True)
     user = db.relationship(User)
     model = db.Column(db.String(64), nullable=False)
-    record_id = db.Column(db.Integer, nullable=False)
+    record_id = db.Column(db.Integer, nullable=False, info={"label": _l("Record")})
     body = db.Column(db.Text, nullable=False)
 
 
@@ -324,13 +344,13 @@ class Message(db.Model):
     body_text = db.Column(db.Text, nullable=False, default="", info={"label": _l("Text")})
     body_html = db.Column(db.Text, info={"label": _l("HTML")})
     related_model = db.Column(db.String(64), info={"label": _l("Related to")})
-    related_id = db.Column(db.Integer)
+    related_id = db.Column(db.Integer, info={"label": _l("Related record")})
     status = db.Column(db.String(8), nullable=False, default="queued",
                        info={"label": _l("Status")})
     attempts = db.Column(db.Integer, nullable=False, default=0, info={"label": _l("Attempts")})
     next_attempt_at = db.Column(db.DateTime, nullable=False, default=utcnow,
                                 info={"label": _l("Next attempt")})
-    claimed_at = db.Column(db.DateTime)
+    claimed_at = db.Column(db.DateTime, info={"label": _l("Claimed at")})
     last_error = db.Column(db.Text, nullable=False, default="", info={"label": _l("Last error")})
     # One line per event (attempt, failure, interruption, resend): the trace of delivery.
     delivery_log = db.Column(db.Text, nullable=False, default="",
@@ -341,7 +361,7 @@ class Message(db.Model):
     created_by_id = db.Column(db.ForeignKey("core_user.id"), index=True)
     # Extra headers as JSON ({"In-Reply-To": "<id>", "References": "<a> <b>"}): a reply
     # threads under the customer's message in their mail program.
-    headers = db.Column(db.Text)
+    headers = db.Column(db.Text, info={"label": _l("Mail headers")})
     attachments = db.relationship("MessageAttachment", cascade="all, delete-orphan",
                                   order_by="MessageAttachment.id")
 
@@ -355,7 +375,7 @@ class MessageAttachment(db.Model):
     __label__ = mark("Attachment")
     id = db.Column(db.Integer, primary_key=True)
     message_id = db.Column(db.ForeignKey("core_message.id", ondelete="CASCADE"),
-                           nullable=False, index=True)
+                           nullable=False, index=True, info={"label": _l("Message")})
     filename = db.Column(db.String(255), nullable=False)
     content_type = db.Column(db.String(128), nullable=False)
     data = db.Column(db.LargeBinary, nullable=False)
@@ -387,7 +407,7 @@ class MailReceived(db.Model):
                         info={"label": _l("Outcome")})
     automatic = db.Column(db.String(64), info={"label": _l("Automatic reply")})
     model = db.Column(db.String(64), info={"label": _l("Filed on")})
-    record_id = db.Column(db.Integer)
+    record_id = db.Column(db.Integer, info={"label": _l("Record")})
     size = db.Column(db.Integer, nullable=False, default=0, info={"label": _l("Size")})
     __table_args__ = (db.Index("ix_core_mail_received_record", "model", "record_id"),)
 
@@ -561,7 +581,7 @@ class ApprovalRequest(db.Model):
     __table_args__ = (db.Index("ix_core_approval_request_record", "model", "record_id", "id"),)
     id = db.Column(db.Integer, primary_key=True)
     model = db.Column(db.String(64), nullable=False)
-    record_id = db.Column(db.Integer, nullable=False)
+    record_id = db.Column(db.Integer, nullable=False, info={"label": _l("Record")})
     policy_id = db.Column(db.ForeignKey("core_approval_policy.id", ondelete="SET NULL"),
                           index=True)
     policy = db.relationship(ApprovalPolicy)

@@ -146,6 +146,8 @@ def field_label_of(model, name):
     if name in fields:
         return fields[name][0]
     prop = inspect(model).attrs.get(name)
+    if prop is not None and hasattr(prop, "columns"):   # (a column's own info, not its
+        prop = prop.columns[0]                            # attribute's)
     info = getattr(prop, "info", {}) if prop is not None else {}
     return info.get("label") or _spelled(name)
 

@@ -392,6 +392,15 @@ class AccountView(SignedIn, BaseView):
         found = {view.permission_model: label(view.name) for view in screens if view.permits("r")}
         return dict(sorted(found.items(), key=lambda item: item[1]))
 
+    @expose("/api/")
+    def api_page(self):
+        """The REST API as the user may use it: each screen's address, what may be done
+        there, and its fields (the OpenAPI document, for people)."""
+        from core.api_schema import people_page
+        return self.render("core/api_page.html", screens=people_page(
+            current_app.extensions["crm"].api_screens),
+            address=url_for("api.index", _external=True))
+
     @expose("/tokens", methods=("POST",))
     def new_token(self):
         """A new API token, its key shown on the page that answers, and never again."""

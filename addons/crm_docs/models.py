@@ -75,14 +75,15 @@ class Document(OwnedMixin, db.Model):
     folder_id = db.Column(db.ForeignKey("crm_doc_folder.id"), info={"label": _l("Folder")})
     folder = db.relationship(Folder, info={"label": _l("Folder")})
     record_model = db.Column(db.String(64), info={"label": _l("Attached to")})
-    record_id = db.Column(db.Integer)
+    record_id = db.Column(db.Integer, info={"label": _l("Record")})
     description = db.Column(db.Text, nullable=False, default="",
                             info={"label": _l("Description")})
     tags = db.relationship(DocTag, secondary=document_tags, info={"label": _l("Tags")})
     # The current version, as it is in crm_document_version.
     version = db.Column(db.Integer, nullable=False, default=1, info={"label": _l("Version")})
     # What the file is, as the application reads it: not in the record's feed.
-    sha256 = db.Column(db.String(64), nullable=False, index=True, info={"audit": False})
+    sha256 = db.Column(db.String(64), nullable=False, index=True,
+                       info={"audit": False, "label": "SHA-256"})
     size = db.Column(db.BigInteger, nullable=False, info={"label": _l("Size")})
     kind = db.Column(db.String(16), nullable=False, info={"label": _l("Type"), "audit": False})
     filename = db.Column(db.String(200), nullable=False, info={"label": _l("File name")})
@@ -126,7 +127,7 @@ class DocumentVersion(db.Model):
         "versions", order_by="DocumentVersion.number.desc()", cascade="all, delete-orphan",
         passive_deletes=True))
     number = db.Column(db.Integer, nullable=False, info={"label": _l("Version")})
-    sha256 = db.Column(db.String(64), nullable=False, index=True)
+    sha256 = db.Column(db.String(64), nullable=False, index=True, info={"label": "SHA-256"})
     size = db.Column(db.BigInteger, nullable=False, info={"label": _l("Size")})
     kind = db.Column(db.String(16), nullable=False, info={"label": _l("Type")})
     filename = db.Column(db.String(200), nullable=False, info={"label": _l("File name")})
@@ -183,7 +184,7 @@ class IssuedDocument(db.Model):
                                "issued_at"),)
     id = db.Column(db.Integer, primary_key=True)
     record_model = db.Column(db.String(64), nullable=False, info={"label": _l("Record")})
-    record_id = db.Column(db.Integer, nullable=False)
+    record_id = db.Column(db.Integer, nullable=False, info={"label": _l("Record")})
     kind = db.Column(db.String(32), nullable=False, info={"label": _l("Document")})
     event = db.Column(db.String(8), nullable=False, info={"label": _l("Issued as")})
     filename = db.Column(db.String(200), nullable=False, info={"label": _l("File name")})
@@ -195,7 +196,8 @@ class IssuedDocument(db.Model):
     template_version = db.Column(db.Integer, info={"label": _l("Template version")})
     recipients = db.Column(db.Text, nullable=False, default="",
                            info={"label": _l("Recipients")})
-    message_id = db.Column(db.ForeignKey("core_message.id", ondelete="SET NULL"), index=True)
+    message_id = db.Column(db.ForeignKey("core_message.id", ondelete="SET NULL"), index=True,
+                           info={"label": _l("Message")})
     issued_by_id = db.Column(db.ForeignKey("core_user.id"), index=True)
     issued_by = db.relationship(User, info={"label": _l("Issued by")})
     issued_at = db.Column(db.DateTime, nullable=False, default=utcnow,

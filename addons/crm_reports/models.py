@@ -89,7 +89,7 @@ class CustomerValue(db.Model):
     id = db.Column(db.Integer, primary_key=True)
     run_id = db.Column(db.ForeignKey("rep_value_run.id", ondelete="CASCADE"), nullable=False,
                        index=True)
-    run = db.relationship(ValueRun)
+    run = db.relationship(ValueRun, info={"label": _l("Analysis run")})
     customer_id = db.Column(db.ForeignKey("crm_customer.id", ondelete="CASCADE"),
                             nullable=False, index=True)
     customer = db.relationship(Customer, info={"label": _l("Customer")})

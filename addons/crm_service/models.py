@@ -308,7 +308,7 @@ class TicketMessage(db.Model):
     body_html = db.Column(db.Text, info={"label": _l("Message (formatted)")})  # sanitised
     # The Message-ID of the e-mail (received, or the outbox's for a reply): replies
     # that name it join this ticket.
-    message_id = db.Column(db.String(250), index=True)
+    message_id = db.Column(db.String(250), index=True, info={"label": "Message-ID"})
     outbox_message_id = db.Column(db.ForeignKey("core_message.id"), index=True)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow, index=True,
                            info={"label": _l("Date")})
@@ -323,9 +323,10 @@ class TicketAttachment(db.Model):
     message_id = db.Column(db.ForeignKey("svc_ticket_message.id", ondelete="CASCADE"),
                            nullable=False, index=True)
     message = db.relationship(TicketMessage, backref=db.backref(
-        "attachments", cascade="all, delete-orphan", passive_deletes=True))
+        "attachments", cascade="all, delete-orphan", passive_deletes=True),
+        info={"label": _l("Message")})
     name = db.Column(db.String(255), nullable=False, info={"label": _l("File name")})
-    sha256 = db.Column(db.String(64), nullable=False, index=True)
+    sha256 = db.Column(db.String(64), nullable=False, index=True, info={"label": "SHA-256"})
     size = db.Column(db.BigInteger, nullable=False, default=0, info={"label": _l("Size")})
     kind = db.Column(db.String(20), nullable=False, default="")
 

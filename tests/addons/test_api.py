@@ -5,7 +5,9 @@ screen's names; every refusal a problem document."""
 import re
 from urllib.parse import urlencode
 
+import jsonschema
 import pytest
+from openapi_spec_validator import validate
 
 from tests.addons.crm_contacts.helpers import add_user, create_customer, import_customers
 from tests.addons.test_custom_fields import add_field
@@ -210,3 +212,37 @@ def test_a_page_of_records_with_custom_fields_takes_the_same_statements(contacts
     assert (rows[0]["x_wechat"], rows[0]["x_since"]) == ("wx-Acme 24", "2026-01-02")
     assert len(admin.queries("/api/v1/customer?limit=5", headers=headers)) == \
         len(admin.queries("/api/v1/customer?limit=25", headers=headers))
+
+
+def test_the_openapi_document_says_what_the_token_may_do(contacts_suite):
+    """A valid OpenAPI 3.1 document of the screens the token may read, with the writes it
+    and its user may make, whose record schema the records given match."""
+    admin = contacts_suite.admin_client()
+    sam = add_user(contacts_suite, "sam", "contacts_user")
+    assert create_customer(sam, name="Acme", credit_limit="12.50", grade="A").status_code == 302
+    browser = contacts_suite.client()
+
+    def document(key):
+        found = api(browser, key, "openapi.json").get_json()
+        validate(found)   # (openapi-spec-validator: the OpenAPI 3.1 schema)
+        return found
+
+    full = document(make_token(admin, access="write"))
+    assert {"get", "post"} <= set(full["paths"]["/customer"])
+    assert {"get", "patch", "delete"} <= set(full["paths"]["/customer/{id}"])
+    assert "/users" in full["paths"]
+    writer_key = make_token(sam, access="write")
+    writer = document(writer_key)
+    assert "post" in writer["paths"]["/customer"]
+    assert "delete" not in writer["paths"]["/customer/{id}"]   # (contacts_user: rwcx)
+    assert "/users" not in writer["paths"]
+    reader = document(make_token(sam))
+    assert set(reader["paths"]["/customer"]) == {"get"}
+    schemas = writer["components"]["schemas"]
+    assert schemas["customer"]["properties"]["credit_limit"] == {"type": ["string", "null"]}
+    assert "name" in schemas["customerNew"]["required"]
+    for row in api(browser, writer_key, "customer").get_json()["data"]:
+        jsonschema.validate(row, schemas["customer"])
+    # The same page for people, signed in: Your account > API.
+    page = sam.get(f"{ACCOUNT}api/").get_data(as_text=True)
+    assert "/api/v1/customer" in page and "credit_limit" in page

@@ -4,10 +4,14 @@ hidden or read-only for the user's groups, the owner, a state that locks a recor
 If-Match against lost updates; every refusal a problem document naming the field, with
 nothing written; the audit trail naming the token."""
 import json
+import threading
+import time
+import urllib.request
 
 from tests.addons.crm_contacts.helpers import add_user, create_customer, user_id
 from tests.addons.test_api import make_token, refused
 from tests.addons.test_field_layout import set_layout
+from tests.e2e.conftest import serve
 
 
 def send(client, key, method, path, body=None, raw=None, **headers):
@@ -181,3 +185,63 @@ def test_the_screens_own_refusals_hold_through_the_api(sales_suite):
     assert response.status_code == 302
     assert "A converted lead cannot be changed." in admin.get(
         response.headers["Location"]).get_data(as_text=True)
+
+
+def test_a_post_retried_with_its_idempotency_key_creates_one_record(contacts_suite):
+    admin = contacts_suite.admin_client()
+    key = make_token(admin, access="write")
+    browser = contacts_suite.client()
+    body = {"name": "Acme", "kind": "company", "stage": "prospect"}
+    post = lambda body, idem: send(browser, key, "POST", "customer", body,  # noqa: E731
+                                   **{"Idempotency-Key": idem})
+    first, again = post(body, "order-1"), post(body, "order-1")
+    assert first.status_code == again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json() == first.get_json()
+    assert (again.headers["Location"], again.headers["ETag"]) == \
+        (first.headers["Location"], first.headers["ETag"])
+    assert count(contacts_suite) == 1
+    # The same key with another request: refused, nothing made.
+    assert fields_refused(post({**body, "name": "Other"}, "order-1")) == [
+        ("Idempotency-Key", "Use a new key for each new request.")]
+    refused(post(body, "x" * 201), 400)
+    # A refused request keeps nothing: its key is free for the corrected one.
+    refused(post({**body, "stage": "nowhere"}, "order-2"), 422)
+    assert created(post({**body, "name": "Beta"}, "order-2"))["name"] == "Beta"
+    # Keys are the token's own, and kept a day.
+    other = make_token(admin, access="write")
+    assert created(send(browser, other, "POST", "customer", body,
+                        **{"Idempotency-Key": "order-1"}))["id"] != first.get_json()["id"]
+    contacts_suite.sql("UPDATE core_api_idempotency SET created_at = '2020-01-01'")
+    assert "Idempotent-Replayed" not in post(body, "order-1").headers
+    assert count(contacts_suite) == 4
+
+
+def test_two_identical_posts_at_once_create_one_record(contacts_suite, monkeypatch):
+    """The second waits at the key's row until the first commits, then answers as it
+    did (the first is held inside its transaction for a moment)."""
+    from core.admin import ModelView
+    creating = ModelView.create_records
+
+    def slowly(self, items):
+        time.sleep(0.5)
+        return creating(self, items)
+    monkeypatch.setattr(ModelView, "create_records", slowly)
+    key = make_token(contacts_suite.admin_client(), access="write")
+    answers = []
+    with serve(contacts_suite) as site:
+        def post():
+            request = urllib.request.Request(
+                f"{site}/api/v1/customer", method="POST", data=json.dumps(
+                    {"name": "Acme", "kind": "company", "stage": "prospect"}).encode(),
+                headers={"Authorization": f"Bearer {key}", "Idempotency-Key": "once",
+                         "Content-Type": "application/json"})
+            with urllib.request.urlopen(request) as response:
+                answers.append((response.status, json.loads(response.read())["id"]))
+        threads = [threading.Thread(target=post) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert len(answers) == 2 and answers[0] == answers[1] and answers[0][0] == 201
+    assert count(contacts_suite) == 1

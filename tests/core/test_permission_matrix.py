@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 from flask import url_for
+from openapi_spec_validator import validate
 from sqlalchemy import (
     Boolean,
     create_engine,
@@ -318,7 +319,8 @@ def test_the_api_reads_every_screen_as_each_group_may(matrix, who):
     """/api/v1/<screen>, and /api/v1/<screen>/<id> of the first record it lists (of a
     record made for the user, when it lists none): 200 with read access, 403 without, for
     every screen of every enabled addon (core.api reads through the screen, so its checks
-    are the screen's). Then the writes, as api_write_problems expects them."""
+    are the screen's). Then the writes, as api_write_problems expects them, and the
+    group's OpenAPI document."""
     suite, dispatcher, codes = matrix
     app = dispatcher.app
     views = screens(app)
@@ -349,6 +351,8 @@ def test_the_api_reads_every_screen_as_each_group_may(matrix, who):
                     problems.append(f"{code} /api/v1/{url}: {response.status_code}, "
                                     f"expected {wanted}")
             problems += api_write_problems(client, headers, view, letters, code, made)
+        # The OpenAPI document of what this group may do: valid, whatever the models.
+        validate(client.get("/api/v1/openapi.json", headers=headers).get_json())
     assert not problems, "\n".join(problems)
 
 
