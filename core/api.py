@@ -21,6 +21,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 from flask import Blueprint, Response, current_app, g, request, url_for
+from flask_login import current_user
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (BigInteger, Boolean, DateTime, Float, Integer, Numeric, and_, delete,
@@ -28,7 +29,7 @@ from sqlalchemy import (BigInteger, Boolean, DateTime, Float, Integer, Numeric, 
 from sqlalchemy.exc import IntegrityError
 from wtforms.validators import ValidationError
 
-from core import customise
+from core import customise, workflow
 from core.db import db
 from core.i18n import label
 from core.audit import _plain
@@ -666,6 +667,64 @@ def remove(name, record_id):
         view.delete_record(record)
     view.after_model_delete(record)
     return Response(status=204)
+
+
+# -- actions: a workflow's transitions ---------------------------------------------------
+
+@blueprint.route("/<name>/<int:record_id>/actions")
+def actions(name, record_id):
+    """The transitions the user may make on the record now, as its page's buttons."""
+    view = screen_for(name)
+    record = found_record(view, record_id)
+    return {"actions": [{"name": transition.name, "label": str(transition.title()),
+                         "to": None if transition.target == workflow.ANY
+                         else json_value(transition.target)}
+                        for transition in workflow.available(record, current_user)]}
+
+
+@blueprint.route("/<name>/<int:record_id>/actions/<action>", methods=["POST"])
+def act(name, record_id, action):
+    """Make a transition (If-Match required), as its button on the record's page does:
+    the same engine (core.workflow.move) and checks. A transition that lets the user
+    pick where to (a deal's stage) takes {"to": id or value}. 200 with the record."""
+    view = screen_for(name)
+    flow = workflow.of(view.model)
+    transition = flow.transitions.get(action) if flow is not None else None
+    if transition is None or not transition.button:   # (others have a page of their own)
+        raise Refused(404, _("There is no such action on these records."), detail=action)
+    if not view.permits("w"):
+        raise Refused(403, _("This token may not do that to these records."), detail=name)
+    found = screen_query(view).filter(view.model.id == record_id)
+    if found.with_entities(view.model.id).with_for_update().first() is None:   # (in turn)
+        raise Refused(404, _("There is no such record, or you may not read it."))
+    record = found.populate_existing().one()
+    checked_version(view, record)
+    target = None
+    if transition.target == workflow.ANY:
+        target = target_of(view, flow, json_body() if request.get_data() else {})
+    with committed():
+        try:
+            workflow.move(record, action, current_user, target=target)
+        except workflow.Refused as exc:
+            raise Refused(409, _("The action was not done."), detail=str(exc)) from None
+    return record_response(view, found_record(view, record_id))
+
+
+def target_of(view, flow, body):
+    """Where a transition to a state of the user's choosing goes: ``to``, a related
+    record's id among those the user may read (a stage), or a value."""
+    from core.admin import scoped_query
+    to = body.get("to") if isinstance(body, dict) else None
+    if flow.relation:
+        related = inspect(view.model).relationships[flow.field].mapper.class_
+        found = None if not isinstance(to, int) or isinstance(to, bool) else \
+            scoped_query(related, view.model).filter(related.id == to).first()
+    else:
+        found = to if isinstance(to, str) and to else None
+    if found is None:
+        raise Refused(422, _("The action was not done."),
+                      errors=[error("to", _("Choose where to move it."))])
+    return found
 
 
 def init_app(app, admin, csrf):

@@ -158,9 +158,37 @@ def screen_paths(name, view, may):
             "parameters": [version],
             "responses": answers("401", "403", "404", "405", "409", "412", "428",
                                  ok={"204": ("Deleted", None)})}
-    return {f"/{name}": listing, f"/{name}/{{id}}": {
-        "parameters": [parameter("id", "path", {"type": "integer"}, required=True)],
-        **one}}, schemas
+    paths = {f"/{name}": listing, f"/{name}/{{id}}": {
+        "parameters": [parameter("id", "path", {"type": "integer"}, required=True)], **one}}
+    paths.update(action_paths(name, view, title, record, version))
+    return paths, schemas
+
+
+def action_paths(name, view, title, record, version):
+    """The paths of a screen's workflow actions (core.api.actions, act), when it has
+    transitions with a button and the user may write."""
+    from core import workflow
+    flow = workflow.of(view.model)
+    names = [t.name for t in flow.transitions.values() if t.button] if flow else []
+    if not names or not view.permits("w"):
+        return {}
+    record_id = parameter("id", "path", {"type": "integer"}, required=True)
+    listed = {"type": "object", "required": ["actions"], "properties": {"actions": {
+        "type": "array", "items": {"type": "object", "properties": {
+            "name": {"type": "string"}, "label": {"type": "string"}, "to": {}}}}}}
+    return {
+        f"/{name}/{{id}}/actions": {"parameters": [record_id], "get": {
+            "operationId": f"actions_{name}", "summary": title, "tags": [title],
+            "responses": answers("401", "403", "404", ok={"200": ("What may be done", listed)})}},
+        f"/{name}/{{id}}/actions/{{action}}": {"parameters": [
+            record_id, parameter("action", "path", {"type": "string", "enum": names},
+                                 required=True)], "post": {
+            "operationId": f"act_{name}", "summary": title, "tags": [title],
+            "parameters": [version],
+            "requestBody": {"required": False, **json_body({"type": "object", "properties": {
+                "to": {"type": ["integer", "string"]}}})},
+            "responses": answers("401", "403", "404", "409", "412", "415", "422", "428",
+                                 ok={"200": ("Done", record)})}}}
 
 
 def usable(screens):

@@ -41,6 +41,9 @@ LINK = re.compile(r"\bhttps?://\S+")                  # an address to copy
 SKIPPED_TAGS = {"script", "style", "template", "noscript"}
 # Text written as code: a command to type, shown as it is (names are still checked).
 LITERAL_TAGS = {"code", "kbd", "samp"}
+# Code marked data-interface: a name a program uses (a field of the REST API, its JSON
+# type), which is what it is in every language: not checked at all.
+INTERFACE_ATTRIBUTE = "data-interface"
 SHOWN_ATTRIBUTES = ("placeholder", "data-placeholder", "title", "alt")
 SKIPPED_ENDPOINTS = {"static", "admin.static", "root"}
 
@@ -73,14 +76,16 @@ class VisibleText(HTMLParser):
         self.nodes = []
         self._skipping = 0
         self._literal = 0
+        self._interface = 0
         self._data = None   # the reader of the JSON data element being read
 
     def handle_starttag(self, tag, attrs):
         if tag in SKIPPED_TAGS:
             self._skipping += 1
+        attributes = dict(attrs)
         if tag in LITERAL_TAGS:
             self._literal += 1
-        attributes = dict(attrs)
+            self._interface += INTERFACE_ATTRIBUTE in attributes
         self._data = JSON_DATA.get(attributes.get("id"))
         if not self._skipping:
             # Attribute values people read: placeholders, tooltips, button captions.
@@ -95,10 +100,11 @@ class VisibleText(HTMLParser):
             self._skipping -= 1
         if tag in LITERAL_TAGS and self._literal:
             self._literal -= 1
+            self._interface = min(self._interface, self._literal)
         self._data = None
 
     def handle_data(self, data):
-        if self._skipping or not data.strip():
+        if self._skipping or self._interface or not data.strip():
             return
         if data.lstrip().startswith("<") and self.depth < 3 and not self._data:
             # A form's template for new lines, kept as text (within another's, twice).

@@ -245,3 +245,45 @@ def test_two_identical_posts_at_once_create_one_record(contacts_suite, monkeypat
             thread.join()
     assert len(answers) == 2 and answers[0] == answers[1] and answers[0][0] == 201
     assert count(contacts_suite) == 1
+
+
+def test_a_transition_is_made_as_its_button_makes_it(sales_suite):
+    admin = sales_suite.admin_client()
+    key = make_token(admin, access="write")
+    browser = sales_suite.client()
+    lead = created(send(browser, key, "POST", "lead", {"name": "Wang"}))
+    path = f"lead/{lead['id']}"
+    actions = send(browser, key, "GET", f"{path}/actions").get_json()["actions"]
+    assert [a["name"] for a in actions] == ["qualify", "disqualify"]
+    assert actions[0] == {"name": "qualify", "label": "Qualify", "to": "qualified"}
+    refused(send(browser, key, "POST", f"{path}/actions/qualify"), 428)
+    etag = send(browser, key, "GET", path).headers["ETag"]
+    done = send(browser, key, "POST", f"{path}/actions/qualify", **{"If-Match": etag})
+    assert done.status_code == 200 and done.get_json()["status"] == "qualified"
+    problem = refused(send(browser, key, "POST", f"{path}/actions/qualify",
+                           **{"If-Match": done.headers["ETag"]}), 409)
+    assert "cannot be done from there" in problem["detail"]
+    refused(send(browser, key, "POST", f"{path}/actions/convert",   # (its own page)
+                 **{"If-Match": done.headers["ETag"]}), 404)
+    refused(send(browser, make_token(admin), "POST", f"{path}/actions/disqualify",
+                 **{"If-Match": done.headers["ETag"]}), 403)   # a token that reads only
+    assert sales_suite.sql("SELECT status FROM sale_lead") == [("qualified",)]
+    action = send(browser, key, "GET", "openapi.json").get_json()["paths"][
+        "/lead/{id}/actions/{action}"]   # (the document names the actions)
+    assert {"qualify", "disqualify"} <= set(action["parameters"][1]["schema"]["enum"])
+
+    # A deal moves to the stage named by its id.
+    customer = created(send(browser, key, "POST", "customer", {
+        "name": "Acme", "kind": "company", "stage": "prospect"}))
+    first, second = [row[0] for row in sales_suite.sql(
+        "SELECT id FROM sale_stage ORDER BY sequence, id LIMIT 2")]
+    deal = created(send(browser, key, "POST", "opportunity", {
+        "name": "Big deal", "customer_id": customer["id"], "stage_id": first,
+        "amount": "1000"}))
+    path = f"opportunity/{deal['id']}"
+    etag = send(browser, key, "GET", path).headers["ETag"]
+    assert fields_refused(send(browser, key, "POST", f"{path}/actions/move", {},
+                               **{"If-Match": etag})) == [("to", "Choose where to move it.")]
+    moved = send(browser, key, "POST", f"{path}/actions/move", {"to": second},
+                 **{"If-Match": etag})
+    assert moved.status_code == 200 and moved.get_json()["stage_id"] == second

@@ -415,11 +415,11 @@ def why_refused(app, model, record_id, transition, username):
         return workflow.refusal(record, transition, user)
 
 
-@pytest.mark.parametrize("path", ["button", "bulk"])
+@pytest.mark.parametrize("path", ["button", "bulk", "api"])
 def test_every_transition_for_every_group(matrix, path):
-    """A transition the user may not make is refused on the record page's button and in
-    bulk actions, and changes nothing; one they may make is made, unless its condition
-    (or a pending approval) says why not."""
+    """A transition the user may not make is refused on the record page's button, in
+    bulk actions and through the API, and changes nothing; one they may make is made,
+    unless its condition (or a pending approval) says why not."""
     suite, dispatcher, codes = matrix
     app = dispatcher.app
     transitions = declared_transitions(app)
@@ -433,6 +433,7 @@ def test_every_transition_for_every_group(matrix, path):
         username = f"u_{code}"
         client.login(username, PASSWORD)
         token = client.csrf_token("/admin/")
+        headers = {"Authorization": f"Bearer {api_key(client)}"} if path == "api" else {}
         for screen, flow, transition in cases:
             model = screen.model
             record_id = record_in_state(app, model, flow, transition, username)
@@ -441,6 +442,11 @@ def test_every_transition_for_every_group(matrix, path):
                 response = client.post(
                     f"{screen.url}/transition/{transition.name}/?id={record_id}",
                     data={"csrf_token": token})
+            elif path == "api":
+                address = f"/api/v1/{screen.endpoint}/{record_id}"
+                version = client.get(address, headers=headers).headers.get("ETag", "")
+                response = client.post(f"{address}/actions/{transition.name}",
+                                       headers={**headers, "If-Match": version})
             else:
                 response = client.post(f"{screen.url}/action/", data={
                     "action": f"transition:{transition.name}", "rowid": record_id,
