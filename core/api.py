@@ -29,7 +29,7 @@ from sqlalchemy import (BigInteger, Boolean, DateTime, Float, Integer, Numeric, 
 from sqlalchemy.exc import IntegrityError
 from wtforms.validators import ValidationError
 
-from core import customise, workflow
+from core import approvals, customise, permissions, workflow
 from core.db import db
 from core.i18n import label
 from core.audit import _plain
@@ -671,15 +671,38 @@ def remove(name, record_id):
 
 # -- actions: a workflow's transitions ---------------------------------------------------
 
+# The approval engine's steps, as the record page's approval buttons (core.approvals).
+APPROVAL_ACTIONS = {"request-approval": _l("Request approval"), "approve": _l("Approve"),
+                    "reject": _l("Reject")}
+
+
 @blueprint.route("/<name>/<int:record_id>/actions")
 def actions(name, record_id):
-    """The transitions the user may make on the record now, as its page's buttons."""
+    """What the user may do to the record now, as its page's buttons: the workflow's
+    transitions, and requesting or deciding its approval."""
     view = screen_for(name)
     record = found_record(view, record_id)
-    return {"actions": [{"name": transition.name, "label": str(transition.title()),
-                         "to": None if transition.target == workflow.ANY
-                         else json_value(transition.target)}
-                        for transition in workflow.available(record, current_user)]}
+    found = [{"name": transition.name, "label": str(transition.title()),
+              "to": None if transition.target == workflow.ANY
+              else json_value(transition.target)}
+             for transition in workflow.available(record, current_user)]
+    found += [{"name": action, "label": str(APPROVAL_ACTIONS[action]), "to": None}
+              for action in approval_actions(record)]
+    return {"actions": found}
+
+
+def approval_actions(record):
+    """The approval actions the user may take on ``record`` now."""
+    if not approvals.config(type(record)):
+        return []
+    found = []
+    if approvals.may_request(record, current_user) is None:
+        found.append("request-approval")
+    found_request = approvals.latest(record)
+    if found_request is not None and found_request.state == "pending" and \
+            approvals.decision_refusal(found_request, current_user) is None:
+        found += ["approve", "reject"]
+    return found
 
 
 @blueprint.route("/<name>/<int:record_id>/actions/<action>", methods=["POST"])
@@ -690,24 +713,42 @@ def act(name, record_id, action):
     view = screen_for(name)
     flow = workflow.of(view.model)
     transition = flow.transitions.get(action) if flow is not None else None
-    if transition is None or not transition.button:   # (others have a page of their own)
+    deciding = action in ("approve", "reject")
+    if action in APPROVAL_ACTIONS and approvals.config(view.model):
+        transition = None
+    elif transition is None or not transition.button:   # (others have a page of their own)
         raise Refused(404, _("There is no such action on these records."), detail=action)
-    if not view.permits("w"):
+    # Deciding needs only to see the record (the engine checks the approver), as on its
+    # page; but through the API, only with a token that may write.
+    if not view.permits("r" if deciding else "w") or not permissions.token_allows(
+            view.permission_model, "w"):
         raise Refused(403, _("This token may not do that to these records."), detail=name)
     found = screen_query(view).filter(view.model.id == record_id)
     if found.with_entities(view.model.id).with_for_update().first() is None:   # (in turn)
         raise Refused(404, _("There is no such record, or you may not read it."))
     record = found.populate_existing().one()
     checked_version(view, record)
-    target = None
-    if transition.target == workflow.ANY:
-        target = target_of(view, flow, json_body() if request.get_data() else {})
+    body = json_body() if request.get_data() else {}
     with committed():
         try:
-            workflow.move(record, action, current_user, target=target)
+            if transition is None:
+                approval_step(record, action, body)
+            else:
+                workflow.move(record, action, current_user, target=target_of(
+                    view, flow, body) if transition.target == workflow.ANY else None)
         except workflow.Refused as exc:
             raise Refused(409, _("The action was not done."), detail=str(exc)) from None
     return record_response(view, found_record(view, record_id))
+
+
+def approval_step(record, action, body):
+    """Request approval of ``record``, or decide it (``{"comment": ...}``; a rejection
+    says why), through the approval engine. Raises workflow.Refused."""
+    if action == "request-approval":
+        approvals.request_approval(record, current_user)
+        return
+    comment = body.get("comment", "") if isinstance(body, dict) else ""
+    approvals.decide(record, current_user, action, str(comment)[:4000], via="api")
 
 
 def target_of(view, flow, body):

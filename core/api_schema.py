@@ -165,12 +165,16 @@ def screen_paths(name, view, may):
 
 
 def action_paths(name, view, title, record, version):
-    """The paths of a screen's workflow actions (core.api.actions, act), when it has
-    transitions with a button and the user may write."""
-    from core import workflow
+    """The paths of a screen's actions (core.api.actions, act): its workflow's
+    transitions with a button, where the user may write, and its approval's steps."""
+    from core import approvals, permissions, workflow
+    from core.api import APPROVAL_ACTIONS
     flow = workflow.of(view.model)
-    names = [t.name for t in flow.transitions.values() if t.button] if flow else []
-    if not names or not view.permits("w"):
+    names = [t.name for t in flow.transitions.values() if t.button] \
+        if flow and view.permits("w") else []
+    if approvals.config(view.model):
+        names += list(APPROVAL_ACTIONS)
+    if not names or not permissions.token_allows(view.permission_model, "w"):
         return {}
     record_id = parameter("id", "path", {"type": "integer"}, required=True)
     listed = {"type": "object", "required": ["actions"], "properties": {"actions": {
@@ -186,7 +190,7 @@ def action_paths(name, view, title, record, version):
             "operationId": f"act_{name}", "summary": title, "tags": [title],
             "parameters": [version],
             "requestBody": {"required": False, **json_body({"type": "object", "properties": {
-                "to": {"type": ["integer", "string"]}}})},
+                "to": {"type": ["integer", "string"]}, "comment": {"type": "string"}}})},
             "responses": answers("401", "403", "404", "409", "412", "415", "422", "428",
                                  ok={"200": ("Done", record)})}}}
 

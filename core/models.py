@@ -634,7 +634,7 @@ class ApprovalDecision(db.Model):
     user = db.relationship(User, foreign_keys=[user_id])
     decision = db.Column(db.String(8), nullable=False)   # approve, reject
     comment = db.Column(db.Text, nullable=False, default="")
-    via = db.Column(db.String(8), nullable=False, default="page")   # page, list, email, cli
+    via = db.Column(db.String(8), nullable=False, default="page")   # page, list, email, cli, api
     at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
 

@@ -9,6 +9,9 @@ import time
 import urllib.request
 
 from tests.addons.crm_contacts.helpers import add_user, create_customer, user_id
+from tests.addons.crm_sales.quote_helpers import create_customer as create_quote_customer
+from tests.addons.crm_sales.quote_helpers import create_quote, team
+from tests.addons.crm_sales.test_quotes import line
 from tests.addons.test_api import make_token, refused
 from tests.addons.test_field_layout import set_layout
 from tests.e2e.conftest import serve
@@ -287,3 +290,39 @@ def test_a_transition_is_made_as_its_button_makes_it(sales_suite):
     moved = send(browser, key, "POST", f"{path}/actions/move", {"to": second},
                  **{"If-Match": etag})
     assert moved.status_code == 200 and moved.get_json()["stage_id"] == second
+
+
+def test_an_approval_is_requested_and_decided_as_on_its_page(sales_suite):
+    """The quote policy (a line discount above 15 %, a sales manager decides): requested
+    by its owner's token, refused without a reason, approved by the manager's."""
+    ann = add_user(sales_suite, "ann", "sales_user", "contacts_user")
+    mia = add_user(sales_suite, "mia", "sales_manager", "contacts_user")
+    team(sales_suite, "East", user_id(sales_suite, "mia"), [user_id(sales_suite, "ann")])
+    customer = create_quote_customer(ann, sales_suite, "Bargain Hunters")
+    quote = create_quote(ann, sales_suite, customer, [line(discount="20")])
+    browser = sales_suite.client()
+    ann_key, mia_key = make_token(ann, access="write"), make_token(mia, access="write")
+    path = f"quote/{quote}"
+
+    def act(key, action, **body):
+        version = send(browser, key, "GET", path).headers["ETag"]
+        return send(browser, key, "POST", f"{path}/actions/{action}", body or None,
+                    **{"If-Match": version})
+
+    def offered(key):
+        return [a["name"] for a in send(browser, key, "GET", f"{path}/actions").get_json()[
+            "actions"]]
+    assert "request-approval" in offered(ann_key)
+    refused(act(make_token(ann), "request-approval"), 403)   # a token that reads only
+    assert act(ann_key, "request-approval").status_code == 200
+    assert sales_suite.sql("SELECT approval FROM sale_quote") == [("pending",)]
+    assert "approve" not in offered(ann_key) and {"approve", "reject"} <= set(offered(mia_key))
+    problem = refused(act(ann_key, "approve"), 409)   # not an approver of the step
+    assert problem["detail"] == "You are not an approver of this step."
+    assert refused(act(mia_key, "reject"), 409)["detail"] == "Say why you reject it."
+    refused(act(make_token(mia), "approve"), 403)
+    assert act(mia_key, "approve", comment="Fine").get_json()["approval"] == "approved"
+    assert sales_suite.sql("SELECT via FROM core_approval_decision") == [("api",)]
+    named = send(browser, mia_key, "GET", "openapi.json").get_json()["paths"][
+        "/quote/{id}/actions/{action}"]["parameters"][1]["schema"]["enum"]
+    assert {"request-approval", "approve", "reject"} <= set(named)
