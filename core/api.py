@@ -671,9 +671,10 @@ def remove(name, record_id):
 
 # -- actions: a workflow's transitions ---------------------------------------------------
 
-# The approval engine's steps, as the record page's approval buttons (core.approvals).
-APPROVAL_ACTIONS = {"request-approval": _l("Request approval"), "approve": _l("Approve"),
-                    "reject": _l("Reject")}
+# The approval engine's steps, as the record page's approval buttons (core.approvals);
+# named with a dot, which no transition's name has (a quote has a transition "reject").
+APPROVAL_ACTIONS = {"approval.request": _l("Request approval"),
+                    "approval.approve": _l("Approve"), "approval.reject": _l("Reject")}
 
 
 @blueprint.route("/<name>/<int:record_id>/actions")
@@ -697,11 +698,11 @@ def approval_actions(record):
         return []
     found = []
     if approvals.may_request(record, current_user) is None:
-        found.append("request-approval")
+        found.append("approval.request")
     found_request = approvals.latest(record)
     if found_request is not None and found_request.state == "pending" and \
             approvals.decision_refusal(found_request, current_user) is None:
-        found += ["approve", "reject"]
+        found += ["approval.approve", "approval.reject"]
     return found
 
 
@@ -713,7 +714,7 @@ def act(name, record_id, action):
     view = screen_for(name)
     flow = workflow.of(view.model)
     transition = flow.transitions.get(action) if flow is not None else None
-    deciding = action in ("approve", "reject")
+    deciding = action in ("approval.approve", "approval.reject")
     if action in APPROVAL_ACTIONS and approvals.config(view.model):
         transition = None
     elif transition is None or not transition.button:   # (others have a page of their own)
@@ -744,11 +745,12 @@ def act(name, record_id, action):
 def approval_step(record, action, body):
     """Request approval of ``record``, or decide it (``{"comment": ...}``; a rejection
     says why), through the approval engine. Raises workflow.Refused."""
-    if action == "request-approval":
+    if action == "approval.request":
         approvals.request_approval(record, current_user)
         return
     comment = body.get("comment", "") if isinstance(body, dict) else ""
-    approvals.decide(record, current_user, action, str(comment)[:4000], via="api")
+    approvals.decide(record, current_user, action.removeprefix("approval."),
+                     str(comment)[:4000], via="api")
 
 
 def target_of(view, flow, body):

@@ -312,17 +312,18 @@ def test_an_approval_is_requested_and_decided_as_on_its_page(sales_suite):
     def offered(key):
         return [a["name"] for a in send(browser, key, "GET", f"{path}/actions").get_json()[
             "actions"]]
-    assert "request-approval" in offered(ann_key)
-    refused(act(make_token(ann), "request-approval"), 403)   # a token that reads only
-    assert act(ann_key, "request-approval").status_code == 200
+    assert "approval.request" in offered(ann_key)
+    refused(act(make_token(ann), "approval.request"), 403)   # a token that reads only
+    assert act(ann_key, "approval.request").status_code == 200
     assert sales_suite.sql("SELECT approval FROM sale_quote") == [("pending",)]
-    assert "approve" not in offered(ann_key) and {"approve", "reject"} <= set(offered(mia_key))
-    problem = refused(act(ann_key, "approve"), 409)   # not an approver of the step
+    assert "approval.approve" not in offered(ann_key)
+    assert {"approval.approve", "approval.reject"} <= set(offered(mia_key))
+    problem = refused(act(ann_key, "approval.approve"), 409)   # not an approver of the step
     assert problem["detail"] == "You are not an approver of this step."
-    assert refused(act(mia_key, "reject"), 409)["detail"] == "Say why you reject it."
-    refused(act(make_token(mia), "approve"), 403)
-    assert act(mia_key, "approve", comment="Fine").get_json()["approval"] == "approved"
+    assert refused(act(mia_key, "approval.reject"), 409)["detail"] == "Say why you reject it."
+    refused(act(make_token(mia), "approval.approve"), 403)
+    assert act(mia_key, "approval.approve", comment="Fine").get_json()["approval"] == "approved"
     assert sales_suite.sql("SELECT via FROM core_approval_decision") == [("api",)]
     named = send(browser, mia_key, "GET", "openapi.json").get_json()["paths"][
         "/quote/{id}/actions/{action}"]["parameters"][1]["schema"]["enum"]
-    assert {"request-approval", "approve", "reject"} <= set(named)
+    assert {"approval.request", "approval.approve", "approval.reject", "reject"} <= set(named)
