@@ -772,8 +772,7 @@ class ModelView(sqla.ModelView):
         if found is None:
             return None
         return {"request": found, "steps": approvals.progress(found),
-                "may_decide": found.state == "pending"
-                and approvals.decision_refusal(found, current_user) is None,
+                "may_decide": approvals.may_decide(found, current_user),
                 "approve_url": self.get_url(".approve", id=record.id),
                 "refuse_url": self.get_url(".refuse", id=record.id)}
 
@@ -1250,10 +1249,11 @@ class ModelView(sqla.ModelView):
         """``values`` ({field: value}, as create_records takes them) set on ``record``
         after the checks of its edit form and this screen's (edit_refusal, the workflow,
         approvals, the owner). [(field, message)]: the problems, when the caller must
-        roll back. Once it commits, the caller calls after_model_change (with no form)."""
+        roll back; a ValidationError when the record cannot be changed now (edit_refusal).
+        Once it commits, the caller calls after_model_change (with no form)."""
         refusal = self.edit_refusal(record)
         if refusal:
-            return [("", refusal)]
+            raise ValidationError(refusal)
         fields = self.import_fields(editing=True)
         converting = transfer.converters(db.session, fields, values,
                                          visible=lambda related: scoped_query(related, self.model))

@@ -640,15 +640,12 @@ def update(name, record_id):
     view = writable(name, "w")
     record = found_record(view, record_id)
     checked_version(view, record)
-    refusal = view.edit_refusal(record)
-    if refusal:
-        raise Refused(409, _("The record cannot be changed now."), detail=refusal)
     body = json_body()
     fields = write_fields(view, editing=True)
     values, problems = values_of(body, fields)
     if problems:
         raise invalid(problems)
-    with committed():
+    with committed(refusal=_("The record cannot be changed now.")):
         found = view.change_record(record, values)
         if found:
             raise invalid([error(json_name(fields, field), message) for field, message in found])
@@ -699,9 +696,7 @@ def approval_actions(record):
     found = []
     if approvals.may_request(record, current_user) is None:
         found.append("approval.request")
-    found_request = approvals.latest(record)
-    if found_request is not None and found_request.state == "pending" and \
-            approvals.decision_refusal(found_request, current_user) is None:
+    if approvals.may_decide(approvals.latest(record), current_user):
         found += ["approval.approve", "approval.reject"]
     return found
 

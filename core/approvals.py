@@ -400,6 +400,11 @@ def withdraw(record):
         found.state, found.decided_at = "cancelled", utcnow()
 
 
+def may_decide(request, user):
+    """May ``user`` approve or reject the request's current step now?"""
+    return decision_refusal(request, user) is None
+
+
 def decision_refusal(request, user):
     """Why ``user`` may not decide the request's current step now, or None."""
     if request is None or request.state != "pending":
