@@ -262,8 +262,9 @@ class ModelView(sqla.ModelView):
     def permission_model(self):
         return self.model.__name__
 
-    def permits(self, letter):
-        return permissions.permits(current_user, self.permission_model, letter)
+    def permits(self, letter, user=None):
+        """May ``user`` (the signed-in one when not given) do ``letter`` here?"""
+        return permissions.permits(user or current_user, self.permission_model, letter)
 
     def is_accessible(self):
         return current_user.is_authenticated and self.permits("r")

@@ -24,12 +24,13 @@ from flask import Blueprint, Response, current_app, g, request, url_for
 from flask_login import current_user
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from limits import RateLimitItemPerMinute
 from sqlalchemy import (BigInteger, Boolean, DateTime, Float, Integer, Numeric, and_, delete,
                         inspect, or_, select)
 from sqlalchemy.exc import IntegrityError
 from wtforms.validators import ValidationError
 
-from core import approvals, customise, permissions, workflow
+from core import approvals, customise, permissions, ratelimit, workflow
 from core.db import db
 from core.i18n import label
 from core.audit import _plain
@@ -41,6 +42,7 @@ KEY_START = "crm_"
 PAGE_SIZE, MAX_PAGE_SIZE = 50, 500
 TOUCH_EVERY = timedelta(minutes=1)   # a token's last use is written at most this often
 EXPIRY_DAYS = (30, 90, 365)          # offered on the account page, and "never"
+REQUESTS_PER_MINUTE = 600            # per token, unless [api] requests_per_minute says
 IDEMPOTENCY_KEY_LENGTH = 200
 IDEMPOTENCY_KEPT = timedelta(days=1)  # a POST's answer, for its retries
 
@@ -113,6 +115,12 @@ def unauthorised(title, detail=None):
     return response
 
 
+def per_minute():
+    """Requests one token may make a minute ([api] requests_per_minute)."""
+    return max(1, int(current_app.extensions["crm"].settings.get(
+        "api", "requests_per_minute", REQUESTS_PER_MINUTE)))
+
+
 @blueprint.before_request
 def authenticate():
     """The request acts as the token's user, or is refused; a browser's signed-in session
@@ -127,6 +135,13 @@ def authenticate():
     token = token_of(key.strip())
     if token is None:
         return unauthorised(_("This API token is unknown, expired or revoked."))
+    wait = ratelimit.counted(RateLimitItemPerMinute(per_minute()), "api", token.id)
+    if wait is not None:
+        response = problem(429, _("Too many requests with this token: wait a little."),
+                           _("A token may make %(count)d requests a minute.",
+                             count=per_minute()))
+        response.headers["Retry-After"] = str(wait)
+        return response
     g._login_user, g.crm_api_token = db.session.get(User, token.user_id), token
     if token.last_used_at is None or token.last_used_at < utcnow() - TOUCH_EVERY:
         token.last_used_at = utcnow()

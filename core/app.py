@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.routing import Rule
 
 from core import audit, auth, dates, i18n, migrating, notifications, security  # noqa: F401  (audit: hooks)
-from core import api, approval_links, customise, layout
+from core import api, approval_links, customise, layout, webhooks  # noqa: F401  (webhooks: hooks)
 from core.admin import add_addon_views
 from core.config import PROJECT_ROOT, load_settings
 from core.db import db
@@ -57,6 +57,7 @@ class CrmState:
     field_rules: dict = field(default_factory=dict)   # core.layout, {model: {field: Rule}}
     tabbed: frozenset = frozenset()   # core.layout, the models whose sections show as tabs
     api_screens: dict = field(default_factory=dict)   # core.api, {name in the URL: screen}
+    webhook_models: dict = None   # core.webhooks, {model: [API names]}, made when first asked
 
 
 class CrmRule(Rule):

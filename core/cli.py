@@ -369,16 +369,21 @@ def create_admin(username, password):
 
 @cli.command("create-user")
 @click.option("--username", required=True)
-@click.option("--password", required=True)
+@click.option("--password", default=None, help="Not for an integration user (--api-only).")
 @click.option("--groups", default="", help="Group codes, comma-separated.")
 @click.option("--full-name", default="")
 @click.option("--email", default="")
-def create_user(username, password, groups, full_name, email):
+@click.option("--api-only", is_flag=True,
+              help="An integration user: the API only (tokens: api-token), never the screens.")
+def create_user(username, password, groups, full_name, email, api_only):
     """Create a user (or update an existing one) in the given groups."""
     with app_context():
         require_initialised()
         username = username.strip()
-        check_password(username, password)
+        if password is None and not api_only:
+            fail("--password: give one (or --api-only for an integration user)")
+        if password is not None:
+            check_password(username, password)
         codes = [code.strip() for code in groups.split(",") if code.strip()]
         found = {group.code: group for group in db.session.scalars(
             select(Group).where(Group.code.in_(codes)))}
@@ -391,10 +396,36 @@ def create_user(username, password, groups, full_name, email):
             user = User(username=username)
             db.session.add(user)
         user.full_name, user.email = full_name or user.full_name or username, email or user.email
-        user.set_password(password)
+        user.api_only = api_only
+        # An integration user's password is one nobody knows: it never signs in.
+        user.set_password(password or secrets.token_urlsafe(32))
         user.groups = [found[code] for code in codes]
         db.session.commit()
         click.echo(f"User {username} saved, groups: {', '.join(codes) or 'none'}.")
+
+
+@cli.command("api-token")
+@click.option("--user", "username", required=True)
+@click.option("--name", required=True, help="What the token is for, to know it by later.")
+@click.option("--write", is_flag=True, help="It may write (else it only reads).")
+@click.option("--models", default="", help="Model names, comma-separated (none: all).")
+@click.option("--days", type=click.IntRange(1), default=None, help="Expires after (none: never).")
+def api_token(username, name, write, models, days):
+    """Make an API token for a user (an integration user, say); its key is printed once."""
+    from core import api
+    with app_context() as app:
+        require_initialised()
+        user = db.session.scalar(select(User).where(User.username == username.strip()))
+        if user is None or not user.active:
+            fail(f"--user: no active user {username}")
+        chosen = [model.strip() for model in models.split(",") if model.strip()]
+        known = {view.permission_model for view in app.extensions["crm"].api_screens.values()}
+        if set(chosen) - known:
+            fail(f"--models: no model {', '.join(sorted(set(chosen) - known))} "
+                 f"(models: {', '.join(sorted(known))})")
+        _token, key = api.make_token(user, name.strip()[:100], chosen, days, writes=write)
+        db.session.commit()
+        click.echo(key)
 
 
 @cli.command("reassign")

@@ -1,6 +1,6 @@
 """Screens for reminders and messages: Today, announcements, the outbox and the jobs."""
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_admin import BaseView, expose
 from flask_admin.actions import action
 from flask_babel import gettext as _
@@ -8,15 +8,16 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import insert, select
+from wtforms import SelectField
 from wtforms.validators import ValidationError
 
-from core import files, notifications, outbox
+from core import files, notifications, outbox, webhooks
 from core.db import db
 from core.i18n import label, mark, model_label
 
 JOB_STATUSES = (mark("ok"), mark("error"))  # shown translated
-from core.models import (Announcement, JobState, MailReceived, Message, announcement_reads,
-                         utcnow)
+from core.models import (Announcement, JobState, MailReceived, Message, Webhook,
+                         WebhookDelivery, announcement_reads, utcnow)
 from core.notifications import announcements_for
 from core.scheduler import job_specs, run_job
 from core.util import int_ids
@@ -101,6 +102,113 @@ class OutboxView(ReadOnlyView):
         flash(_("%(count)d messages queued again.", count=len(ids)), "success")
 
 
+def _model_name(view, context, row, name):
+    """A webhook's records by their screen's name (as the form offers them)."""
+    return dict(webhooks.model_choices()).get(row.model, row.model)
+
+
+class WebhookView(CoreModelView):
+    """Webhooks (core.webhooks): what is sent where, and its state. The page of one
+    shows its signing secret, its latest deliveries and "Send a test event"."""
+
+    column_list = ["name", "model", "url", "active", "failures", "created_at"]
+    column_searchable_list = ["name", "url"]
+    column_filters = ["active", "model"]
+    column_details_list = ["name", "url", "model", "on_created", "on_updated", "on_deleted",
+                           "on_state_changed", "allow_private", "active", "paused_reason",
+                           "failures", "created_at"]
+    form_columns = ["name", "url", "model", "on_created", "on_updated", "on_deleted",
+                    "on_state_changed", "allow_private", "active"]
+    column_formatters = {"model": _model_name}
+    column_formatters_detail = column_formatters
+    form_overrides = {"model": SelectField}
+    form_args = {"model": {"choices": webhooks.model_choices}}
+    column_descriptions = {
+        "on_state_changed": _l("For records with a workflow: a deal moved to another stage, "
+                               "a quote accepted."),
+        "allow_private": _l("Off: an address in a private network or on this server is "
+                            "refused (it would let the webhook reach inside)."),
+        "active": _l("A webhook pauses itself after %(count)d failed attempts in a row; "
+                     "tick this to send its waiting events.", count=webhooks.PAUSE_AFTER),
+    }
+    column_default_sort = ("id", True)
+
+    def on_model_change(self, form, model, is_created):
+        refusal = webhooks.url_refusal(model.url, model.allow_private)
+        if refusal:
+            form.url.errors.append(refusal)
+            raise ValidationError(refusal)
+        if not any(getattr(model, column) for column in webhooks.EVENTS.values()):
+            form.on_created.errors.append(_("Choose at least one event."))
+            raise ValidationError(_("Choose at least one event."))
+        was_active = db.inspect(model).attrs.active.history.deleted
+        if not is_created and model.active and was_active == [False]:
+            webhooks.resume(model)
+
+    def detail_buttons(self, record):
+        return [{"label": _("Send a test event"), "post": True, "icon": "fa-paper-plane",
+                 "url": self.get_url(".ping", id=record.id)},
+                {"label": _("Deliveries"), "icon": "fa-list",
+                 "url": url_for("webhook_deliveries.index_view",
+                                **{WEBHOOK_FILTER: record.id})}]
+
+    def detail_panels(self, record):
+        deliveries = db.session.scalars(select(WebhookDelivery).where(
+            WebhookDelivery.webhook_id == record.id).order_by(WebhookDelivery.id.desc())
+            .limit(10)).all()
+        html = render_template("core/webhook_panel.html", webhook=record,
+                                    deliveries=deliveries)
+        return [{"title": _("Signing and latest deliveries"), "html": html, "width": 12}]
+
+    @expose("/ping", methods=("POST",))
+    def ping(self):
+        record = self.requested_record()
+        webhooks.queue_ping(record)
+        db.session.commit()
+        flash(_("A test event is queued: it is sent within a minute (see its delivery "
+                "below)."), "success")
+        return redirect(self.get_url(".details_view", id=record.id))
+
+
+WEBHOOK_FILTER = "flt0_webhook_webhook_name_equals"   # the delivery list, of one webhook
+
+
+def _format_delivery_record(view, context, row, name):
+    return record_cell(view_model_name(row.model), row.record_id)
+
+
+def view_model_name(api_name):
+    screen = current_app.extensions["crm"].api_screens.get(api_name)
+    return screen.model.__name__ if screen is not None else api_name
+
+
+class WebhookDeliveryView(ReadOnlyView):
+    """Every event sent (or to send) to a webhook, with the receiver's answer. Read
+    only, but for Send again."""
+
+    column_list = ["created_at", "webhook", "event", "record_id", "status", "attempts",
+                   "response_code", "next_attempt_at", "last_error"]
+    column_filters = ["webhook.name", "status", "event", "created_at"]
+    column_details_list = ["webhook", "event", "record_id", "status", "attempts",
+                           "next_attempt_at", "sent_at", "response_code", "response_body",
+                           "last_error", "created_at", "body", "delivery_log"]
+    column_formatters = {"record_id": _format_delivery_record,
+                         "event": lambda v, c, row, n: label(row.event),
+                         "status": lambda v, c, row, n: label(row.status)}
+    column_formatters_detail = {**column_formatters, "delivery_log": _format_log,
+                                "body": lambda v, c, row, n: Markup("<pre>{}</pre>").format(
+                                    row.body)}
+    column_default_sort = ("id", True)
+    allowed_actions = ("resend",)
+
+    @action("resend", _l("Send again"), _l("Send the selected deliveries again?"))
+    def action_resend(self, ids):
+        for delivery in self.get_query().filter(WebhookDelivery.id.in_(ids)):
+            webhooks.resend(delivery)
+        db.session.commit()
+        flash(_("%(count)d deliveries queued again.", count=len(ids)), "success")
+
+
 def _format_filed_on(view, context, row, name):
     """The record the gateway filed a received message on."""
     return record_cell(row.model, row.record_id)
@@ -157,6 +265,11 @@ def add_messaging_settings(admin):
                          endpoint="announcements", url="/admin/announcements"),
         OutboxView(Message, db, name=mark("Outbox"), category=SETTINGS, endpoint="outbox",
                    url="/admin/outbox"),
+        WebhookView(Webhook, db, name=mark("Webhooks"), category=SETTINGS, endpoint="webhooks",
+                    url="/admin/webhooks"),
+        WebhookDeliveryView(WebhookDelivery, db, name=mark("Webhook deliveries"),
+                            category=SETTINGS, endpoint="webhook_deliveries",
+                            url="/admin/webhook-deliveries"),
         ReceivedMailView(MailReceived, db, name=mark("Received mail"), category=SETTINGS,
                          endpoint="received_mail", url="/admin/received-mail"),
         JobsView(name=mark("Scheduled jobs"), category=SETTINGS, endpoint="jobs",

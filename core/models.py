@@ -83,6 +83,10 @@ class User(UserMixin, db.Model):
     must_change_password = db.Column(db.Boolean, nullable=False, default=False)
     notify_by_email = db.Column(db.Boolean, nullable=False, default=False,
                                 info={"label": _l("Reminders by email too")})
+    # An integration user (a shop, a telephone system): it acts only through API tokens
+    # an administrator makes for it (core.api), and never signs in to the screens.
+    api_only = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false(),
+                         info={"label": _l("Integration user (API only)")})
     # No longer read: sessions are rows of core_session (UserSession). The column stays
     # because databases made before have it NOT NULL; the first core migration drops it.
     session_token = db.Column(db.String(64), nullable=False, unique=True,
@@ -185,6 +189,86 @@ class ApiIdempotency(db.Model):
     location = db.Column(db.String(500))
     etag = db.Column(db.String(100))
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow, index=True)
+
+
+class Webhook(db.Model):
+    """A URL told of changes to one kind of record (core.webhooks): administrators
+    subscribe it to some events of one API model. Each delivery is signed with the
+    webhook's own secret. ``failures``: failed attempts in a row; past a limit the
+    webhook pauses (``active`` off, ``paused_reason`` says why) until resumed."""
+
+    __tablename__ = "core_webhook"
+    __label__ = mark("Webhook")
+    __audit__ = True
+    id = db.Column(db.Integer, primary_key=True)
+    name = db.Column(db.String(100), nullable=False, info={"label": _l("Name")})
+    url = db.Column(db.String(2000), nullable=False, info={"label": _l("Address (URL)")})
+    model = db.Column(db.String(64), nullable=False, index=True,
+                      info={"label": _l("Records")})   # an API model's name (a screen's)
+    on_created = db.Column(db.Boolean, nullable=False, default=True,
+                           info={"label": _l("When one is created")})
+    on_updated = db.Column(db.Boolean, nullable=False, default=True,
+                           info={"label": _l("When one is changed")})
+    on_deleted = db.Column(db.Boolean, nullable=False, default=True,
+                           info={"label": _l("When one is deleted")})
+    on_state_changed = db.Column(db.Boolean, nullable=False, default=False,
+                                 info={"label": _l("When one moves to another state")})
+    allow_private = db.Column(db.Boolean, nullable=False, default=False,
+                              info={"label": _l("Allow an address inside our own network")})
+    active = db.Column(db.Boolean, nullable=False, default=True, index=True,
+                       info={"label": _l("Active")})
+    paused_reason = db.Column(db.String(500), nullable=False, default="",
+                              info={"label": _l("Paused because"), "readonly": True})
+    failures = db.Column(db.Integer, nullable=False, default=0,
+                         info={"label": _l("Failed attempts in a row"), "readonly": True})
+    # The HMAC-SHA256 key of its signatures. Kept as it is (signing needs it), never
+    # exported or audited (the _token suffix); shown on the webhook's page.
+    signing_token = db.Column(db.String(100), nullable=False,
+                              default=lambda: "whsec_" + secrets.token_urlsafe(32))
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow,
+                           info={"label": _l("Created at")})
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def signing_secret(self):
+        return self.signing_token
+
+
+class WebhookDelivery(db.Model):
+    """One event sent (or to send) to a webhook: stored in the transaction of the change
+    it tells of, then sent by the job core.webhooks, retried with growing waits."""
+
+    __tablename__ = "core_webhook_delivery"
+    __label__ = mark("Webhook delivery")
+    __table_args__ = (db.Index("ix_core_webhook_delivery_due", "status", "next_attempt_at"),)
+    id = db.Column(db.Integer, primary_key=True)
+    webhook_id = db.Column(db.ForeignKey("core_webhook.id", ondelete="CASCADE"),
+                           nullable=False, index=True)
+    webhook = db.relationship(Webhook, info={"label": _l("Webhook")})
+    event = db.Column(db.String(16), nullable=False, info={"label": _l("Event")})
+    model = db.Column(db.String(64), nullable=False, info={"label": _l("Records")})
+    record_id = db.Column(db.Integer, info={"label": _l("Record")})
+    body = db.Column(db.Text, nullable=False, info={"label": _l("Content sent")})
+    status = db.Column(db.String(8), nullable=False, default="queued",
+                       info={"label": _l("Status")})
+    attempts = db.Column(db.Integer, nullable=False, default=0, info={"label": _l("Attempts")})
+    next_attempt_at = db.Column(db.DateTime, nullable=False, default=utcnow,
+                                info={"label": _l("Next attempt")})
+    claimed_at = db.Column(db.DateTime)
+    response_code = db.Column(db.Integer, info={"label": _l("Response code")})
+    response_body = db.Column(db.Text, nullable=False, default="",
+                              info={"label": _l("Response")})
+    last_error = db.Column(db.Text, nullable=False, default="", info={"label": _l("Last error")})
+    delivery_log = db.Column(db.Text, nullable=False, default="",
+                             info={"label": _l("Delivery log")})
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow, index=True,
+                           info={"label": _l("Created at")})
+    sent_at = db.Column(db.DateTime, info={"label": _l("Sent at")})
+
+    def __str__(self):
+        return f"{self.webhook} #{self.id}"
 
 
 class LoginFailure(db.Model):

@@ -35,6 +35,9 @@ SKIPPED = mark("skipped")   # a job's last status, beside "ok" and "error"
 CORE_JOBS = [
     {"id": "core.outbox", "label": mark("Send the outbox"), "func": "core.outbox.deliver_due",
      "trigger": "interval", "seconds": 30},
+    # Webhooks' events (core.webhooks): soon after the change, retried with growing waits.
+    {"id": "core.webhooks", "label": mark("Send webhooks"), "func": "core.webhooks.deliver_due",
+     "trigger": "interval", "seconds": 10},
     {"id": "core.clean_uploads", "label": mark("Clear abandoned uploads"),
      "func": "core.uploads.clean_abandoned", "trigger": "interval", "hours": 1},
     # Incoming mail from the IMAP mailbox set on Settings > Mail server (off until then).

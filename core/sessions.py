@@ -76,7 +76,8 @@ def load(key):
         row = db.session.execute(
             select(User, UserSession.last_seen_at)
             .join(UserSession, UserSession.user_id == User.id)
-            .where(UserSession.id == _digest(key), User.active.is_(True), *_alive(now))).first()
+            .where(UserSession.id == _digest(key), User.active.is_(True),
+                   User.api_only.is_(False), *_alive(now))).first()
     if row is None:
         return None
     user, g.crm_session_seen = row
@@ -143,4 +144,5 @@ def _end_sessions_on_credential_change(session, _context, _instances):
 def _locks_out(user):
     # "added" only: a value set on an expired object has no "deleted" side.
     attrs = db.inspect(user).attrs
-    return bool(attrs.password_hash.history.added) or False in attrs.active.history.added
+    return bool(attrs.password_hash.history.added) or False in attrs.active.history.added \
+        or True in attrs.api_only.history.added

@@ -2,6 +2,7 @@
 log and data reassignment. Apart from the home page they are for administrators only,
 whatever a manifest grants."""
 import json
+import secrets
 
 from flask import abort, current_app, flash, redirect, request, send_file, session, url_for
 from flask_admin import AdminIndexView, BaseView, expose
@@ -55,10 +56,11 @@ class AdminOnly(SignedIn):
 
 
 class CoreModelView(AdminOnly, ModelView):
-    def permits(self, letter):
+    def permits(self, letter, user=None):
         # Administrators only; through the core's check still (an API token narrows it).
-        return current_user.is_authenticated and current_user.is_admin and \
-            permissions.permits(current_user, self.permission_model, letter)
+        user = user or current_user
+        return user.is_authenticated and user.is_admin and \
+            permissions.permits(user, self.permission_model, letter)
 
 
 class ReadOnlyView(CoreModelView):
@@ -185,25 +187,109 @@ def _check_new_password(form, field):
             raise ValidationError(problem)
 
 
-class UserView(CoreModelView):
-    column_list = ["username", "full_name", "email", "active", "must_change_password",
-                   "groups", "teams"]
+NEW_KEY = "crm_new_api_key"   # the session's key of a token just made, until it is shown
+
+
+def token_models(user):
+    """{model name: its screen's name} of what ``user`` may read: a token's choice."""
+    screens = current_app.extensions["crm"].api_screens.values()
+    found = {view.permission_model: label(view.name) for view in screens
+             if view.permits("r", user)}
+    return dict(sorted(found.items(), key=lambda item: item[1]))
+
+
+class ApiTokens:
+    """A user's API tokens (core.api): listed, made (the key shown once) and revoked.
+    On Your account, the signed-in user's; on an integration user's page, its own."""
+
+    def token_owner(self):
+        """The user whose tokens the request is about."""
+        raise NotImplementedError
+
+    def tokens_page(self, user, errors=None, status=200):
+        raise NotImplementedError
+
+    def token_args(self, user):
+        """What the token URLs carry to name ``user``."""
+        return {}
+
+    def token_values(self, user, errors=None):
+        tokens = db.session.scalars(select(ApiToken).where(
+            ApiToken.user_id == user.id).order_by(ApiToken.id.desc())).all()
+        return {"tokens": tokens, "token_models": token_models(user),
+                "expiry_days": api.EXPIRY_DAYS, "new_key": session.pop(NEW_KEY, None),
+                "errors": errors or {}, "now": utcnow(), "own": user.id == current_user.id,
+                "token_args": self.token_args(user)}
+
+    @expose("/tokens", methods=("POST",))
+    def new_token(self):
+        """A new API token, its key shown on the page that answers, and never again."""
+        user = self.token_owner()
+        name = request.form.get("name", "").strip()
+        models = request.form.getlist("models")
+        days = request.form.get("days", "")
+        access = request.form.get("access", "read")
+        errors = {}
+        if not name or len(name) > 100:
+            errors["name"] = _("Give the token a name of at most 100 characters, to know "
+                               "it by later.")
+        if set(models) - set(token_models(user)):
+            errors["models"] = _("Choose among the records listed.")
+        if days != "never" and days not in map(str, api.EXPIRY_DAYS):
+            errors["days"] = _("Choose when the token expires.")
+        if access not in ("read", "write"):
+            errors["access"] = _("Choose what the token may do.")
+        if errors:
+            return self.tokens_page(user, errors=errors, status=400)
+        _token, key = api.make_token(user, name, models, None if days == "never" else int(days),
+                                     writes=access == "write")
+        db.session.commit()
+        # Shown by the page the browser is sent to, once (a reload makes no second token).
+        session[NEW_KEY] = key
+        return redirect(self.tokens_url(user))
+
+    def tokens_url(self, user):
+        return url_for(".index", _anchor="api-tokens")
+
+    @expose("/tokens/<int:token_id>/revoke", methods=("POST",))
+    def revoke_token(self, token_id):
+        user = self.token_owner()
+        token = db.session.scalar(select(ApiToken).where(
+            ApiToken.id == token_id, ApiToken.user_id == user.id))
+        if token is None:
+            abort(404)
+        if token.revoked_at is None:
+            token.revoked_at = utcnow()
+            db.session.commit()
+        flash(_("The token “%(name)s” is revoked: it opens nothing any more.",
+                name=token.name), "success")
+        return redirect(self.tokens_url(user))
+
+
+class UserView(ApiTokens, CoreModelView):
+    column_list = ["username", "full_name", "email", "active", "api_only",
+                   "must_change_password", "groups", "teams"]
     column_searchable_list = ["username", "full_name", "email"]
-    column_filters = ["active", "must_change_password", "language", "username"]
+    column_filters = ["active", "api_only", "must_change_password", "language", "username"]
     column_details_list = ["username", "full_name", "email", "notify_by_email", "language",
-                           "active", "must_change_password", "groups", "teams", "created_at"]
+                           "active", "api_only", "must_change_password", "groups", "teams",
+                           "created_at"]
     column_labels = {"must_change_password": _l("Must change password"),
                      "groups": _l("Groups"), "teams": _l("Teams"),
                      "created_at": _l("Created at")}
     form_columns = ["username", "full_name", "email", "notify_by_email", "language", "active",
-                    "must_change_password", "groups", "teams", "new_password"]
+                    "api_only", "must_change_password", "groups", "teams", "new_password"]
     form_extra_fields = {"new_password": PasswordField(
         _l("New password"), validators=[_check_new_password],
         description=_l("Leave empty to keep the current password."))}
     form_overrides = {"language": SelectField}
     form_args = {"language": {"choices": [("", _l("Browser's choice"))] + list(LANGUAGES.items())},
                  "notify_by_email": {"description": _l(
-                     "Each reminder under the bell also goes to the user's email address.")}}
+                     "Each reminder under the bell also goes to the user's email address.")},
+                 "api_only": {"description": _l(
+                     "For a program (a shop, a telephone system): it never signs in to the "
+                     "screens, and uses the API with tokens made on its page. It needs no "
+                     "password. Its groups say what it may do.")}}
     column_default_sort = "username"
     allow_delete = False   # users own records: deactivate them instead
 
@@ -212,11 +298,41 @@ class UserView(CoreModelView):
         model.__dict__.pop("new_password", None)  # never keep the plain text around
         if password:
             model.set_password(password)   # also ends the user's sessions elsewhere
+        elif is_created and model.api_only:   # a password nobody knows: it never signs in
+            model.set_password(secrets.token_urlsafe(32))
         elif is_created:
             raise ValidationError(_("Give the new user a password."))
-        if model.id == current_user.id and (not model.active or not model.is_admin):
+        if model.id == current_user.id and (
+                not model.active or not model.is_admin or model.api_only):
             raise ValidationError(_("You cannot lock yourself out: keep your own account "
                                     "active and in the Administrator group."))
+
+    def detail_buttons(self, record):
+        if not record.api_only:
+            return []
+        return [{"label": _("API tokens"), "icon": "fa-key",
+                 "url": self.get_url(".api_tokens", id=record.id)}]
+
+    # An integration user's tokens, made by an administrator (it has no screens).
+    @expose("/api-tokens/")
+    def api_tokens(self):
+        return self.tokens_page(self.token_owner())
+
+    def token_owner(self):
+        user = self.requested_record()
+        if not user.api_only:
+            abort(404)
+        return user
+
+    def token_args(self, user):
+        return {"id": user.id}
+
+    def tokens_url(self, user):
+        return self.get_url(".api_tokens", id=user.id, _anchor="api-tokens")
+
+    def tokens_page(self, user, errors=None, status=200):
+        return self.render("core/integration_tokens.html", user=user,
+                           **self.token_values(user, errors)), status
 
 
 class GroupView(CoreModelView):
@@ -363,10 +479,7 @@ class AddonSettingsView(AdminOnly, BaseView):
                            errors=errors, addons=state.registry.addons)
 
 
-NEW_KEY = "crm_new_api_key"   # the session's key of a token just made, until it is shown
-
-
-class AccountView(SignedIn, BaseView):
+class AccountView(ApiTokens, SignedIn, BaseView):
     """The signed-in user's own sessions and "sign out everywhere", their reminders, and
     their API tokens (core.api)."""
 
@@ -375,22 +488,15 @@ class AccountView(SignedIn, BaseView):
 
     @expose("/")
     def index(self):
-        return self._page(new_key=session.pop(NEW_KEY, None))
+        return self.tokens_page(current_user)
 
-    def _page(self, new_key=None, errors=None, status=200):
-        tokens = db.session.scalars(select(ApiToken).where(
-            ApiToken.user_id == current_user.id).order_by(ApiToken.id.desc())).all()
-        return self.render("core/account.html", sessions=sessions.active(current_user.id),
-                           current_id=sessions.current_id(), tokens=tokens,
-                           token_models=self._token_models(), expiry_days=api.EXPIRY_DAYS,
-                           new_key=new_key, errors=errors or {}, now=utcnow()), status
+    def token_owner(self):
+        return current_user
 
-    @staticmethod
-    def _token_models():
-        """{model name: its screen's name} of what the user may read: a token's choice."""
-        screens = current_app.extensions["crm"].api_screens.values()
-        found = {view.permission_model: label(view.name) for view in screens if view.permits("r")}
-        return dict(sorted(found.items(), key=lambda item: item[1]))
+    def tokens_page(self, user, errors=None, status=200):
+        return self.render("core/account.html", sessions=sessions.active(user.id),
+                           current_id=sessions.current_id(),
+                           **self.token_values(user, errors)), status
 
     @expose("/api/")
     def api_page(self):
@@ -400,46 +506,6 @@ class AccountView(SignedIn, BaseView):
         return self.render("core/api_page.html", screens=people_page(
             current_app.extensions["crm"].api_screens),
             address=url_for("api.index", _external=True))
-
-    @expose("/tokens", methods=("POST",))
-    def new_token(self):
-        """A new API token, its key shown on the page that answers, and never again."""
-        name = request.form.get("name", "").strip()
-        models = request.form.getlist("models")
-        days = request.form.get("days", "")
-        access = request.form.get("access", "read")
-        errors = {}
-        if not name or len(name) > 100:
-            errors["name"] = _("Give the token a name of at most 100 characters, to know "
-                               "it by later.")
-        if set(models) - set(self._token_models()):
-            errors["models"] = _("Choose among the records listed.")
-        if days != "never" and days not in map(str, api.EXPIRY_DAYS):
-            errors["days"] = _("Choose when the token expires.")
-        if access not in ("read", "write"):
-            errors["access"] = _("Choose what the token may do.")
-        if errors:
-            return self._page(errors=errors, status=400)
-        _token, key = api.make_token(current_user, name, models,
-                                     None if days == "never" else int(days),
-                                     writes=access == "write")
-        db.session.commit()
-        # Shown by the page the browser is sent to, once (a reload makes no second token).
-        session[NEW_KEY] = key
-        return redirect(url_for(".index", _anchor="api-tokens"))
-
-    @expose("/tokens/<int:token_id>/revoke", methods=("POST",))
-    def revoke_token(self, token_id):
-        token = db.session.scalar(select(ApiToken).where(
-            ApiToken.id == token_id, ApiToken.user_id == current_user.id))
-        if token is None:
-            abort(404)
-        if token.revoked_at is None:
-            token.revoked_at = utcnow()
-            db.session.commit()
-        flash(_("The token “%(name)s” is revoked: it opens nothing any more.",
-                name=token.name), "success")
-        return redirect(url_for(".index"))
 
     @expose("/reminders", methods=("POST",))
     def reminders(self):

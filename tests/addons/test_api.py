@@ -246,3 +246,86 @@ def test_the_openapi_document_says_what_the_token_may_do(contacts_suite):
     # The same page for people, signed in: Your account > API.
     page = sam.get(f"{ACCOUNT}api/").get_data(as_text=True)
     assert "/api/v1/customer" in page and "credit_limit" in page
+
+
+def test_a_token_is_held_to_its_rate(tmp_path, database_url):
+    from tests.addons.conftest import ADDONS
+    from tests.conftest import make_suite
+    suite = make_suite(tmp_path, database_url, addon_paths=[ADDONS], enabled=["crm_contacts"],
+                       extra="[api]\nrequests_per_minute = 3\n")
+    try:
+        sam = add_user(suite, "sam", "contacts_user")
+        shop, desk = make_token(sam, name="Shop"), make_token(sam, name="Desk")
+        browser = suite.client()
+        assert [api(browser, shop, "customer").status_code for _ in range(3)] == [200] * 3
+        problem = refused(api(browser, shop, "customer"), 429)
+        assert "3 requests a minute" in problem["detail"]
+        assert 1 <= int(api(browser, shop, "customer").headers["Retry-After"]) <= 60
+        assert api(browser, desk, "customer").status_code == 200   # each token its own count
+    finally:
+        suite.close()
+
+
+def test_an_integration_user_works_through_the_api_and_never_signs_in(contacts_suite):
+    admin = contacts_suite.admin_client()
+    group = contacts_suite.sql("SELECT id FROM core_group WHERE code = 'contacts_user'")[0][0]
+    response = admin.post_form("/admin/users/new/", {
+        "username": "shop", "full_name": "Web shop", "active": "y", "api_only": "y",
+        "groups": str(group)}, token_from="/admin/users/new/")   # no password needed
+    assert response.status_code == 302, response.get_data(as_text=True)[-3000:]
+    shop = contacts_suite.sql("SELECT id FROM core_user WHERE username = 'shop'")[0][0]
+    page = admin.get(f"/admin/users/details/?id={shop}").get_data(as_text=True)
+    assert f"/admin/users/api-tokens/?id={shop}" in page
+
+    # Its tokens are made by an administrator on its page, shown once.
+    tokens = f"/admin/users/api-tokens/?id={shop}"
+    assert admin.post_form(f"/admin/users/tokens?id={shop}", {
+        "name": "Shop", "days": "never", "access": "write"}, token_from=tokens).status_code == 302
+    key = re.search(r'value="(crm_[0-9a-f]{8}_[\w-]+)"',
+                    admin.get(tokens).get_data(as_text=True)).group(1)
+    assert key not in admin.get(tokens).get_data(as_text=True)
+    browser = contacts_suite.client()
+    created = browser.post("/api/v1/customer", json={"name": "Acme", "kind": "company",
+                                                      "stage": "prospect"},
+                           headers={"Authorization": f"Bearer {key}"})
+    assert created.status_code == 201, created.get_data(as_text=True)
+    assert contacts_suite.sql("SELECT owner_id FROM crm_customer") == [(shop,)]
+
+    # It never signs in, even with a password an administrator gave it.
+    assert admin.post_form(f"/admin/users/edit/?id={shop}", {
+        "username": "shop", "active": "y", "api_only": "y", "groups": str(group),
+        "new_password": "Another-secret-42"},
+        token_from=f"/admin/users/edit/?id={shop}").status_code == 302
+    refused_login = browser.post("/login", data={
+        "username": "shop", "password": "Another-secret-42",
+        "csrf_token": browser.csrf_token("/login")})
+    assert refused_login.status_code == 200
+    assert "Invalid username or password." in refused_login.get_data(as_text=True)
+
+    # Only an integration user's tokens are made there, and only by an administrator.
+    admin_id = contacts_suite.sql("SELECT id FROM core_user WHERE username = 'admin'")[0][0]
+    assert admin.get(f"/admin/users/api-tokens/?id={admin_id}").status_code == 404
+    sam = add_user(contacts_suite, "sam", "contacts_user")
+    assert sam.get(tokens).status_code == 403
+    token_id = contacts_suite.sql("SELECT id FROM core_api_token")[0][0]
+    assert admin.post_form(f"/admin/users/tokens/{token_id}/revoke?id={shop}", {},
+                           token_from=tokens).status_code == 302
+    assert api(browser, key, "customer").status_code == 401
+
+
+def test_an_integration_user_and_its_token_from_the_command_line(contacts_suite):
+    result = contacts_suite.run("create-user", "--username", "phones", "--api-only",
+                                "--groups", "contacts_user")
+    assert result.exit_code == 0, result.output
+    assert contacts_suite.sql("SELECT api_only FROM core_user WHERE username = 'phones'") == \
+        [(True,)]
+    assert contacts_suite.run("api-token", "--user", "phones", "--name", "PBX",
+                              "--models", "Nothing").exit_code != 0
+    result = contacts_suite.run("api-token", "--user", "phones", "--name", "PBX",
+                                "--models", "Customer", "--days", "30")
+    assert result.exit_code == 0, result.output
+    key = result.output.strip()
+    browser = contacts_suite.client()
+    assert api(browser, key, "customer").status_code == 200
+    refused(api(browser, key, "contact"), 403)   # only the model it names
+    assert contacts_suite.run("create-user", "--username", "ann").exit_code != 0

@@ -45,7 +45,7 @@ def test_job_runs_on_its_trigger_and_stops_when_the_addon_is_disabled(tasks):
     try:
         assert scheduler.job_ids() == ["core.approval_deadlines", "core.backup",
                                        "core.clean_uploads", "core.fetch_mail", "core.outbox",
-                                       "core.purge_files", "tasks.remind_open"]
+                                       "core.purge_files", "core.webhooks", "tasks.remind_open"]
         job = scheduler.scheduler.get_job("tasks.remind_open")
         assert str(job.trigger) == "cron[hour='8', minute='0']"
         # Drive the clock: make the job due now instead of at 08:00.
@@ -60,7 +60,7 @@ def test_job_runs_on_its_trigger_and_stops_when_the_addon_is_disabled(tasks):
         scheduler.sync()
         assert scheduler.job_ids() == ["core.approval_deadlines", "core.backup",
                                        "core.clean_uploads", "core.fetch_mail", "core.outbox",
-                                       "core.purge_files"]
+                                       "core.purge_files", "core.webhooks"]
         sql("DELETE FROM core_notification")
         scheduler.run("tasks.remind_open")   # a run already due when it was disabled
         assert reminders(sql, pat) == []
