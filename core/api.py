@@ -36,6 +36,7 @@ from core.i18n import label
 from core.audit import _plain
 from core.models import ApiIdempotency, ApiToken, User, utcnow
 from core.sessions import _digest
+from core.transfer import MAX_BIG
 
 PREFIX = "/api/v1"
 KEY_START = "crm_"
@@ -197,6 +198,54 @@ def record_json(record, fields):
     return {name: json_value(getattr(record, name)) for name in fields}
 
 
+def embeddable(view):
+    """{link name: (its id field, the linked records' screen)} that ``?embed=`` may ask
+    for: the record's links to one record (``customer`` for ``customer_id``) that the
+    user sees, whose records have a screen the user may read."""
+    fields = record_fields(view)
+    found = {}
+    for relation in inspect(view.model).relationships:
+        if relation.uselist or len(relation.local_columns) != 1:
+            continue
+        key = next(iter(relation.local_columns)).key
+        screen = next((screen for screen in screens().values()
+                       if screen.model is relation.mapper.class_ and screen.permits("r")), None)
+        if key in fields and screen is not None:
+            found[relation.key] = (key, screen)
+    return found
+
+
+def embedded(view, rows):
+    """[(link name, its id field, {id: the linked record as JSON})] that ``?embed=a,b``
+    asks for, for ``rows``: one statement per link, through the linked screen (its
+    record rules and fields: a record the user may not read is not there)."""
+    asked = [name.strip() for name in request.args.get("embed", "").split(",")
+             if name.strip()]
+    if not asked:
+        return []
+    offered = embeddable(view)
+    unknown = [name for name in asked if name not in offered]
+    if unknown:
+        raise Refused(400, _("Some of the records asked for cannot be embedded."), errors=[
+            {"field": "embed", "message": _("%(name)s: no such link, or not one you may read.",
+                                            name=name)} for name in unknown])
+    found = []
+    for name in dict.fromkeys(asked):
+        key, screen = offered[name]
+        ids = {getattr(row, key) for row in rows} - {None}
+        linked = screen_query(screen).filter(screen.model.id.in_(ids)).all() if ids else []
+        fields = record_fields(screen)
+        found.append((name, key, {record.id: record_json(record, fields) for record in linked}))
+    return found
+
+
+def with_embedded(row, data, links):
+    """A record's JSON with the linked records asked for (null: none, or not readable)."""
+    for name, key, linked in links:
+        data[name] = linked.get(getattr(row, key))
+    return data
+
+
 def chosen_fields(fields):
     """The fields ``?fields=a,b`` asks for (id always), or all."""
     asked = [name.strip() for name in request.args.get("fields", "").split(",") if name.strip()]
@@ -322,7 +371,9 @@ def records(name):
     if more:
         last = getattr(rows[-1], column.key)
         following = encode_cursor([last is None, json_value(last), rows[-1].id])
-    return {"data": [record_json(row, shown) for row in rows], "next": following}
+    links = embedded(view, rows)
+    return {"data": [with_embedded(row, record_json(row, shown), links) for row in rows],
+            "next": following}
 
 
 def screen_query(view):
@@ -375,7 +426,8 @@ def record(name, record_id):
 
 
 def found_record(view, record_id):
-    found = screen_query(view).filter(view.model.id == record_id).first()
+    found = screen_query(view).filter(view.model.id == record_id).first() \
+        if record_id <= MAX_BIG else None   # (no larger id is kept)
     if found is None:
         raise Refused(404, _("There is no such record, or you may not read it."))
     return found
@@ -390,8 +442,9 @@ def etag_of(record, fields):
 
 def record_response(view, record, status=200):
     fields = record_fields(view)
-    response = Response(json.dumps(record_json(record, chosen_fields(fields)),
-                                   ensure_ascii=False), status=status,
+    data = with_embedded(record, record_json(record, chosen_fields(fields)),
+                         embedded(view, [record]))
+    response = Response(json.dumps(data, ensure_ascii=False), status=status,
                         mimetype="application/json")
     response.set_etag(etag_of(record, fields))
     return response
@@ -735,7 +788,8 @@ def act(name, record_id, action):
             view.permission_model, "w"):
         raise Refused(403, _("This token may not do that to these records."), detail=name)
     found = screen_query(view).filter(view.model.id == record_id)
-    if found.with_entities(view.model.id).with_for_update().first() is None:   # (in turn)
+    if record_id > MAX_BIG or \
+            found.with_entities(view.model.id).with_for_update().first() is None:   # (in turn)
         raise Refused(404, _("There is no such record, or you may not read it."))
     record = found.populate_existing().one()
     checked_version(view, record)

@@ -96,9 +96,16 @@ def parameter(name, where, schema, required=False, description=""):
 def screen_paths(name, view, may):
     """The paths of one screen: its list and its records, with the writes ``may`` lists
     ("c", "w", "d")."""
-    from core.api import record_fields, write_fields
+    from core.api import embeddable, record_fields, write_fields
     title = str(label(view.name))
-    read = object_schema(record_fields(view))
+    read = object_schema(record_fields(view), required=["id"])   # (whatever fields= asks)
+    links = embeddable(view)
+    for link, (_key, screen) in links.items():   # (given when ?embed= asks)
+        read["properties"][link] = {"anyOf": [
+            {"$ref": f"#/components/schemas/{screen.endpoint}"}, {"type": "null"}]}
+    embed = parameter("embed", "query", {"type": "string"}, description=(
+        "Linked records to give with each, comma-separated: " + ", ".join(links))
+        if links else "No linked record can be embedded here.")
     ref = f"#/components/schemas/{name}"
     schemas = {name: read}
     record = {"$ref": ref}
@@ -114,11 +121,12 @@ def screen_paths(name, view, may):
                       description="A field, or -field for the other way."),
             parameter("search", "query", {"type": "string"}),
             parameter("fields", "query", {"type": "string"},
-                      description="Fields to give, comma-separated (and the id).")],
+                      description="Fields to give, comma-separated (and the id)."),
+            embed],
         "responses": answers("400", "401", "403", "404", ok={"200": ("A page", page)})}}
     one = {"get": {
         "operationId": f"read_{name}", "summary": title, "tags": [title],
-        "parameters": [parameter("fields", "query", {"type": "string"})],
+        "parameters": [parameter("fields", "query", {"type": "string"}), embed],
         "responses": answers("400", "401", "403", "404", ok={"200": ("The record", record)})}}
     version = parameter("If-Match", "header", {"type": "string"}, required=True,
                         description="The record's ETag, from reading it.")
@@ -158,6 +166,17 @@ def screen_paths(name, view, may):
             "parameters": [version],
             "responses": answers("401", "403", "404", "405", "409", "412", "428",
                                  ok={"204": ("Deleted", None)})}
+    # Where a record leads (OpenAPI links): its id and ETag to read, change or delete it;
+    # a client generator and schemathesis's stateful tests follow them.
+    links = {verb: {"operationId": f"{verb}_{name}", "parameters": {
+        "id": "$response.body#/id",
+        **({"header.If-Match": "$response.header.ETag"} if verb != "read" else {})}}
+        for verb in ("read", "change", "delete")
+        if verb == "read" or (verb == "change" and "w" in may) or (verb == "delete" and "d" in may)}
+    for operation, status in ((listing.get("post"), "201"), (one["get"], "200"),
+                              (one.get("patch"), "200")):
+        if operation is not None:
+            operation["responses"][status]["links"] = links
     paths = {f"/{name}": listing, f"/{name}/{{id}}": {
         "parameters": [parameter("id", "path", {"type": "integer"}, required=True)], **one}}
     paths.update(action_paths(name, view, title, record, version))

@@ -11,7 +11,7 @@ from sqlalchemy import insert, select
 from wtforms import SelectField
 from wtforms.validators import ValidationError
 
-from core import files, notifications, outbox, webhooks
+from core import files, notifications, webhooks
 from core.db import db
 from core.i18n import label, mark, model_label
 
@@ -19,7 +19,7 @@ JOB_STATUSES = (mark("ok"), mark("error"))  # shown translated
 from core.models import (Announcement, JobState, MailReceived, Message, Webhook,
                          WebhookDelivery, announcement_reads, utcnow)
 from core.notifications import announcements_for
-from core.scheduler import job_specs, run_job
+from core.scheduler import job_specs, queue_again, run_job
 from core.util import int_ids
 from core.views import (SETTINGS, AdminOnly, CoreModelView, ReadOnlyView, SignedIn,
                         lines_markup)
@@ -97,7 +97,7 @@ class OutboxView(ReadOnlyView):
     @action("resend", _l("Send again"), _l("Send the selected messages again?"))
     def action_resend(self, ids):
         for message in self.get_query().filter(Message.id.in_(ids)):
-            outbox.resend(message)
+            queue_again(message)
         db.session.commit()
         flash(_("%(count)d messages queued again.", count=len(ids)), "success")
 
@@ -148,7 +148,7 @@ class WebhookView(CoreModelView):
     def detail_buttons(self, record):
         return [{"label": _("Send a test event"), "post": True, "icon": "fa-paper-plane",
                  "url": self.get_url(".ping", id=record.id)},
-                {"label": _("Deliveries"), "icon": "fa-list",
+                {"label": _("Webhook deliveries"), "icon": "fa-list",
                  "url": url_for("webhook_deliveries.index_view",
                                 **{WEBHOOK_FILTER: record.id})}]
 
@@ -158,7 +158,7 @@ class WebhookView(CoreModelView):
             .limit(10)).all()
         html = render_template("core/webhook_panel.html", webhook=record,
                                     deliveries=deliveries)
-        return [{"title": _("Signing and latest deliveries"), "html": html, "width": 12}]
+        return [{"title": _("Signing and latest deliveries"), "html": Markup(html), "width": 12}]
 
     @expose("/ping", methods=("POST",))
     def ping(self):
@@ -204,7 +204,7 @@ class WebhookDeliveryView(ReadOnlyView):
     @action("resend", _l("Send again"), _l("Send the selected deliveries again?"))
     def action_resend(self, ids):
         for delivery in self.get_query().filter(WebhookDelivery.id.in_(ids)):
-            webhooks.resend(delivery)
+            queue_again(delivery)
         db.session.commit()
         flash(_("%(count)d deliveries queued again.", count=len(ids)), "success")
 

@@ -256,7 +256,7 @@ class WebhookDelivery(db.Model):
     attempts = db.Column(db.Integer, nullable=False, default=0, info={"label": _l("Attempts")})
     next_attempt_at = db.Column(db.DateTime, nullable=False, default=utcnow,
                                 info={"label": _l("Next attempt")})
-    claimed_at = db.Column(db.DateTime)
+    claimed_at = db.Column(db.DateTime, info={"label": _l("Claimed at")})
     response_code = db.Column(db.Integer, info={"label": _l("Response code")})
     response_body = db.Column(db.Text, nullable=False, default="",
                               info={"label": _l("Response")})

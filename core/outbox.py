@@ -50,7 +50,7 @@ from core.audit import acting_user_id
 from core.db import db
 from core.i18n import mark
 from core.models import Message, MessageAttachment, Option, User, utcnow
-from core.scheduler import claim
+from core.scheduler import claim, failed_attempt, log_line
 
 BACKOFF_MINUTES = (1, 5, 15, 60, 240)
 MAX_ATTEMPTS = len(BACKOFF_MINUTES) + 1
@@ -148,10 +148,6 @@ def send_sms(recipients, text, related=None):
     return [_queue("sms", [number], "", text, related=related) for number in recipients]
 
 
-def _log(message, event):
-    message.delivery_log += f"{utcnow():%Y-%m-%d %H:%M:%S} {event}\n"
-
-
 def deliver_due():
     """The job: requeue interrupted deliveries, then deliver what is due, in batches.
     A neutralised copy (core.neutral) sends nothing: its messages stay queued."""
@@ -198,29 +194,15 @@ def deliver(message):
         else:
             send_by_gateway(settings, message)
     except Exception as exc:  # whatever went wrong, it is this message's failed attempt
-        message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        if message.attempts >= MAX_ATTEMPTS or isinstance(exc, NoMailServer):
-            message.status = "failed"
-            _log(message, f"attempt {message.attempts} failed for good: {message.last_error}")
+        if failed_attempt(message, f"{type(exc).__name__}: {exc}", BACKOFF_MINUTES,
+                          for_good=isinstance(exc, NoMailServer)):
             tell_sender(message, exc)
-        else:
-            message.status = "queued"
-            message.next_attempt_at = utcnow() + timedelta(
-                minutes=BACKOFF_MINUTES[message.attempts - 1])
-            _log(message, f"attempt {message.attempts} failed, next at "
-                          f"{message.next_attempt_at:%H:%M}: {message.last_error}")
         db.session.commit()
         return False
     message.status, message.sent_at = "sent", utcnow()
-    _log(message, f"attempt {message.attempts} sent")
+    log_line(message, f"attempt {message.attempts} sent")
     db.session.commit()
     return True
-
-
-def resend(message):
-    """Queue a message again (an administrator's decision, logged)."""
-    message.status, message.next_attempt_at, message.attempts = "queued", utcnow(), 0
-    _log(message, "queued again by hand")
 
 
 def tell_sender(message, error):

@@ -11,7 +11,7 @@ import logging
 import time
 import traceback
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -165,6 +165,37 @@ def claim(session, model, condition, limit, **values):
     ids = list(session.scalars(statement))
     session.commit()
     return ids
+
+
+# -- what jobs deliver and retry (the outbox's messages, webhooks' deliveries) ------------
+# Such a row has status (queued, sending, sent, failed), attempts, next_attempt_at,
+# last_error and delivery_log.
+
+def log_line(item, text):
+    """One line of ``item``'s delivery log, with the time."""
+    item.delivery_log += f"{utcnow():%Y-%m-%d %H:%M:%S} {text}\n"
+
+
+def failed_attempt(item, error, backoff_minutes, for_good=False):
+    """Record ``item``'s failed attempt: queued again after the wait of
+    ``backoff_minutes`` for this attempt, or failed for good after the last one (or when
+    ``for_good``). True when it failed for good."""
+    item.last_error = error[:2000]
+    if for_good or item.attempts > len(backoff_minutes):
+        item.status = "failed"
+        log_line(item, f"attempt {item.attempts} failed for good: {item.last_error}")
+        return True
+    item.status = "queued"
+    item.next_attempt_at = utcnow() + timedelta(minutes=backoff_minutes[item.attempts - 1])
+    log_line(item, f"attempt {item.attempts} failed, next at {item.next_attempt_at:%H:%M}: "
+                   f"{item.last_error}")
+    return False
+
+
+def queue_again(item):
+    """Queue ``item`` again now (an administrator's decision, logged)."""
+    item.status, item.next_attempt_at, item.attempts = "queued", utcnow(), 0
+    log_line(item, "queued again by hand")
 
 
 class Scheduler:

@@ -382,6 +382,9 @@ def _stored_words():
     return found
 
 
+MAX_INTEGER, MAX_BIG = 2**31 - 1, 2**63 - 1   # the largest whole numbers columns keep
+
+
 def is_required(target):
     if not hasattr(target, "type"):   # a relation: required when its foreign key is
         return all(not column.nullable for column in target.local_columns)
@@ -401,6 +404,8 @@ def _lookup(session, relation, visible=None):
 
     def find(raw):
         if isinstance(raw, int) and not isinstance(raw, bool):   # by its id (the API)
+            if abs(raw) > MAX_BIG:   # (no database keeps such an id)
+                raise ValueError(_("%(value)s was not found", value=raw))
             if raw not in cache:
                 with session.no_autoflush:
                     cache[raw] = query.filter(
@@ -455,14 +460,22 @@ def convert(column, raw, words=None):
             number = Decimal(str(text))
         except InvalidOperation:
             number = None
-        if number is None or number != number.to_integral_value():
+        if number is None or not number.is_finite() or number != number.to_integral_value():
             raise ValueError(_("%(value)s is not a whole number", value=text))
+        if abs(number) > (MAX_BIG if isinstance(kind, BigInteger) else MAX_INTEGER):
+            raise ValueError(_("%(value)s is too large", value=text))
         return int(number)
     if isinstance(kind, (Numeric, Float)):
         try:
-            return Decimal(str(text).replace(",", ""))
+            number = Decimal(str(text).replace(",", ""))
         except InvalidOperation:
-            raise ValueError(_("%(value)s is not a number", value=text)) from None
+            number = None
+        if number is None or not number.is_finite():
+            raise ValueError(_("%(value)s is not a number", value=text))
+        digits = getattr(kind, "precision", None), getattr(kind, "scale", None) or 0
+        if digits[0] and abs(number) >= Decimal(10) ** (digits[0] - digits[1]):
+            raise ValueError(_("%(value)s is too large", value=text))
+        return number
     if isinstance(kind, DateTime):
         return _date_value(text, datetime)
     if isinstance(kind, Date):

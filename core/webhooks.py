@@ -47,7 +47,7 @@ from core.audit import acting_token, acting_user_id, changes_of
 from core.db import db
 from core.i18n import mark
 from core.models import ADMIN_GROUP, Group, User, Webhook, WebhookDelivery, utcnow
-from core.scheduler import claim
+from core.scheduler import claim, failed_attempt, log_line
 
 # event: the webhook's column that subscribes to it
 EVENTS = {"created": "on_created", "updated": "on_updated", "deleted": "on_deleted",
@@ -55,7 +55,6 @@ EVENTS = {"created": "on_created", "updated": "on_updated", "deleted": "on_delet
 EVENT_LABELS = (mark("created"), mark("updated"), mark("deleted"), mark("state_changed"),
                 mark("ping"))   # (shown translated)
 BACKOFF_MINUTES = (1, 4, 16, 64, 256)   # each wait four times the one before
-MAX_ATTEMPTS = len(BACKOFF_MINUTES) + 1
 PAUSE_AFTER = 10      # failed attempts in a row (of any deliveries) that pause a webhook
 TIMEOUT_SECONDS = 10
 STALE_MINUTES = 15    # a delivery "sending" this long was interrupted: queued again
@@ -281,10 +280,6 @@ def post(hook, delivery):
         connection.close()
 
 
-def _log(delivery, text):
-    delivery.delivery_log += f"{utcnow():%Y-%m-%d %H:%M:%S} {text}\n"
-
-
 def deliver_due():
     """The job: queue again deliveries interrupted while sending, forget old ones, then
     send what is due, in batches. A neutralised copy (core.neutral) sends nothing."""
@@ -334,19 +329,10 @@ def deliver(delivery):
     if not error:
         delivery.status, delivery.sent_at, delivery.last_error = "sent", utcnow(), ""
         hook.failures = 0
-        _log(delivery, f"attempt {delivery.attempts}: HTTP {code}, delivered")
+        log_line(delivery, f"attempt {delivery.attempts}: HTTP {code}, delivered")
         db.session.commit()
         return True
-    delivery.last_error = error[:2000]
-    if delivery.attempts >= MAX_ATTEMPTS:
-        delivery.status = "failed"
-        _log(delivery, f"attempt {delivery.attempts} failed for good: {error}")
-    else:
-        delivery.status = "queued"
-        delivery.next_attempt_at = utcnow() + timedelta(
-            minutes=BACKOFF_MINUTES[delivery.attempts - 1])
-        _log(delivery, f"attempt {delivery.attempts} failed, next at "
-                       f"{delivery.next_attempt_at:%H:%M}: {error}")
+    failed_attempt(delivery, error, BACKOFF_MINUTES)
     failures = db.session.execute(update(Webhook).where(Webhook.id == hook.id).values(
         failures=Webhook.failures + 1).returning(Webhook.failures)).scalar_one()
     if failures >= PAUSE_AFTER and hook.active:
@@ -379,8 +365,4 @@ def resume(hook):
         .values(next_attempt_at=utcnow()).execution_options(synchronize_session=False))
 
 
-def resend(delivery):
-    """Queue a delivery again (an administrator's decision, logged)."""
-    delivery.status, delivery.next_attempt_at, delivery.attempts = "queued", utcnow(), 0
-    _log(delivery, "queued again by hand")
 

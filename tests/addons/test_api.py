@@ -329,3 +329,39 @@ def test_an_integration_user_and_its_token_from_the_command_line(contacts_suite)
     assert api(browser, key, "customer").status_code == 200
     refused(api(browser, key, "contact"), 403)   # only the model it names
     assert contacts_suite.run("create-user", "--username", "ann").exit_code != 0
+
+
+def test_linked_records_are_embedded_as_their_screen_shows_them(contacts_suite):
+    admin = contacts_suite.admin_client()
+    sam = add_user(contacts_suite, "sam", "contacts_user")
+    ann = add_user(contacts_suite, "ann", "contacts_user")
+    assert create_customer(sam, name="Sam's").status_code == 302
+    assert create_customer(ann, name="Ann's").status_code == 302
+    sams, anns = (contacts_suite.sql("SELECT id FROM crm_customer WHERE name = :n", n=n)[0][0]
+                  for n in ("Sam's", "Ann's"))
+    sam_key, admin_key = make_token(sam, access="write"), make_token(admin)
+    browser = contacts_suite.client()
+    for name in ("Wang", "Li", "Zhao"):
+        assert browser.post("/api/v1/contact", json={"name": name, "customer_id": sams},
+                            headers={"Authorization": f"Bearer {sam_key}"}).status_code == 201
+    # One of sam's contacts now works for ann's customer, which sam may not read.
+    contacts_suite.sql("UPDATE crm_contact SET customer_id = :c WHERE name = 'Zhao'", c=anns)
+
+    rows = api(browser, sam_key, "contact", embed="customer", sort="name").get_json()["data"]
+    assert [(row["name"], row["customer"] and row["customer"]["name"]) for row in rows] == \
+        [("Li", "Sam's"), ("Wang", "Sam's"), ("Zhao", None)]
+    one = api(browser, sam_key, f"contact/{rows[0]['id']}", embed="customer").get_json()
+    assert one["customer"]["id"] == sams and "name_key" not in one["customer"]
+    # Users are an administrator's screen: not sam's to embed.
+    problem = refused(api(browser, sam_key, "contact", embed="owner"), 400)
+    assert problem["errors"][0]["field"] == "embed"
+    owner = api(browser, admin_key, "contact", embed="owner,customer").get_json()["data"][0]
+    assert owner["owner"]["username"] == "sam" and "password_hash" not in owner["owner"]
+    # One statement per link, whatever the page's size.
+    headers = {"Authorization": f"Bearer {admin_key}"}
+    assert len(admin.queries("/api/v1/contact?limit=1&embed=customer", headers=headers)) == \
+        len(admin.queries("/api/v1/contact?limit=3&embed=customer", headers=headers))
+    document = api(browser, sam_key, "openapi.json").get_json()
+    validate(document)
+    assert document["components"]["schemas"]["contact"]["properties"]["customer"] == {
+        "anyOf": [{"$ref": "#/components/schemas/customer"}, {"type": "null"}]}

@@ -129,6 +129,12 @@ def test_bad_writes_are_refused_by_field_and_change_nothing(contacts_suite):
         ("name", "is required")]
     assert fields_refused(post({**good, "credit_limit": "lots"})) == [
         ("credit_limit", "lots is not a number")]
+    # Numbers the database cannot keep (as a fuzzer sends them): refused by field, no 500.
+    assert fields_refused(post({**good, "credit_limit": "1e20", "owner_id": 2**70})) == [
+        ("credit_limit", "1e20 is too large"), ("owner_id", f"{2**70} was not found")]
+    assert fields_refused(post({**good, "credit_limit": "NaN"})) == [
+        ("credit_limit", "NaN is not a number")]
+    refused(send(browser, key, "GET", f"customer/{2**70}"), 404)
     # A body over the site's upload limit (20 MB): 413, read no further.
     assert refused(post(None, raw="[" + " " * (21 * 2 ** 20) + "]"), 413)["title"]
     # A link to a record the user may not read is not found, as one that does not exist.
