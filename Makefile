@@ -9,7 +9,7 @@ CRM_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/crm_test
 TEST_WORKERS ?= auto
 PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
-.PHONY: run test test-pg bench bench-backup bench-docs bench-service bench-purchase bench-reports bench-customise install system-packages clean translations
+.PHONY: run test test-pg bench bench-backup bench-docs bench-service bench-purchase bench-reports bench-customise bench-api install system-packages clean translations
 
 # Debian packages the suite uses: Pango and HarfBuzz for WeasyPrint's PDFs (the subset
 # library keeps font embedding fast), a CJK font for Chinese text in PDFs, poppler-utils
@@ -132,6 +132,20 @@ else
 	$(PY) bench/customise.py --scale $(SCALE)
 	$(PY) bench/customise.py --scale $(SCALE) --database-url $(CRM_BENCH_CUSTOMISE_URL)_small \
 	  --if-reachable
+endif
+
+# The REST API (issue 23): 100 customers as JSON as a salesperson, beside the customer
+# list screen, then both under gunicorn and wrk. SCALE=small: 20,000 customers on SQLite,
+# then on PostgreSQL when it is reachable. SCALE=large: 1,000,000 customers on
+# PostgreSQL (crm_bench_api, generated once and kept). Results:
+# bench/results/api-<scale>-latest.json and .md.
+CRM_BENCH_API_URL ?= postgresql://postgres@127.0.0.1:5432/crm_bench_api
+bench-api: install
+ifeq ($(SCALE),large)
+	$(PY) bench/api.py --scale large --database-url $(CRM_BENCH_API_URL) --keep
+else
+	$(PY) bench/api.py --scale $(SCALE)
+	$(PY) bench/api.py --scale $(SCALE) --database-url $(CRM_BENCH_API_URL)_small --if-reachable
 endif
 
 clean:

@@ -16,21 +16,22 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CONNECTIONS = 50
 WORKERS = 2
 
-# wrk's Lua: each request takes the next (cookie, path) pair; at the end, one line of
-# figures (latencies are in microseconds).
+# wrk's Lua: each request takes the next (header, its value, path); at the end, one line
+# of figures (latencies are in microseconds).
 SCRIPT = """
 local pairs = {%s}
 local next_pair = 0
 request = function()
   next_pair = next_pair %% #pairs + 1
   local pair = pairs[next_pair]
-  return wrk.format("GET", pair[2], {["Cookie"] = pair[1]})
+  return wrk.format("GET", pair[3], {[pair[1]] = pair[2]})
 end
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -50,6 +51,30 @@ def run(env, facts, seconds, connections=CONNECTIONS, pdf_checks=(), pdf_runs=10
     if shutil.which("wrk") is None:
         print("wrk is not installed (Debian package wrk): throughput run skipped")
         return []
+    with served(env) as (base, server, folder):
+        cookies = {user_id: sign_in(base, name) for user_id, name in facts["users"]}
+        checks = [
+            ("customer list, first page",
+             [("Cookie", cookie, "/admin/customer/") for cookie in cookies.values()]),
+            ("360° customer page",
+             [("Cookie", cookie, f"/admin/customer/details/?id={facts['customer_of'][user_id]}")
+              for user_id, cookie in cookies.items()]),
+        ]
+        results = [loaded(base, server, folder, name, requests, seconds, connections)
+                   for name, requests in checks]
+        # A PDF as a user gets it from a worker: its time there differs from the
+        # same rendering in the harness's process (BENCHMARKS.md).
+        for name, path, rows in pdf_checks:
+            figures = one_at_a_time(base + path, cookies[facts["user_id"]], pdf_runs)
+            results.append({"name": f"{name}, from a gunicorn worker", "rows": rows,
+                            **figures})
+    return results
+
+
+@contextmanager
+def served(env):
+    """The site under gunicorn (WORKERS workers, loopback): (its address, the gunicorn
+    process, a scratch folder); its log is printed when the block fails."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="crm-wrk-") as folder, \
@@ -60,33 +85,7 @@ def run(env, facts, seconds, connections=CONNECTIONS, pdf_checks=(), pdf_runs=10
             env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_for(base + "/healthz", server)
-            cookies = {user_id: sign_in(base, name) for user_id, name in facts["users"]}
-            checks = [
-                ("customer list, first page",
-                 [(cookie, "/admin/customer/") for cookie in cookies.values()]),
-                ("360° customer page",
-                 [(cookie, f"/admin/customer/details/?id={facts['customer_of'][user_id]}")
-                  for user_id, cookie in cookies.items()]),
-            ]
-            results = []
-            for name, pairs in checks:
-                for cookie, path in pairs:   # every pair answers 200 before it is timed
-                    check_page(base + path, cookie)
-                script = Path(folder) / "load.lua"
-                script.write_text(SCRIPT % ", ".join(
-                    f"{{[==[{cookie}]==], [==[{path}]==]}}" for cookie, path in pairs))
-                wrk(base, script, 5, connections)   # both workers build the app first
-                figures = wrk(base, script, seconds, connections)
-                figures["peak_mb"] = worker_peak_mb(server.pid)
-                results.append({"name": f"throughput, {name}: gunicorn {WORKERS} workers, "
-                                        f"wrk {connections} connections, {seconds} s",
-                                **figures})
-            # A PDF as a user gets it from a worker: its time there differs from the
-            # same rendering in the harness's process (BENCHMARKS.md).
-            for name, path, rows in pdf_checks:
-                figures = one_at_a_time(base + path, cookies[facts["user_id"]], pdf_runs)
-                results.append({"name": f"{name}, from a gunicorn worker", "rows": rows,
-                                **figures})
+            yield base, server, folder
         except Exception:
             log.flush()
             print((Path(folder) / "gunicorn.log").read_text()[-3000:], file=sys.stderr)
@@ -94,7 +93,22 @@ def run(env, facts, seconds, connections=CONNECTIONS, pdf_checks=(), pdf_runs=10
         finally:
             server.terminate()
             server.wait(timeout=30)
-    return results
+
+
+def loaded(base, server, folder, name, requests, seconds, connections=CONNECTIONS):
+    """wrk's figures for ``requests`` ([(header, value, path)], asked in turns by
+    ``connections`` connections for ``seconds``), each checked to answer 200 first."""
+    for header, value, path in requests:
+        check_page(base + path, header, value)
+    script = Path(folder) / "load.lua"
+    script.write_text(SCRIPT % ", ".join(
+        f"{{[==[{header}]==], [==[{value}]==], [==[{path}]==]}}"
+        for header, value, path in requests))
+    wrk(base, script, 5, connections)   # both workers build the app first
+    figures = wrk(base, script, seconds, connections)
+    figures["peak_mb"] = worker_peak_mb(server.pid)
+    return {"name": f"throughput, {name}: gunicorn {WORKERS} workers, wrk {connections} "
+                    f"connections, {seconds} s", **figures}
 
 
 def wrk(base, script, seconds, connections):
@@ -149,8 +163,8 @@ def sign_in(base, username):
     return "; ".join(f"{cookie.name}={cookie.value}" for cookie in jar)
 
 
-def check_page(url, cookie):
-    request = urllib.request.Request(url, headers={"Cookie": cookie})
+def check_page(url, header, value):
+    request = urllib.request.Request(url, headers={header: value})
     with urllib.request.urlopen(request) as response:
         if response.status != 200 or response.url != url:
             raise RuntimeError(f"{url} answered {response.status} at {response.url}")

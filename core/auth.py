@@ -109,7 +109,7 @@ def authenticate(username, password):
     """The active user with this username and password, or None; as slow for an
     unknown or inactive username as for a real one."""
     user = db.session.scalar(select(User).where(User.username == username))
-    if user is None or not user.active or user.api_only:
+    if user is None or not user.active or user.is_integration:
         User.check_no_password(password)
         return None
     return user if user.check_password(password) else None

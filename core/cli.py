@@ -28,7 +28,8 @@ from core.auth import password_problem
 from core.config import ConfigError, load_settings
 from core.db import db
 from core.manifest import MANIFEST_FILE
-from core.models import ADMIN_GROUP, ADMIN_GROUP_NAME, Group, Sequence, User
+from core.models import (ADMIN_GROUP, ADMIN_GROUP_NAME, INTEGRATION_GROUP,
+                         INTEGRATION_GROUP_NAME, Group, Sequence, User)
 from core.registry import AddonError, Registry, run_data_modules
 from core.scheduler import Scheduler, job_specs, run_job
 
@@ -313,6 +314,7 @@ def init(demo):
         if demo:
             for name in enabled:
                 run_data_modules(state.registry.addons[name], "demo", db.session)
+        integration_group(db.session)
         password = None
         # No administrator yet (demo data may have brought users, never an admin).
         if db.session.scalar(select(User.id).join(User.groups)
@@ -323,6 +325,15 @@ def init(demo):
         click.echo(f"Database initialised; addons enabled: {', '.join(enabled) or 'none'}.")
         if password:
             click.echo(f"Administrator login (shown once): admin / {password}")
+
+
+def integration_group(session):
+    """The built-in group of integration users (core.models.INTEGRATION_GROUP)."""
+    group = session.scalar(select(Group).where(Group.code == INTEGRATION_GROUP))
+    if group is None:
+        group = Group(code=INTEGRATION_GROUP, name=INTEGRATION_GROUP_NAME)
+        session.add(group)
+    return group
 
 
 def admin_group(session):
@@ -373,8 +384,8 @@ def create_admin(username, password):
 @click.option("--groups", default="", help="Group codes, comma-separated.")
 @click.option("--full-name", default="")
 @click.option("--email", default="")
-@click.option("--api-only", is_flag=True,
-              help="An integration user: the API only (tokens: api-token), never the screens.")
+@click.option("--api-only", is_flag=True, help="An integration user (its group besides "
+              "--groups): the API only (tokens: api-token), never the screens.")
 def create_user(username, password, groups, full_name, email, api_only):
     """Create a user (or update an existing one) in the given groups."""
     with app_context():
@@ -385,6 +396,9 @@ def create_user(username, password, groups, full_name, email, api_only):
         if password is not None:
             check_password(username, password)
         codes = [code.strip() for code in groups.split(",") if code.strip()]
+        if api_only:
+            integration_group(db.session)
+            codes.append(INTEGRATION_GROUP)
         found = {group.code: group for group in db.session.scalars(
             select(Group).where(Group.code.in_(codes)))}
         missing = [code for code in codes if code not in found]
@@ -396,7 +410,6 @@ def create_user(username, password, groups, full_name, email, api_only):
             user = User(username=username)
             db.session.add(user)
         user.full_name, user.email = full_name or user.full_name or username, email or user.email
-        user.api_only = api_only
         # An integration user's password is one nobody knows: it never signs in.
         user.set_password(password or secrets.token_urlsafe(32))
         user.groups = [found[code] for code in codes]

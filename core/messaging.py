@@ -132,6 +132,9 @@ class WebhookView(CoreModelView):
                      "tick this to send its waiting events.", count=webhooks.PAUSE_AFTER),
     }
     column_default_sort = ("id", True)
+    # Its import is how the API creates webhooks (POST /api/v1/webhooks), through the
+    # checks below; a file of them imports as well.
+    allow_import = True
 
     def on_model_change(self, form, model, is_created):
         refusal = webhooks.url_refusal(model.url, model.allow_private)

@@ -14,6 +14,11 @@ from core.i18n import mark
 
 ADMIN_GROUP = "admin"
 ADMIN_GROUP_NAME = mark("Administrator")   # stored as it is, shown translated
+# Its members are programs (a shop, a telephone system): they act only through API tokens
+# an administrator makes for them (core.api), and never sign in to the screens. What they
+# may do comes from their other groups.
+INTEGRATION_GROUP = "integration"
+INTEGRATION_GROUP_NAME = mark("Integration (API only)")
 
 
 def utcnow():
@@ -83,10 +88,6 @@ class User(UserMixin, db.Model):
     must_change_password = db.Column(db.Boolean, nullable=False, default=False)
     notify_by_email = db.Column(db.Boolean, nullable=False, default=False,
                                 info={"label": _l("Reminders by email too")})
-    # An integration user (a shop, a telephone system): it acts only through API tokens
-    # an administrator makes for it (core.api), and never signs in to the screens.
-    api_only = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false(),
-                         info={"label": _l("Integration user (API only)")})
     # No longer read: sessions are rows of core_session (UserSession). The column stays
     # because databases made before have it NOT NULL; the first core migration drops it.
     session_token = db.Column(db.String(64), nullable=False, unique=True,
@@ -107,6 +108,11 @@ class User(UserMixin, db.Model):
     @property
     def is_admin(self):
         return any(group.code == ADMIN_GROUP for group in self.groups)
+
+    @property
+    def is_integration(self):
+        """A program's user (INTEGRATION_GROUP): the API only, never the screens."""
+        return any(group.code == INTEGRATION_GROUP for group in self.groups)
 
     def set_password(self, password):
         # scrypt, werkzeug's default: salted and memory-hard.

@@ -17,7 +17,7 @@ from sqlalchemy import delete, event, select, update
 from sqlalchemy.orm import Session
 
 from core.db import db
-from core.models import User, UserSession, utcnow
+from core.models import INTEGRATION_GROUP, User, UserSession, utcnow
 
 # last_seen_at is written at most this often: not a write per request.
 TOUCH_EVERY = timedelta(minutes=1)
@@ -76,9 +76,8 @@ def load(key):
         row = db.session.execute(
             select(User, UserSession.last_seen_at)
             .join(UserSession, UserSession.user_id == User.id)
-            .where(UserSession.id == _digest(key), User.active.is_(True),
-                   User.api_only.is_(False), *_alive(now))).first()
-    if row is None:
+            .where(UserSession.id == _digest(key), User.active.is_(True), *_alive(now))).first()
+    if row is None or row[0].is_integration:   # (never the screens: see INTEGRATION_GROUP)
         return None
     user, g.crm_session_seen = row
     user.session_key = key
@@ -145,4 +144,4 @@ def _locks_out(user):
     # "added" only: a value set on an expired object has no "deleted" side.
     attrs = db.inspect(user).attrs
     return bool(attrs.password_hash.history.added) or False in attrs.active.history.added \
-        or True in attrs.api_only.history.added
+        or any(group.code == INTEGRATION_GROUP for group in attrs.groups.history.added)

@@ -267,18 +267,17 @@ class ApiTokens:
 
 
 class UserView(ApiTokens, CoreModelView):
-    column_list = ["username", "full_name", "email", "active", "api_only",
-                   "must_change_password", "groups", "teams"]
+    column_list = ["username", "full_name", "email", "active", "must_change_password",
+                   "groups", "teams"]
     column_searchable_list = ["username", "full_name", "email"]
-    column_filters = ["active", "api_only", "must_change_password", "language", "username"]
+    column_filters = ["active", "must_change_password", "language", "username"]
     column_details_list = ["username", "full_name", "email", "notify_by_email", "language",
-                           "active", "api_only", "must_change_password", "groups", "teams",
-                           "created_at"]
+                           "active", "must_change_password", "groups", "teams", "created_at"]
     column_labels = {"must_change_password": _l("Must change password"),
                      "groups": _l("Groups"), "teams": _l("Teams"),
                      "created_at": _l("Created at")}
     form_columns = ["username", "full_name", "email", "notify_by_email", "language", "active",
-                    "api_only", "must_change_password", "groups", "teams", "new_password"]
+                    "must_change_password", "groups", "teams", "new_password"]
     form_extra_fields = {"new_password": PasswordField(
         _l("New password"), validators=[_check_new_password],
         description=_l("Leave empty to keep the current password."))}
@@ -286,10 +285,10 @@ class UserView(ApiTokens, CoreModelView):
     form_args = {"language": {"choices": [("", _l("Browser's choice"))] + list(LANGUAGES.items())},
                  "notify_by_email": {"description": _l(
                      "Each reminder under the bell also goes to the user's email address.")},
-                 "api_only": {"description": _l(
-                     "For a program (a shop, a telephone system): it never signs in to the "
-                     "screens, and uses the API with tokens made on its page. It needs no "
-                     "password. Its groups say what it may do.")}}
+                 "groups": {"description": _l(
+                     "Integration (API only): for a program (a shop, a telephone system). It "
+                     "never signs in to the screens, and uses the API with tokens made on "
+                     "its page; it needs no password. Its other groups say what it may do.")}}
     column_default_sort = "username"
     allow_delete = False   # users own records: deactivate them instead
 
@@ -298,17 +297,17 @@ class UserView(ApiTokens, CoreModelView):
         model.__dict__.pop("new_password", None)  # never keep the plain text around
         if password:
             model.set_password(password)   # also ends the user's sessions elsewhere
-        elif is_created and model.api_only:   # a password nobody knows: it never signs in
+        elif is_created and model.is_integration:   # a password nobody knows: never used
             model.set_password(secrets.token_urlsafe(32))
         elif is_created:
             raise ValidationError(_("Give the new user a password."))
         if model.id == current_user.id and (
-                not model.active or not model.is_admin or model.api_only):
+                not model.active or not model.is_admin or model.is_integration):
             raise ValidationError(_("You cannot lock yourself out: keep your own account "
                                     "active and in the Administrator group."))
 
     def detail_buttons(self, record):
-        if not record.api_only:
+        if not record.is_integration:
             return []
         return [{"label": _("API tokens"), "icon": "fa-key",
                  "url": self.get_url(".api_tokens", id=record.id)}]
@@ -320,7 +319,7 @@ class UserView(ApiTokens, CoreModelView):
 
     def token_owner(self):
         user = self.requested_record()
-        if not user.api_only:
+        if not user.is_integration:
             abort(404)
         return user
 

@@ -74,14 +74,14 @@ def subscribable():
     """{model class: [the API names of its screens]} that webhooks may follow: the model
     screens of the enabled addons and the core, less logs and the webhooks' own."""
     state = current_app.extensions["crm"]
-    if state.webhook_models is None:
+    if state.webhook_models is None and state.api_screens:   # (none yet while it starts)
         from core.views import ReadOnlyView
         found = {}
         for name, view in state.api_screens.items():
             if not isinstance(view, ReadOnlyView) and view.model not in (Webhook, WebhookDelivery):
                 found.setdefault(view.model, []).append(name)
         state.webhook_models = found
-    return state.webhook_models
+    return state.webhook_models or {}
 
 
 def model_choices():

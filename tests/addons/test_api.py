@@ -268,10 +268,11 @@ def test_a_token_is_held_to_its_rate(tmp_path, database_url):
 
 def test_an_integration_user_works_through_the_api_and_never_signs_in(contacts_suite):
     admin = contacts_suite.admin_client()
-    group = contacts_suite.sql("SELECT id FROM core_group WHERE code = 'contacts_user'")[0][0]
+    groups = [str(contacts_suite.sql("SELECT id FROM core_group WHERE code = :c", c=code)[0][0])
+              for code in ("contacts_user", "integration")]
     response = admin.post_form("/admin/users/new/", {
-        "username": "shop", "full_name": "Web shop", "active": "y", "api_only": "y",
-        "groups": str(group)}, token_from="/admin/users/new/")   # no password needed
+        "username": "shop", "full_name": "Web shop", "active": "y",
+        "groups": groups}, token_from="/admin/users/new/")   # no password needed
     assert response.status_code == 302, response.get_data(as_text=True)[-3000:]
     shop = contacts_suite.sql("SELECT id FROM core_user WHERE username = 'shop'")[0][0]
     page = admin.get(f"/admin/users/details/?id={shop}").get_data(as_text=True)
@@ -293,7 +294,7 @@ def test_an_integration_user_works_through_the_api_and_never_signs_in(contacts_s
 
     # It never signs in, even with a password an administrator gave it.
     assert admin.post_form(f"/admin/users/edit/?id={shop}", {
-        "username": "shop", "active": "y", "api_only": "y", "groups": str(group),
+        "username": "shop", "active": "y", "groups": groups,
         "new_password": "Another-secret-42"},
         token_from=f"/admin/users/edit/?id={shop}").status_code == 302
     refused_login = browser.post("/login", data={
@@ -317,8 +318,10 @@ def test_an_integration_user_and_its_token_from_the_command_line(contacts_suite)
     result = contacts_suite.run("create-user", "--username", "phones", "--api-only",
                                 "--groups", "contacts_user")
     assert result.exit_code == 0, result.output
-    assert contacts_suite.sql("SELECT api_only FROM core_user WHERE username = 'phones'") == \
-        [(True,)]
+    assert contacts_suite.sql(
+        "SELECT g.code FROM core_group g JOIN core_user_group ug ON ug.group_id = g.id "
+        "JOIN core_user u ON u.id = ug.user_id WHERE u.username = 'phones' ORDER BY g.code") \
+        == [("contacts_user",), ("integration",)]
     assert contacts_suite.run("api-token", "--user", "phones", "--name", "PBX",
                               "--models", "Nothing").exit_code != 0
     result = contacts_suite.run("api-token", "--user", "phones", "--name", "PBX",

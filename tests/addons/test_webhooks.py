@@ -222,3 +222,23 @@ def test_a_test_event_and_a_state_change(sales_suite, receiver):
     assert receiver.events() == ["ping", "state_changed"]   # created and changed: not asked
     state = json.loads(receiver.requests[1][1])["state"]
     assert state == {"from": lead["status"], "to": "qualified"}
+
+
+def test_a_webhook_made_through_the_api_is_checked_as_on_its_form(contacts_suite):
+    admin = contacts_suite.admin_client()
+    key = make_token(admin, access="write")
+    hook = {"name": "Shop", "model": "customer", "url": "http://169.254.169.254/latest/",
+            "on_created": True}
+    refused = send(admin, key, "POST", "webhooks", hook)
+    assert refused.status_code == 422, refused.get_data(as_text=True)
+    assert refused.get_json()["errors"][0]["field"] == "url"
+    assert "private network" in refused.get_json()["errors"][0]["message"]
+    refused = send(admin, key, "POST", "webhooks", {**hook, "url": "gopher://shop.example/"})
+    assert refused.get_json()["errors"][0]["field"] == "url"
+    assert contacts_suite.sql("SELECT count(*) FROM core_webhook") == [(0,)]
+    made = send(admin, key, "POST", "webhooks", {**hook, "url": "https://93.184.216.34/hook"})
+    assert made.status_code == 201, made.get_data(as_text=True)
+    assert "signing_token" not in made.get_json()   # (the secret: on its page only)
+    sam = add_user(contacts_suite, "sam", "contacts_user")
+    assert send(sam, make_token(sam, access="write"), "POST", "webhooks",
+                hook).status_code in (403, 404)   # administrators' only
