@@ -307,12 +307,18 @@ def page_after(query, model, column, descending, cursor):
     key = model.id
     empty = column.is_(None)
     later = (lambda a, b: a < b) if descending else (lambda a, b: a > b)
-    ordered = query.order_by(empty, column.desc() if descending else column.asc(),
-                             key.desc() if descending else key.asc())
+    # "Empty last" and the id only where needed: an ORDER BY an index cannot give (id IS
+    # NULL, id) sorts every record the user may read before the first page is out.
+    order = [column.desc() if descending else column.asc()]
+    if column.nullable and not column.primary_key:
+        order.insert(0, empty)
+    if not column.primary_key:
+        order.append(key.desc() if descending else key.asc())
+    ordered = query.order_by(*order)
     if cursor is None:
         return ordered
     was_empty, value, record_id = cursor
-    if column is key:
+    if column.primary_key:
         return ordered.filter(later(key, record_id))
     if was_empty:
         return ordered.filter(and_(empty, later(key, record_id)))
