@@ -327,22 +327,21 @@ def init(demo):
             click.echo(f"Administrator login (shown once): admin / {password}")
 
 
-def integration_group(session):
-    """The built-in group of integration users (core.models.INTEGRATION_GROUP)."""
-    group = session.scalar(select(Group).where(Group.code == INTEGRATION_GROUP))
+def builtin_group(session, code, name):
+    """A built-in group (Administrator, Integration), made on first use."""
+    group = session.scalar(select(Group).where(Group.code == code))
     if group is None:
-        group = Group(code=INTEGRATION_GROUP, name=INTEGRATION_GROUP_NAME)
+        group = Group(code=code, name=name)
         session.add(group)
     return group
+
+
+def integration_group(session):
+    return builtin_group(session, INTEGRATION_GROUP, INTEGRATION_GROUP_NAME)
 
 
 def admin_group(session):
-    """The built-in Administrator group, made on first use."""
-    group = session.scalar(select(Group).where(Group.code == ADMIN_GROUP))
-    if group is None:
-        group = Group(code=ADMIN_GROUP, name=ADMIN_GROUP_NAME)
-        session.add(group)
-    return group
+    return builtin_group(session, ADMIN_GROUP, ADMIN_GROUP_NAME)
 
 
 def add_admin(session, username, password, must_change=False):

@@ -27,8 +27,8 @@ from core.db import db
 from core.i18n import (LANGUAGES, label, lazy_label, lazy_model_label, mark, model_class,
                        model_label)
 from core.manifest import ACCESS_LETTERS
-from core.models import (ADMIN_GROUP, Access, ApiToken, AuditEntry, Group, JobState, OwnedMixin,
-                         Team, User, utcnow)
+from core.models import (ADMIN_GROUP, INTEGRATION_GROUP, Access, ApiToken, AuditEntry, Group,
+                         JobState, OwnedMixin, Team, User, utcnow)
 from core.permissions import SCOPES
 from core.registry import AddonError
 from core.scheduler import job_specs, run_job
@@ -344,10 +344,14 @@ class GroupView(CoreModelView):
         history = db.inspect(model).attrs.code.history
         if history.deleted and history.deleted[0] == ADMIN_GROUP:
             raise ValidationError(_("The Administrator group's code cannot change."))
+        if history.deleted and history.deleted[0] == INTEGRATION_GROUP:
+            raise ValidationError(_("The code of a built-in group cannot change."))
 
     def on_model_delete(self, model):
         if model.code == ADMIN_GROUP:
             raise ValidationError(_("The Administrator group cannot be deleted."))
+        if model.code == INTEGRATION_GROUP:
+            raise ValidationError(_("A built-in group cannot be deleted."))
 
 
 class TeamView(CoreModelView):

@@ -368,3 +368,14 @@ def test_linked_records_are_embedded_as_their_screen_shows_them(contacts_suite):
     validate(document)
     assert document["components"]["schemas"]["contact"]["properties"]["customer"] == {
         "anyOf": [{"$ref": "#/components/schemas/customer"}, {"type": "null"}]}
+
+
+def test_the_integration_group_stays(contacts_suite):
+    admin = contacts_suite.admin_client()
+    group = contacts_suite.sql("SELECT id FROM core_group WHERE code = 'integration'")[0][0]
+    admin.post_form("/admin/groups/delete/", {"id": group}, token_from="/admin/groups/")
+    page = admin.post_form(f"/admin/groups/edit/?id={group}", {"code": "robots", "name": "R"},
+                           token_from=f"/admin/groups/edit/?id={group}").get_data(as_text=True)
+    assert "The code of a built-in group cannot change." in page
+    assert contacts_suite.sql("SELECT code FROM core_group WHERE id = :g", g=group) == \
+        [("integration",)]
