@@ -248,11 +248,20 @@ def test_the_openapi_document_says_what_the_token_may_do(contacts_suite):
     assert "/api/v1/customer" in page and "credit_limit" in page
 
 
-def test_a_token_is_held_to_its_rate(tmp_path, database_url):
+@pytest.mark.parametrize("storage", ["memory://", "redis://127.0.0.1:6379/15"])
+def test_a_token_is_held_to_its_rate(tmp_path, database_url, storage):
+    """Counted in the process, or in Redis: shared by every worker and host."""
     from tests.addons.conftest import ADDONS
     from tests.conftest import make_suite
+    if storage.startswith("redis"):
+        redis = pytest.importorskip("redis")
+        try:
+            redis.Redis.from_url(storage).ping()
+        except redis.exceptions.ConnectionError:
+            pytest.skip("no Redis on 127.0.0.1:6379")
     suite = make_suite(tmp_path, database_url, addon_paths=[ADDONS], enabled=["crm_contacts"],
-                       extra="[api]\nrequests_per_minute = 3\n")
+                       extra="[api]\nrequests_per_minute = 3\n"
+                             f"[security]\nratelimit_storage = {storage}\n")
     try:
         sam = add_user(suite, "sam", "contacts_user")
         shop, desk = make_token(sam, name="Shop"), make_token(sam, name="Desk")
