@@ -333,3 +333,43 @@ def test_an_approval_is_requested_and_decided_as_on_its_page(sales_suite):
     named = send(browser, mia_key, "GET", "openapi.json").get_json()["paths"][
         "/quote/{id}/actions/{action}"]["parameters"][1]["schema"]["enum"]
     assert {"approval.request", "approval.approve", "approval.reject", "reject"} <= set(named)
+
+
+def test_every_kind_of_field_is_created_read_changed_and_deleted(contacts_suite):
+    """A custom field of each kind, besides the model's own (text, choice, amount,
+    yes/no, link): as JSON in, the same JSON out, through POST, GET, PATCH and DELETE."""
+    from tests.addons.test_custom_fields import KINDS, add_field
+    admin = contacts_suite.admin_client()
+    for kind, extra, *_rest in KINDS:
+        add_field(admin, name=kind, label_en=f"Field {kind}", label_zh=f"字段{kind}",
+                  kind=kind, **extra)
+    key = make_token(admin, access="write")
+    first = {"x_text": "wx-1", "x_long_text": "Met at the fair.", "x_number": 42,
+             "x_decimal": "1.2500", "x_money": "99.50", "x_date": "2026-12-31",
+             "x_datetime": "2026-12-31T09:30:00Z", "x_yes_no": True, "x_choice": "gold",
+             "x_choices": ["wx", "mail"]}
+    second = {"x_text": "wx-2", "x_long_text": "", "x_number": -7, "x_decimal": "0.0001",
+              "x_money": "0.00", "x_date": "2027-01-01", "x_datetime": "2027-01-01T00:00:00Z",
+              "x_yes_no": False, "x_choice": "silver", "x_choices": ["mail"]}
+    own = {"name": "Acme", "kind": "company", "stage": "prospect", "credit_limit": "12.50",
+           "is_key": True, "phone": "021-1"}
+    made = created(send(admin, key, "POST", "customer", {**own, **first}))
+    path = f"customer/{made['id']}"
+    read = send(admin, key, "GET", path)
+    assert {name: read.get_json()[name] for name in {**own, **first}} == {**own, **first}
+    changed = send(admin, key, "PATCH", path, {**second, "credit_limit": "0.10", "is_key": False},
+                   **{"If-Match": read.headers["ETag"]})
+    assert changed.status_code == 200, changed.get_data(as_text=True)
+    again = send(admin, key, "GET", path).get_json()
+    expected = {**second, "x_long_text": None}   # (an empty text is kept as none)
+    assert {name: again[name] for name in second} == expected
+    assert (again["credit_limit"], again["is_key"]) == ("0.10", False)
+    contact = created(send(admin, key, "POST", "contact", {"name": "Li", "customer_id": made["id"]}))
+    assert contact["customer_id"] == made["id"]
+    refused(send(admin, key, "DELETE", path, **{"If-Match": changed.headers["ETag"]}), 409)
+    version = send(admin, key, "GET", f"contact/{contact['id']}").headers["ETag"]
+    assert send(admin, key, "DELETE", f"contact/{contact['id']}",
+                **{"If-Match": version}).status_code == 204
+    assert send(admin, key, "DELETE", path,
+                **{"If-Match": changed.headers["ETag"]}).status_code == 204
+    assert count(contacts_suite) == 0
