@@ -327,21 +327,23 @@ def init(demo):
             click.echo(f"Administrator login (shown once): admin / {password}")
 
 
-def builtin_group(session, code, name):
-    """A built-in group (Administrator, Integration), made on first use."""
-    group = session.scalar(select(Group).where(Group.code == code))
-    if group is None:
-        group = Group(code=code, name=name)
-        session.add(group)
-    return group
-
-
 def integration_group(session):
-    return builtin_group(session, INTEGRATION_GROUP, INTEGRATION_GROUP_NAME)
+    """The built-in group of integration users (core.models.INTEGRATION_GROUP), made by
+    ``init`` and ``upgrade``, not by a migration (a restore runs the migrations, then
+    loads the archive's groups); a row of the system's, so not in the audit trail (as the
+    Customiser group)."""
+    if session.scalar(select(Group.id).where(Group.code == INTEGRATION_GROUP)) is None:
+        session.execute(Group.__table__.insert().values(code=INTEGRATION_GROUP,
+                                                        name=INTEGRATION_GROUP_NAME))
 
 
 def admin_group(session):
-    return builtin_group(session, ADMIN_GROUP, ADMIN_GROUP_NAME)
+    """The built-in Administrator group, made on first use."""
+    group = session.scalar(select(Group).where(Group.code == ADMIN_GROUP))
+    if group is None:
+        group = Group(code=ADMIN_GROUP, name=ADMIN_GROUP_NAME)
+        session.add(group)
+    return group
 
 
 def add_admin(session, username, password, must_change=False):
@@ -481,6 +483,7 @@ def upgrade():
         # A bridge new in this version of the code, between addons already enabled.
         bridges = registry.enable_bridges(db.session)
         customise.seed_customiser_group(db.session.connection())   # new in core_0005
+        integration_group(db.session)   # new with the API's integration users
         db.session.commit()
         click.echo(f"applied: {', '.join(done)}" if done else "The database is up to date.")
         if bridges:
