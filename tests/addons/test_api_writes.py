@@ -8,6 +8,8 @@ import threading
 import time
 import urllib.request
 
+import pytest
+
 from tests.addons.crm_contacts.helpers import add_user, create_customer, user_id
 from tests.addons.crm_sales.quote_helpers import create_customer as create_quote_customer
 from tests.addons.crm_sales.quote_helpers import create_quote, team
@@ -335,6 +337,7 @@ def test_an_approval_is_requested_and_decided_as_on_its_page(sales_suite):
     assert {"approval.request", "approval.approve", "approval.reject", "reject"} <= set(named)
 
 
+@pytest.mark.own_process   # (its fields are mapped onto Customer for the whole process)
 def test_every_kind_of_field_is_created_read_changed_and_deleted(contacts_suite):
     """A custom field of each kind, besides the model's own (text, choice, amount,
     yes/no, link): as JSON in, the same JSON out, through POST, GET, PATCH and DELETE."""
