@@ -36,7 +36,7 @@ from core.i18n import label
 from core.audit import _plain
 from core.models import ApiIdempotency, ApiToken, User, utcnow
 from core.sessions import _digest
-from core.transfer import MAX_BIG
+from core.transfer import largest
 
 PREFIX = "/api/v1"
 KEY_START = "crm_"
@@ -433,7 +433,7 @@ def record(name, record_id):
 
 def found_record(view, record_id):
     found = screen_query(view).filter(view.model.id == record_id).first() \
-        if record_id <= MAX_BIG else None   # (no larger id is kept)
+        if record_id <= largest(view.model.__table__.c.id) else None   # (none larger kept)
     if found is None:
         raise Refused(404, _("There is no such record, or you may not read it."))
     return found
@@ -794,7 +794,7 @@ def act(name, record_id, action):
             view.permission_model, "w"):
         raise Refused(403, _("This token may not do that to these records."), detail=name)
     found = screen_query(view).filter(view.model.id == record_id)
-    if record_id > MAX_BIG or \
+    if record_id > largest(view.model.__table__.c.id) or \
             found.with_entities(view.model.id).with_for_update().first() is None:   # (in turn)
         raise Refused(404, _("There is no such record, or you may not read it."))
     record = found.populate_existing().one()

@@ -385,6 +385,11 @@ def _stored_words():
 MAX_INTEGER, MAX_BIG = 2**31 - 1, 2**63 - 1   # the largest whole numbers columns keep
 
 
+def largest(column):
+    """The largest whole number ``column`` keeps (an id: PostgreSQL's INTEGER is 32 bits)."""
+    return MAX_BIG if isinstance(column.type, BigInteger) else MAX_INTEGER
+
+
 def is_required(target):
     if not hasattr(target, "type"):   # a relation: required when its foreign key is
         return all(not column.nullable for column in target.local_columns)
@@ -404,7 +409,7 @@ def _lookup(session, relation, visible=None):
 
     def find(raw):
         if isinstance(raw, int) and not isinstance(raw, bool):   # by its id (the API)
-            if abs(raw) > MAX_BIG:   # (no database keeps such an id)
+            if abs(raw) > largest(relation.mapper.primary_key[0]):   # (no such id is kept)
                 raise ValueError(_("%(value)s was not found", value=raw))
             if raw not in cache:
                 with session.no_autoflush:
@@ -462,7 +467,7 @@ def convert(column, raw, words=None):
             number = None
         if number is None or not number.is_finite() or number != number.to_integral_value():
             raise ValueError(_("%(value)s is not a whole number", value=text))
-        if abs(number) > (MAX_BIG if isinstance(kind, BigInteger) else MAX_INTEGER):
+        if abs(number) > largest(column):
             raise ValueError(_("%(value)s is too large", value=text))
         return int(number)
     if isinstance(kind, (Numeric, Float)):
